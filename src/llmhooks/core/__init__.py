@@ -1,0 +1,73 @@
+"""The core: handlers, dispatch, context, runs, background delivery."""
+
+from __future__ import annotations
+
+from llmhooks.core.background import BackgroundWorker, configure_background, flush, get_worker
+from llmhooks.core.callbacks import Callbacks
+from llmhooks.core.context import (
+    RunContext,
+    callbacks_context,
+    current_run,
+    get_global_callbacks,
+    get_run_context,
+    global_manager,
+    manager_for,
+    run_context,
+    set_global_callbacks,
+    suppress_instrumentation,
+)
+from llmhooks.core.manager import CallbackManager
+from llmhooks.core.runs import (
+    AgentRun,
+    ChainRun,
+    LLMRun,
+    NodeRun,
+    RetrievalRun,
+    Run,
+    ToolRun,
+    agent_run,
+    chain_run,
+    classify_error,
+    llm_run,
+    node_run,
+    retrieval_run,
+    tool_run,
+)
+from llmhooks.core.stats import HandlerStats
+from llmhooks.core.threads import ContextExecutor, to_thread
+
+__all__ = [
+    "AgentRun",
+    "BackgroundWorker",
+    "CallbackManager",
+    "Callbacks",
+    "ChainRun",
+    "ContextExecutor",
+    "HandlerStats",
+    "LLMRun",
+    "NodeRun",
+    "RetrievalRun",
+    "Run",
+    "RunContext",
+    "ToolRun",
+    "agent_run",
+    "callbacks_context",
+    "chain_run",
+    "classify_error",
+    "configure_background",
+    "current_run",
+    "flush",
+    "get_global_callbacks",
+    "get_run_context",
+    "get_worker",
+    "global_manager",
+    "llm_run",
+    "manager_for",
+    "node_run",
+    "retrieval_run",
+    "run_context",
+    "set_global_callbacks",
+    "suppress_instrumentation",
+    "to_thread",
+    "tool_run",
+]

@@ -1,0 +1,136 @@
+"""Work out, once per handler class and event type, which method handles it and how.
+
+The result is cached on the class, so registering a thousand instances of one
+handler class inspects it once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from typing import Any, NamedTuple
+
+from llmhooks.core.callbacks import Callbacks
+from llmhooks.errors import InvalidHandlerError
+from llmhooks.events.base import _REGISTRY, Event
+
+__all__ = ["Plan", "plan_for", "validate_handler"]
+
+
+class Plan(NamedTuple):
+    """How one handler class takes one event type, in sync and in async code."""
+
+    sync_name: str | None
+    sync_is_coro: bool
+    async_name: str | None
+    async_is_coro: bool
+
+
+_NONE = Plan(None, False, None, False)
+_plans: dict[tuple[type, type[Event]], Plan] = {}
+_validated: set[type] = set()
+
+
+def _overrides(cls: type, name: str) -> Any:
+    """The function ``cls`` defines for ``name`` below ``Callbacks``, or None."""
+    for klass in cls.__mro__:
+        if klass is Callbacks or klass is object:
+            return None
+        fn = klass.__dict__.get(name)
+        if fn is not None:
+            return fn
+    return None
+
+
+def _is_coro(fn: Any) -> bool:
+    fn = getattr(fn, "__func__", fn)
+    return inspect.iscoroutinefunction(fn)
+
+
+def plan_for(cls: type, event_cls: type[Event]) -> Plan:
+    """Return the cached plan for handler class ``cls`` and ``event_cls``."""
+    key = (cls, event_cls)
+    plan = _plans.get(key)
+    if plan is not None:
+        return plan
+    name = event_cls.handler_method
+    sync_fn = _overrides(cls, name) if name != "on_event" else None
+    async_fn = _overrides(cls, name + "_async") if name != "on_event" else None
+    catch_all = _overrides(cls, "on_event")
+    sync_name: str | None = None
+    sync_coro = False
+    async_name: str | None = None
+    async_coro = False
+    if sync_fn is not None:
+        sync_name, sync_coro = name, _is_coro(sync_fn)
+    elif async_fn is not None:
+        sync_name, sync_coro = name + "_async", _is_coro(async_fn)
+    elif catch_all is not None:
+        sync_name, sync_coro = "on_event", _is_coro(catch_all)
+    if async_fn is not None:
+        async_name, async_coro = name + "_async", _is_coro(async_fn)
+    elif sync_fn is not None:
+        async_name, async_coro = name, _is_coro(sync_fn)
+    elif catch_all is not None:
+        async_name, async_coro = "on_event", _is_coro(catch_all)
+    plan = Plan(sync_name, sync_coro, async_name, async_coro) if sync_name else _NONE
+    _plans[key] = plan
+    return plan
+
+
+def _known_names() -> set[str]:
+    names = {"on_event", "on_event_async"}
+    for event_cls in _REGISTRY.values():
+        names.add(event_cls.handler_method)
+        names.add(event_cls.handler_method + "_async")
+    return names
+
+
+def validate_handler(handler: object) -> None:
+    """Check ``handler`` once per class; raise ``InvalidHandlerError`` naming the fix.
+
+    Raises:
+        InvalidHandlerError: a class instead of an instance, an object that is not
+            a ``Callbacks``, a misspelt ``on_*`` method, or a method that cannot take
+            the event as its one argument.
+    """
+    if isinstance(handler, type):
+        raise InvalidHandlerError(
+            f"got the class {handler.__name__}, not an instance; pass {handler.__name__}()",
+            handler,
+        )
+    if not isinstance(handler, Callbacks):
+        raise InvalidHandlerError(
+            f"{type(handler).__name__} is not a handler: subclass llmhooks.Callbacks "
+            "and override on_<event> methods",
+            handler,
+        )
+    cls = type(handler)
+    if cls in _validated:
+        return
+    known = _known_names()
+    for klass in cls.__mro__:
+        if klass is Callbacks or klass is object:
+            break
+        if not getattr(klass, "validate_names", True):
+            continue
+        for attr, fn in klass.__dict__.items():
+            if not attr.startswith("on_") or not callable(fn):
+                continue
+            if attr not in known:
+                close = difflib.get_close_matches(attr, known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise InvalidHandlerError(
+                    f"{cls.__name__}.{attr} is not an event method{hint}", handler
+                )
+            try:
+                inspect.signature(fn).bind(None, None)
+            except TypeError:
+                raise InvalidHandlerError(
+                    f"{cls.__name__}.{attr}{inspect.signature(fn)} cannot take the event: "
+                    "write it as (self, event)",
+                    handler,
+                ) from None
+            except ValueError:  # builtins without a signature
+                pass
+    _validated.add(cls)

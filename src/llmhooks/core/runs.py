@@ -1,0 +1,726 @@
+"""Runs: how producers report work. Never hand-build start/end event pairs.
+
+    with llm_run(provider="openai", model="gpt-4o", messages=msgs, callbacks=cb) as run:
+        for delta in chunks:
+            run.token(delta)            # LLMTokenEvent; the first one sets TTFT
+        run.finish(response=text, input_tokens=12, output_tokens=40)
+    # an exception inside -> LLMErrorEvent with latency, then re-raised
+
+Each run emits its start event on entry and exactly one terminal event: the end
+event from ``finish()`` (or, if the block ends without it, an end event with what
+is known); the error event when the block raises (``cancelled=True`` for
+cancellation and interrupts); for an LLM stream closed early (``GeneratorExit``),
+an end event with ``incomplete=True`` and the text produced so far. ``async with``
+awaits async handlers; use ``await run.atoken(...)`` / ``await run.afinish(...)``
+there to await them for tokens and the end too.
+
+With no handler anywhere, a run is a cheap no-op that still takes part in the
+run tree, so a nested run that does have handlers gets the right parent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from contextvars import Token
+from typing import Any, ClassVar, Protocol
+
+from llmhooks.core.context import CallbacksLike, _current, _run_ctx, manager_for
+from llmhooks.core.manager import CallbackManager
+from llmhooks.core.redaction import redact_fields
+from llmhooks.errors import Abort
+from llmhooks.events import (
+    AgentEndEvent,
+    AgentErrorEvent,
+    AgentStartEvent,
+    AgentStepEvent,
+    ChainEndEvent,
+    ChainErrorEvent,
+    ChainStartEvent,
+    Event,
+    GraphNodeEndEvent,
+    GraphNodeErrorEvent,
+    GraphNodeStartEvent,
+    LLMEndEvent,
+    LLMErrorEvent,
+    LLMStartEvent,
+    LLMTokenEvent,
+    RetrievalEndEvent,
+    RetrievalErrorEvent,
+    RetrievalStartEvent,
+    ToolEndEvent,
+    ToolErrorEvent,
+    ToolStartEvent,
+)
+from llmhooks.events._ids import new_run_id, new_trace_id
+
+__all__ = [
+    "AgentRun",
+    "ChainRun",
+    "LLMRun",
+    "NodeRun",
+    "RetrievalRun",
+    "Run",
+    "RunLike",
+    "ToolRun",
+    "agent_run",
+    "chain_run",
+    "classify_error",
+    "llm_run",
+    "node_run",
+    "retrieval_run",
+    "tool_run",
+]
+
+_RECOVERABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
+
+
+class RunLike(Protocol):
+    """What every run, recording or not, offers to the run tree."""
+
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def trace_id(self) -> str: ...
+
+
+def classify_error(exc: BaseException) -> tuple[str | None, bool]:
+    """Return ``(error_code, is_recoverable)`` read from a provider or OS exception.
+
+    ``error_code`` is the HTTP status or the ``code`` the exception carries;
+    rate limits, timeouts, connection errors and 5xx answers are recoverable.
+    """
+    status = getattr(exc, "status_code", None)
+    if not isinstance(status, int):
+        response = getattr(exc, "response", None)
+        status = getattr(response, "status_code", None)
+    code = getattr(exc, "code", None)
+    error_code = str(status) if isinstance(status, int) else (str(code) if code else None)
+    if isinstance(status, int):
+        return error_code, status in _RECOVERABLE_STATUS or status >= 500
+    name = type(exc).__name__
+    recoverable = isinstance(exc, (TimeoutError, ConnectionError)) or name in (
+        "APITimeoutError",
+        "APIConnectionError",
+        "RateLimitError",
+    )
+    return error_code, recoverable
+
+
+class _NoopRun:
+    """The run used when nobody listens: no events, ids made only if asked for."""
+
+    __slots__ = ("_parent", "_run_id", "_token", "_trace_id")
+
+    is_recording: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        self._run_id: str | None = None
+        self._trace_id: str | None = None
+        self._parent: RunLike | None = None
+        self._token: Token[Any] | None = None
+
+    @property
+    def run_id(self) -> str:
+        if self._run_id is None:
+            self._run_id = new_run_id()
+        return self._run_id
+
+    @property
+    def trace_id(self) -> str:
+        if self._trace_id is None:
+            self._trace_id = self._parent.trace_id if self._parent is not None else new_trace_id()
+        return self._trace_id
+
+    @property
+    def parent_run_id(self) -> str | None:
+        return self._parent.run_id if self._parent is not None else None
+
+    def __enter__(self) -> _NoopRun:
+        self._parent = _current.get()
+        self._token = _current.set(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _reset_current(self._token, self._parent)
+
+    async def __aenter__(self) -> _NoopRun:
+        return self.__enter__()
+
+    async def __aexit__(self, *exc: object) -> None:
+        _reset_current(self._token, self._parent)
+
+    def token(self, token: str, **fields: Any) -> None:
+        pass
+
+    async def atoken(self, token: str, **fields: Any) -> None:
+        pass
+
+    def step(self, **fields: Any) -> None:
+        pass
+
+    async def astep(self, **fields: Any) -> None:
+        pass
+
+    def finish(self, **fields: Any) -> None:
+        pass
+
+    async def afinish(self, **fields: Any) -> None:
+        pass
+
+    def error(self, error: BaseException | str, **fields: Any) -> None:
+        pass
+
+    async def aerror(self, error: BaseException | str, **fields: Any) -> None:
+        pass
+
+    @property
+    def finished(self) -> bool:
+        return False
+
+
+def _reset_current(token: Token[Any] | None, parent: RunLike | None) -> None:
+    if token is None:
+        return
+    try:
+        _current.reset(token)
+    except ValueError:  # exited in another context (a generator resumed elsewhere)
+        _current.set(parent)
+
+
+class Run:
+    """A recording run: emits its start event on entry and one terminal event.
+
+    Subclasses name their events and the fields every event of the run carries.
+    Not thread-safe: one run belongs to one thread or task at a time.
+    """
+
+    __slots__ = (
+        "_family",
+        "_mgr",
+        "_parent",
+        "_start_fields",
+        "_t0",
+        "_token",
+        "done",
+        "metadata",
+        "parent_run_id",
+        "run_id",
+        "tags",
+        "trace_id",
+        "user_id",
+    )
+
+    start_cls: ClassVar[type[Event]]
+    end_cls: ClassVar[type[Event]]
+    error_cls: ClassVar[type[Event]]
+    is_recording: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        manager: CallbackManager,
+        family: dict[str, Any],
+        start_fields: dict[str, Any],
+        *,
+        run_id: str | None = None,
+        parent_run_id: str | None = None,
+        trace_id: str | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self._mgr = manager
+        self._family = family
+        self._start_fields = start_fields
+        self.run_id = run_id or new_run_id()
+        self.parent_run_id = parent_run_id
+        self.trace_id = trace_id or ""
+        ctx = _run_ctx.get()
+        if ctx is None:
+            self.user_id = None
+            self.tags = list(tags) if tags else []
+            self.metadata = dict(metadata) if metadata else {}
+        else:
+            self.user_id = ctx.user_id
+            self.tags = [*ctx.tags, *(tags or ())]
+            self.metadata = {**ctx.metadata, **(metadata or {})}
+        self._t0 = 0.0
+        self._token: Token[Any] | None = None
+        self._parent: RunLike | None = None
+        self.done = False
+
+    @property
+    def finished(self) -> bool:
+        """True once the terminal event was emitted."""
+        return self.done
+
+    @property
+    def manager(self) -> CallbackManager:
+        """The manager this run emits through."""
+        return self._mgr
+
+    def _event(self, cls: type[Event], fields: dict[str, Any]) -> Event:
+        """Build an event of this run; payload ``fields`` pass through redaction first."""
+        if fields:
+            fields = redact_fields(fields)
+        return cls(
+            run_id=self.run_id,
+            parent_run_id=self.parent_run_id,
+            trace_id=self.trace_id,
+            user_id=self.user_id,
+            tags=self.tags,
+            metadata=self.metadata,
+            **self._family,
+            **fields,
+        )
+
+    def _latency_ms(self) -> float:
+        return (time.perf_counter() - self._t0) * 1000.0
+
+    # lifecycle
+
+    def _open(self) -> Event:
+        parent = _current.get()
+        self._parent = parent
+        if parent is not None:
+            if self.parent_run_id is None:
+                self.parent_run_id = parent.run_id
+            if not self.trace_id:
+                self.trace_id = parent.trace_id
+        if not self.trace_id:
+            self.trace_id = new_trace_id()
+        self._token = _current.set(self)
+        self._t0 = time.perf_counter()
+        start = self._event(self.start_cls, self._start_fields)
+        self._start_fields = {}
+        return start
+
+    def __enter__(self) -> Run:
+        start = self._open()
+        try:
+            self._mgr.emit(start)
+        except BaseException as exc:
+            self._close_on_exception(exc)
+            raise
+        return self
+
+    async def __aenter__(self) -> Run:
+        start = self._open()
+        try:
+            await self._mgr.aemit(start)
+        except BaseException as exc:
+            await self._aclose_on_exception(exc)
+            raise
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        try:
+            if not self.done:
+                if exc is None:
+                    self.finish()
+                else:
+                    self._mgr.emit(self._terminal_for(exc))
+        finally:
+            _reset_current(self._token, self._parent)
+
+    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        try:
+            if not self.done:
+                if exc is None:
+                    await self.afinish()
+                else:
+                    await self._mgr.aemit(self._terminal_for(exc))
+        finally:
+            _reset_current(self._token, self._parent)
+
+    def _close_on_exception(self, exc: BaseException) -> None:
+        # a start handler aborted (or raised with raise_errors): close the run anyway
+        try:
+            if not self.done:
+                self._mgr.emit(self._terminal_for(exc))
+        except Exception:
+            pass
+        finally:
+            _reset_current(self._token, self._parent)
+
+    async def _aclose_on_exception(self, exc: BaseException) -> None:
+        try:
+            if not self.done:
+                await self._mgr.aemit(self._terminal_for(exc))
+        except Exception:
+            pass
+        finally:
+            _reset_current(self._token, self._parent)
+
+    def _terminal_for(self, exc: BaseException) -> Event:
+        """The terminal event for a block that raised ``exc``; marks the run done."""
+        self.done = True
+        cancelled = not isinstance(exc, Exception) or isinstance(exc, asyncio.CancelledError)
+        return self._error_event(exc, cancelled=cancelled and not isinstance(exc, Abort))
+
+    def _error_event(self, error: BaseException | str, **fields: Any) -> Event:
+        self.done = True
+        if isinstance(error, BaseException):
+            code, recoverable = classify_error(error)
+            fields.setdefault("error_type", type(error).__name__)
+            if "error_code" in self.error_cls.__dataclass_fields__:  # type: ignore[attr-defined]
+                fields.setdefault("error_code", code)
+                fields.setdefault("is_recoverable", recoverable)
+        fields.setdefault("latency_ms", self._latency_ms())
+        return self._event(self.error_cls, {"error": error, **fields})
+
+    def _end_event(self, fields: dict[str, Any]) -> Event:
+        self.done = True
+        fields.setdefault("latency_ms", self._latency_ms())
+        return self._event(self.end_cls, fields)
+
+    def finish(self, **fields: Any) -> None:
+        """Emit the end event with ``fields`` (once; later calls raise RuntimeError)."""
+        self._check_open()
+        self._mgr.emit(self._end_event(fields))
+
+    async def afinish(self, **fields: Any) -> None:
+        """Async ``finish``: async handlers are awaited."""
+        self._check_open()
+        await self._mgr.aemit(self._end_event(fields))
+
+    def error(self, error: BaseException | str, **fields: Any) -> None:
+        """Emit the error event now, for a failure that is handled rather than raised."""
+        self._check_open()
+        self._mgr.emit(self._error_event(error, **fields))
+
+    async def aerror(self, error: BaseException | str, **fields: Any) -> None:
+        """Async ``error``."""
+        self._check_open()
+        await self._mgr.aemit(self._error_event(error, **fields))
+
+    def _check_open(self) -> None:
+        if self.done:
+            raise RuntimeError(f"{type(self).__name__} {self.run_id} already emitted its terminal event")
+        if self._token is None:
+            raise RuntimeError(f"{type(self).__name__} used outside its 'with' block")
+
+
+class LLMRun(Run):
+    """An LLM call: adds ``token()`` for streams; the end event defaults from the stream."""
+
+    __slots__ = ("_chunks", "_index", "_ttft")
+
+    start_cls = LLMStartEvent
+    end_cls = LLMEndEvent
+    error_cls = LLMErrorEvent
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        Run.__init__(self, *args, **kwargs)
+        self._index = 0
+        self._ttft: float | None = None
+        self._chunks: list[str] = []
+
+    @property
+    def time_to_first_token_ms(self) -> float | None:
+        """Milliseconds from start to the first token, once there is one."""
+        return self._ttft
+
+    @property
+    def text(self) -> str:
+        """The text streamed so far."""
+        return "".join(self._chunks)
+
+    def _token_event(self, token: str, fields: dict[str, Any]) -> LLMTokenEvent | None:
+        # tokens skip redaction (a secret split across deltas would evade it anyway);
+        # the end event carries the joined text and is redacted
+        index = self._index
+        self._index = index + 1
+        self._chunks.append(token)
+        if index == 0:
+            self._ttft = (time.perf_counter() - self._t0) * 1000.0
+        if self.done or not self._mgr.wants(LLMTokenEvent):
+            return None
+        return LLMTokenEvent(
+            run_id=self.run_id,
+            parent_run_id=self.parent_run_id,
+            trace_id=self.trace_id,
+            user_id=self.user_id,
+            tags=self.tags,
+            metadata=self.metadata,
+            **self._family,
+            token=token,
+            index=index,
+            is_first=index == 0,
+            time_to_first_token_ms=self._ttft if index == 0 else None,
+            **fields,
+        )
+
+    def token(self, token: str, **fields: Any) -> None:
+        """Report one streamed text delta."""
+        event = self._token_event(token, fields)
+        if event is not None:
+            self._mgr.emit(event)
+
+    async def atoken(self, token: str, **fields: Any) -> None:
+        """Async ``token``: async handlers are awaited."""
+        event = self._token_event(token, fields)
+        if event is not None:
+            await self._mgr.aemit(event)
+
+    def _end_event(self, fields: dict[str, Any]) -> Event:
+        if "response" not in fields and self._chunks:
+            fields["response"] = "".join(self._chunks)
+        if self._ttft is not None:
+            fields.setdefault("time_to_first_token_ms", self._ttft)
+        if fields.get("total_tokens") is None:
+            i, o = fields.get("input_tokens"), fields.get("output_tokens")
+            if i is not None and o is not None:
+                fields["total_tokens"] = i + o
+        return Run._end_event(self, fields)
+
+    def _terminal_for(self, exc: BaseException) -> Event:
+        if isinstance(exc, GeneratorExit):  # the consumer stopped the stream early
+            return self._end_event({"incomplete": True})
+        return Run._terminal_for(self, exc)
+
+
+class ToolRun(Run):
+    """A tool call."""
+
+    __slots__ = ()
+    start_cls = ToolStartEvent
+    end_cls = ToolEndEvent
+    error_cls = ToolErrorEvent
+
+
+class AgentRun(Run):
+    """An agent run: adds ``step()``, numbered from 1."""
+
+    __slots__ = ("steps",)
+    start_cls = AgentStartEvent
+    end_cls = AgentEndEvent
+    error_cls = AgentErrorEvent
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        Run.__init__(self, *args, **kwargs)
+        self.steps = 0
+
+    def _step_event(self, fields: dict[str, Any]) -> Event:
+        self.steps += 1
+        fields.setdefault("step", self.steps)
+        return self._event(AgentStepEvent, fields)
+
+    def step(self, **fields: Any) -> None:
+        """Report a step: ``action``, ``action_input``, ``observation``."""
+        self._mgr.emit(self._step_event(fields))
+
+    async def astep(self, **fields: Any) -> None:
+        """Async ``step``."""
+        await self._mgr.aemit(self._step_event(fields))
+
+    def _end_event(self, fields: dict[str, Any]) -> Event:
+        fields.setdefault("steps", self.steps)
+        return Run._end_event(self, fields)
+
+
+class NodeRun(Run):
+    """A graph node run."""
+
+    __slots__ = ()
+    start_cls = GraphNodeStartEvent
+    end_cls = GraphNodeEndEvent
+    error_cls = GraphNodeErrorEvent
+
+
+class ChainRun(Run):
+    """A chain run."""
+
+    __slots__ = ()
+    start_cls = ChainStartEvent
+    end_cls = ChainEndEvent
+    error_cls = ChainErrorEvent
+
+
+class RetrievalRun(Run):
+    """A retrieval run."""
+
+    __slots__ = ()
+    start_cls = RetrievalStartEvent
+    end_cls = RetrievalEndEvent
+    error_cls = RetrievalErrorEvent
+
+
+def _make(
+    cls: type[Run],
+    callbacks: CallbacksLike,
+    family: dict[str, Any],
+    start: dict[str, Any],
+    run_id: str | None,
+    parent_run_id: str | None,
+    tags: list[str] | None,
+    metadata: dict[str, Any] | None,
+) -> Any:
+    manager = manager_for(callbacks)
+    if manager is None:
+        return _NoopRun()
+    return cls(
+        manager,
+        family,
+        start,
+        run_id=run_id,
+        parent_run_id=parent_run_id,
+        tags=tags,
+        metadata=metadata,
+    )
+
+
+def llm_run(
+    *,
+    provider: str | None = None,
+    model: str | None = None,
+    messages: list[Any] | None = None,
+    prompt: str | None = None,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+    tools: list[Any] | None = None,
+    streaming: bool = False,
+    params: dict[str, Any] | None = None,
+    callbacks: CallbacksLike = None,
+    run_id: str | None = None,
+    parent_run_id: str | None = None,
+    tags: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> LLMRun:
+    """A run for one LLM call; use as ``with`` or ``async with``."""
+    return _make(  # type: ignore[no-any-return]
+        LLMRun,
+        callbacks,
+        {"provider": provider, "model": model},
+        {
+            "messages": messages,
+            "prompt": prompt,
+            "temperature": temperature,
+            "max_tokens": max_tokens,
+            "tools": tools,
+            "streaming": streaming,
+            "params": params,
+        },
+        run_id,
+        parent_run_id,
+        tags,
+        metadata,
+    )
+
+
+def tool_run(
+    tool_name: str,
+    *,
+    arguments: Any = None,
+    tool_call_id: str | None = None,
+    server_name: str | None = None,
+    callbacks: CallbacksLike = None,
+    run_id: str | None = None,
+    parent_run_id: str | None = None,
+    tags: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> ToolRun:
+    """A run for one tool call."""
+    return _make(  # type: ignore[no-any-return]
+        ToolRun,
+        callbacks,
+        {"tool_name": tool_name, "tool_call_id": tool_call_id, "server_name": server_name},
+        {"arguments": arguments},
+        run_id,
+        parent_run_id,
+        tags,
+        metadata,
+    )
+
+
+def agent_run(
+    *,
+    goal: Any = None,
+    agent_name: str | None = None,
+    callbacks: CallbacksLike = None,
+    run_id: str | None = None,
+    parent_run_id: str | None = None,
+    tags: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> AgentRun:
+    """A run for one agent invocation; ``run.step(...)`` reports each step."""
+    return _make(  # type: ignore[no-any-return]
+        AgentRun,
+        callbacks,
+        {"agent_name": agent_name},
+        {"goal": goal},
+        run_id,
+        parent_run_id,
+        tags,
+        metadata,
+    )
+
+
+def node_run(
+    node_id: str,
+    *,
+    node_type: str | None = None,
+    inputs: Any = None,
+    step: int | None = None,
+    callbacks: CallbacksLike = None,
+    run_id: str | None = None,
+    parent_run_id: str | None = None,
+    tags: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> NodeRun:
+    """A run for one graph node."""
+    return _make(  # type: ignore[no-any-return]
+        NodeRun,
+        callbacks,
+        {"node_id": node_id},
+        {"node_type": node_type, "inputs": inputs, "step": step},
+        run_id,
+        parent_run_id,
+        tags,
+        metadata,
+    )
+
+
+def chain_run(
+    chain_name: str,
+    *,
+    inputs: Any = None,
+    callbacks: CallbacksLike = None,
+    run_id: str | None = None,
+    parent_run_id: str | None = None,
+    tags: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> ChainRun:
+    """A run for one chain."""
+    return _make(  # type: ignore[no-any-return]
+        ChainRun,
+        callbacks,
+        {"chain_name": chain_name},
+        {"inputs": inputs},
+        run_id,
+        parent_run_id,
+        tags,
+        metadata,
+    )
+
+
+def retrieval_run(
+    *,
+    query: str = "",
+    retriever: str | None = None,
+    callbacks: CallbacksLike = None,
+    run_id: str | None = None,
+    parent_run_id: str | None = None,
+    tags: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> RetrievalRun:
+    """A run for one retrieval."""
+    return _make(  # type: ignore[no-any-return]
+        RetrievalRun,
+        callbacks,
+        {"retriever": retriever},
+        {"query": query},
+        run_id,
+        parent_run_id,
+        tags,
+        metadata,
+    )

@@ -1,0 +1,100 @@
+"""Per-handler delivery statistics: calls, failures, timeouts, drops, latency.
+
+Counting must not slow dispatch, so calls are counted once per dispatch of an
+event type (``itertools.count``, atomic in CPython) and summed per handler when
+read; latency is sampled on one dispatch in ``SAMPLE_EVERY``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from itertools import count
+from typing import Any
+
+__all__ = ["SAMPLE_EVERY", "HandlerStats", "stats_for"]
+
+SAMPLE_EVERY = 16  # power of two: the hot path tests ``n & (SAMPLE_EVERY - 1)``
+_SAMPLES = 512
+
+
+def _count_value(counter: count) -> int:
+    # itertools.count has no public read; its repr is "count(N)"
+    return int(repr(counter)[6:-1])
+
+
+class HandlerStats:
+    """What happened to one handler's deliveries, shared by every manager it is in."""
+
+    __slots__ = ("_counters", "_lock", "_samples", "dropped", "failures", "name", "timeouts")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._counters: list[count] = []
+        self.failures = 0
+        self.timeouts = 0
+        self.dropped = 0
+        self._samples: deque[float] = deque(maxlen=_SAMPLES)
+        self._lock = threading.Lock()
+
+    def track(self, counter: count) -> None:
+        """Count every dispatch that ``counter`` counts as a call to this handler."""
+        with self._lock:
+            self._counters.append(counter)
+
+    def add_failure(self) -> None:
+        with self._lock:
+            self.failures += 1
+
+    def add_timeout(self) -> None:
+        with self._lock:
+            self.timeouts += 1
+
+    def add_dropped(self, n: int = 1) -> None:
+        with self._lock:
+            self.dropped += n
+
+    def add_sample(self, seconds: float) -> None:
+        self._samples.append(seconds)
+
+    @property
+    def calls(self) -> int:
+        """Deliveries made to this handler (exact)."""
+        with self._lock:
+            return sum(_count_value(c) for c in self._counters)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Return ``calls, failures, timeouts, dropped, latency_mean_us, latency_p95_us``."""
+        samples = sorted(self._samples)
+        mean = p95 = None
+        if samples:
+            mean = sum(samples) / len(samples) * 1e6
+            p95 = samples[min(len(samples) - 1, int(len(samples) * 0.95))] * 1e6
+        return {
+            "calls": self.calls,
+            "failures": self.failures,
+            "timeouts": self.timeouts,
+            "dropped": self.dropped,
+            "latency_mean_us": mean,
+            "latency_p95_us": p95,
+            "latency_samples": len(samples),
+        }
+
+
+_lock = threading.Lock()
+
+
+def stats_for(handler: object) -> HandlerStats:
+    """The one ``HandlerStats`` of ``handler``, kept on the handler itself."""
+    stats = getattr(handler, "_llmhooks_stats", None)
+    if stats is not None:
+        return stats  # type: ignore[no-any-return]
+    with _lock:
+        stats = getattr(handler, "_llmhooks_stats", None)
+        if stats is None:
+            stats = HandlerStats(type(handler).__name__)
+            try:
+                object.__setattr__(handler, "_llmhooks_stats", stats)
+            except AttributeError:  # __slots__ without room for it: stats per registration
+                pass
+    return stats  # type: ignore[no-any-return]

@@ -1,0 +1,57 @@
+"""Agent run events: start, step, end, error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from llmhooks.events.base import ErrorInfo, Event
+
+__all__ = ["AgentEndEvent", "AgentErrorEvent", "AgentEvent", "AgentStartEvent", "AgentStepEvent"]
+
+
+@dataclass(slots=True, kw_only=True)
+class AgentEvent(Event):
+    """Base of the agent family."""
+
+    agent_name: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class AgentStartEvent(AgentEvent):
+    """An agent run started towards ``goal``."""
+
+    type: ClassVar[str] = "agent.start"
+    goal: Any = None
+
+
+@dataclass(slots=True, kw_only=True)
+class AgentStepEvent(AgentEvent):
+    """An agent took step number ``step`` (1-based): ``action`` and what came of it."""
+
+    type: ClassVar[str] = "agent.step"
+    step: int = 0
+    action: Any = None
+    action_input: Any = None
+    observation: Any = None
+
+
+@dataclass(slots=True, kw_only=True)
+class AgentEndEvent(AgentEvent):
+    """An agent run finished with ``result``."""
+
+    type: ClassVar[str] = "agent.end"
+    result: Any = None
+    steps: int | None = None
+    latency_ms: float | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class AgentErrorEvent(ErrorInfo, AgentEvent):
+    """An agent run failed or was cancelled."""
+
+    type: ClassVar[str] = "agent.error"
+    error: BaseException | str | None = None
+    error_type: str | None = None
+    cancelled: bool = False
+    latency_ms: float | None = None

@@ -1,0 +1,45 @@
+"""Chain run events: start, end, error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from llmhooks.events.base import ErrorInfo, Event
+
+__all__ = ["ChainEndEvent", "ChainErrorEvent", "ChainEvent", "ChainStartEvent"]
+
+
+@dataclass(slots=True, kw_only=True)
+class ChainEvent(Event):
+    """Base of the chain family."""
+
+    chain_name: str = ""
+
+
+@dataclass(slots=True, kw_only=True)
+class ChainStartEvent(ChainEvent):
+    """A chain started with ``inputs``."""
+
+    type: ClassVar[str] = "chain.start"
+    inputs: Any = None
+
+
+@dataclass(slots=True, kw_only=True)
+class ChainEndEvent(ChainEvent):
+    """A chain finished with ``result``."""
+
+    type: ClassVar[str] = "chain.end"
+    result: Any = None
+    latency_ms: float | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class ChainErrorEvent(ErrorInfo, ChainEvent):
+    """A chain failed or was cancelled."""
+
+    type: ClassVar[str] = "chain.error"
+    error: BaseException | str | None = None
+    error_type: str | None = None
+    cancelled: bool = False
+    latency_ms: float | None = None

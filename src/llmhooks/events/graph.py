@@ -1,0 +1,47 @@
+"""Graph node events: start, end, error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from llmhooks.events.base import ErrorInfo, Event
+
+__all__ = ["GraphEvent", "GraphNodeEndEvent", "GraphNodeErrorEvent", "GraphNodeStartEvent"]
+
+
+@dataclass(slots=True, kw_only=True)
+class GraphEvent(Event):
+    """Base of the graph family."""
+
+    node_id: str = ""
+
+
+@dataclass(slots=True, kw_only=True)
+class GraphNodeStartEvent(GraphEvent):
+    """A graph node started (``step`` as the graph engine counts it)."""
+
+    type: ClassVar[str] = "graph.node_start"
+    node_type: str | None = None
+    inputs: Any = None
+    step: int | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class GraphNodeEndEvent(GraphEvent):
+    """A graph node completed."""
+
+    type: ClassVar[str] = "graph.node_end"
+    outputs: Any = None
+    latency_ms: float | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class GraphNodeErrorEvent(ErrorInfo, GraphEvent):
+    """A graph node raised."""
+
+    type: ClassVar[str] = "graph.node_error"
+    error: BaseException | str | None = None
+    error_type: str | None = None
+    cancelled: bool = False
+    latency_ms: float | None = None

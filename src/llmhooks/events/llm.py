@@ -1,0 +1,76 @@
+"""LLM call events: start, streamed token, end, error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from llmhooks.events.base import ErrorInfo, Event
+
+__all__ = ["LLMEndEvent", "LLMErrorEvent", "LLMEvent", "LLMStartEvent", "LLMTokenEvent"]
+
+
+@dataclass(slots=True, kw_only=True)
+class LLMEvent(Event):
+    """Base of the LLM family; every event of an LLM run names provider and model."""
+
+    provider: str | None = None
+    model: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class LLMStartEvent(LLMEvent):
+    """An LLM call is about to be made."""
+
+    type: ClassVar[str] = "llm.start"
+    messages: list[Any] | None = None
+    prompt: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    tools: list[Any] | None = None
+    streaming: bool = False
+    params: dict[str, Any] | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class LLMTokenEvent(LLMEvent):
+    """One streamed text delta; ``index`` counts 0, 1, 2, ... within the run."""
+
+    type: ClassVar[str] = "llm.token"
+    token: str = ""
+    index: int = 0
+    is_first: bool = False
+    time_to_first_token_ms: float | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class LLMEndEvent(LLMEvent):
+    """An LLM call completed (``incomplete=True`` when a stream was stopped early)."""
+
+    type: ClassVar[str] = "llm.end"
+    response: Any = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    total_tokens: int | None = None
+    cached_input_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    usage_estimated: bool = False
+    latency_ms: float | None = None
+    time_to_first_token_ms: float | None = None
+    finish_reason: str | None = None
+    tool_calls: list[Any] | None = None
+    cost: float | None = None
+    incomplete: bool = False
+
+
+@dataclass(slots=True, kw_only=True)
+class LLMErrorEvent(ErrorInfo, LLMEvent):
+    """An LLM call failed or was cancelled."""
+
+    type: ClassVar[str] = "llm.error"
+    error: BaseException | str | None = None
+    error_type: str | None = None
+    error_code: str | None = None
+    is_recoverable: bool = False
+    cancelled: bool = False
+    latency_ms: float | None = None

@@ -1,0 +1,63 @@
+"""MCP session events: connect, disconnect, progress, logging."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from llmhooks.events.base import Event
+
+__all__ = [
+    "MCPConnectEvent",
+    "MCPDisconnectEvent",
+    "MCPEvent",
+    "MCPLoggingEvent",
+    "MCPProgressEvent",
+]
+
+
+@dataclass(slots=True, kw_only=True)
+class MCPEvent(Event):
+    """Base of the MCP family."""
+
+    server_name: str = ""
+
+
+@dataclass(slots=True, kw_only=True)
+class MCPConnectEvent(MCPEvent):
+    """A session with an MCP server was initialised."""
+
+    type: ClassVar[str] = "mcp.connect"
+    transport: str | None = None
+    tools_count: int | None = None
+    resources_count: int | None = None
+    prompts_count: int | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class MCPDisconnectEvent(MCPEvent):
+    """A session ended: closed by us, or the server went away."""
+
+    type: ClassVar[str] = "mcp.disconnect"
+    reason: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class MCPProgressEvent(MCPEvent):
+    """A progress notification for a running tool call (raw numbers, as sent)."""
+
+    type: ClassVar[str] = "mcp.progress"
+    tool_name: str | None = None
+    progress: float = 0.0
+    total: float | None = None
+    message: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class MCPLoggingEvent(MCPEvent):
+    """A log message sent by an MCP server."""
+
+    type: ClassVar[str] = "mcp.logging"
+    level: str = "info"
+    data: Any = None
+    logger_name: str | None = None

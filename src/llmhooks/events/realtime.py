@@ -1,0 +1,103 @@
+"""Realtime (voice) session events, after seed 004."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from llmhooks.events.base import ErrorInfo, Event
+
+__all__ = [
+    "RealtimeAgentTranscriptionEvent",
+    "RealtimeAudioInputEvent",
+    "RealtimeAudioOutputEvent",
+    "RealtimeConnectedEvent",
+    "RealtimeDisconnectedEvent",
+    "RealtimeErrorEvent",
+    "RealtimeEvent",
+    "RealtimeResponseEvent",
+    "RealtimeUserTranscriptionEvent",
+]
+
+
+@dataclass(slots=True, kw_only=True)
+class RealtimeEvent(Event):
+    """Base of the realtime family."""
+
+    provider: str | None = None
+    session_id: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class RealtimeConnectedEvent(RealtimeEvent):
+    """A realtime session was opened."""
+
+    type: ClassVar[str] = "realtime.connected"
+    session_config: dict[str, Any] | None = None
+    capabilities: list[str] | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class RealtimeDisconnectedEvent(RealtimeEvent):
+    """A realtime session was closed."""
+
+    type: ClassVar[str] = "realtime.disconnected"
+    reason: str | None = None
+    was_clean: bool = True
+
+
+@dataclass(slots=True, kw_only=True)
+class RealtimeAudioInputEvent(RealtimeEvent):
+    """Audio was sent to the session (``data`` is summarised by ``to_dict``)."""
+
+    type: ClassVar[str] = "realtime.audio_input"
+    data: Any = None
+    response_id: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class RealtimeAudioOutputEvent(RealtimeEvent):
+    """Audio came back from the session."""
+
+    type: ClassVar[str] = "realtime.audio_output"
+    data: Any = None
+    response_id: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class RealtimeResponseEvent(RealtimeEvent):
+    """The session produced (part of) a response."""
+
+    type: ClassVar[str] = "realtime.response"
+    text: str | None = None
+    response_id: str | None = None
+    is_complete: bool = True
+    original: Any = None
+
+
+@dataclass(slots=True, kw_only=True)
+class RealtimeUserTranscriptionEvent(RealtimeEvent):
+    """A transcription of the user's speech."""
+
+    type: ClassVar[str] = "realtime.user_transcription"
+    text: str = ""
+    original: Any = None
+
+
+@dataclass(slots=True, kw_only=True)
+class RealtimeAgentTranscriptionEvent(RealtimeEvent):
+    """A transcription of the agent's speech."""
+
+    type: ClassVar[str] = "realtime.agent_transcription"
+    text: str = ""
+    original: Any = None
+
+
+@dataclass(slots=True, kw_only=True)
+class RealtimeErrorEvent(ErrorInfo, RealtimeEvent):
+    """A realtime session reported an error."""
+
+    type: ClassVar[str] = "realtime.error"
+    error: BaseException | str | None = None
+    error_code: str | None = None
+    is_recoverable: bool = True

@@ -1,0 +1,45 @@
+"""Retrieval run events: start, end, error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from llmhooks.events.base import ErrorInfo, Event
+
+__all__ = ["RetrievalEndEvent", "RetrievalErrorEvent", "RetrievalEvent", "RetrievalStartEvent"]
+
+
+@dataclass(slots=True, kw_only=True)
+class RetrievalEvent(Event):
+    """Base of the retrieval family; ``retriever`` names the source."""
+
+    retriever: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class RetrievalStartEvent(RetrievalEvent):
+    """A retrieval for ``query`` started."""
+
+    type: ClassVar[str] = "retrieval.start"
+    query: str = ""
+
+
+@dataclass(slots=True, kw_only=True)
+class RetrievalEndEvent(RetrievalEvent):
+    """A retrieval returned ``documents``."""
+
+    type: ClassVar[str] = "retrieval.end"
+    documents: list[Any] | None = None
+    latency_ms: float | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class RetrievalErrorEvent(ErrorInfo, RetrievalEvent):
+    """A retrieval failed or was cancelled."""
+
+    type: ClassVar[str] = "retrieval.error"
+    error: BaseException | str | None = None
+    error_type: str | None = None
+    cancelled: bool = False
+    latency_ms: float | None = None

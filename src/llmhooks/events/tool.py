@@ -1,0 +1,48 @@
+"""Tool call events: start, end, error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from llmhooks.events.base import ErrorInfo, Event
+
+__all__ = ["ToolEndEvent", "ToolErrorEvent", "ToolEvent", "ToolStartEvent"]
+
+
+@dataclass(slots=True, kw_only=True)
+class ToolEvent(Event):
+    """Base of the tool family; ``server_name`` is set for MCP tools."""
+
+    tool_name: str = ""
+    tool_call_id: str | None = None
+    server_name: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class ToolStartEvent(ToolEvent):
+    """A tool is about to run with ``arguments`` as given by the caller or model."""
+
+    type: ClassVar[str] = "tool.start"
+    arguments: Any = None
+
+
+@dataclass(slots=True, kw_only=True)
+class ToolEndEvent(ToolEvent):
+    """A tool returned."""
+
+    type: ClassVar[str] = "tool.end"
+    result: Any = None
+    success: bool = True
+    latency_ms: float | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class ToolErrorEvent(ErrorInfo, ToolEvent):
+    """A tool raised, or its result was flagged as an error."""
+
+    type: ClassVar[str] = "tool.error"
+    error: BaseException | str | None = None
+    error_type: str | None = None
+    cancelled: bool = False
+    latency_ms: float | None = None

@@ -1,0 +1,49 @@
+"""Vision-language model inference events, after seed 004."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from llmhooks.events.base import ErrorInfo, Event
+
+__all__ = ["VLMErrorEvent", "VLMEvent", "VLMInferenceCompletedEvent", "VLMInferenceStartEvent"]
+
+
+@dataclass(slots=True, kw_only=True)
+class VLMEvent(Event):
+    """Base of the VLM family."""
+
+    inference_id: str | None = None
+    model: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class VLMInferenceStartEvent(VLMEvent):
+    """An inference over ``frames_count`` frames started."""
+
+    type: ClassVar[str] = "vlm.inference_start"
+    frames_count: int = 0
+
+
+@dataclass(slots=True, kw_only=True)
+class VLMInferenceCompletedEvent(VLMEvent):
+    """An inference completed."""
+
+    type: ClassVar[str] = "vlm.inference_completed"
+    text: str = ""
+    latency_ms: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    frames_processed: int = 0
+    detections: Any = 0
+
+
+@dataclass(slots=True, kw_only=True)
+class VLMErrorEvent(ErrorInfo, VLMEvent):
+    """An inference failed."""
+
+    type: ClassVar[str] = "vlm.error"
+    error: BaseException | str | None = None
+    error_code: str | None = None
+    is_recoverable: bool = True
