@@ -17,7 +17,7 @@ Optional parts (integrations, handlers needing extras) load on first use, so
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from llmhooks.core import (
     AgentRun,
@@ -34,6 +34,7 @@ from llmhooks.core import (
     RunContext,
     ToolRun,
     agent_run,
+    aisolated,
     callbacks_context,
     chain_run,
     configure_background,
@@ -42,6 +43,7 @@ from llmhooks.core import (
     get_global_callbacks,
     get_run_context,
     global_manager,
+    isolated,
     llm_run,
     node_run,
     retrieval_run,
@@ -106,9 +108,6 @@ from llmhooks.events import (
     VLMInferenceCompletedEvent,
     VLMInferenceStartEvent,
 )
-
-if TYPE_CHECKING:
-    pass
 
 __version__ = "0.1.0"
 
@@ -225,6 +224,7 @@ __all__ = [
     "VLMInferenceCompletedEvent",
     "VLMInferenceStartEvent",
     "agent_run",
+    "aisolated",
     "callbacks_context",
     "chain_run",
     "configure_background",
@@ -233,6 +233,7 @@ __all__ = [
     "get_global_callbacks",
     "get_run_context",
     "global_manager",
+    "isolated",
     "llm_run",
     "node_run",
     "retrieval_run",

@@ -16,6 +16,7 @@ from llmhooks.core.context import (
     set_global_callbacks,
     suppress_instrumentation,
 )
+from llmhooks.core.generators import aisolated, isolated
 from llmhooks.core.manager import CallbackManager
 from llmhooks.core.runs import (
     AgentRun,
@@ -51,6 +52,7 @@ __all__ = [
     "RunContext",
     "ToolRun",
     "agent_run",
+    "aisolated",
     "callbacks_context",
     "chain_run",
     "classify_error",
@@ -61,6 +63,7 @@ __all__ = [
     "get_run_context",
     "get_worker",
     "global_manager",
+    "isolated",
     "llm_run",
     "manager_for",
     "node_run",

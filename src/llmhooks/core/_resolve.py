@@ -6,8 +6,6 @@ handler class inspects it once.
 
 from __future__ import annotations
 
-import difflib
-import inspect
 from typing import Any, NamedTuple
 
 from llmhooks.core.callbacks import Callbacks
@@ -42,8 +40,16 @@ def _overrides(cls: type, name: str) -> Any:
     return None
 
 
+_CO_COROUTINE = 0x80
+
+
 def _is_coro(fn: Any) -> bool:
     fn = getattr(fn, "__func__", fn)
+    code = getattr(fn, "__code__", None)
+    if code is not None and not hasattr(fn, "_is_coroutine_marker"):
+        return bool(code.co_flags & _CO_COROUTINE)
+    import inspect  # odd callables (partials, markers): ask inspect; import kept off `import llmhooks`
+
     return inspect.iscoroutinefunction(fn)
 
 
@@ -108,6 +114,9 @@ def validate_handler(handler: object) -> None:
     cls = type(handler)
     if cls in _validated:
         return
+    import difflib
+    import inspect
+
     known = _known_names()
     for klass in cls.__mro__:
         if klass is Callbacks or klass is object:

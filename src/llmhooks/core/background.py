@@ -158,12 +158,12 @@ class BackgroundWorker:
         queue = self._queue
         while queue:
             try:
-                call, event, stats, on_error = queue.popleft()
+                call, event, _stats, on_error = queue.popleft()
             except IndexError:
                 break
             try:
                 call(event)
-            except BaseException as exc:  # noqa: BLE001 - a background handler must not kill the worker
+            except BaseException as exc:
                 try:
                     on_error(exc, event)
                 except Exception:  # pragma: no cover - on_error itself is defensive

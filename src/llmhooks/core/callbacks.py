@@ -30,7 +30,6 @@ through a bounded queue; ``timeout`` bounds its async methods (seconds);
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, ClassVar
 
 from llmhooks.events import (
@@ -76,7 +75,7 @@ __all__ = ["Callbacks"]
 
 
 async def _maybe_await(result: Any) -> Any:
-    if inspect.isawaitable(result):
+    if hasattr(result, "__await__"):
         return await result
     return result
 

@@ -42,7 +42,7 @@ __all__ = [
     "suppress_instrumentation",
 ]
 
-CallbacksLike = Union[Callbacks, Sequence["CallbacksLike"], None]
+CallbacksLike = Union[Callbacks, Sequence["CallbacksLike"], None]  # noqa: UP007 - recursive alias
 
 
 @dataclass(frozen=True, slots=True)

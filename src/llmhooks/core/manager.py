@@ -13,7 +13,6 @@ handler added during a dispatch is first called on the next one.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import threading
@@ -22,7 +21,6 @@ from collections.abc import Awaitable, Callable, Iterable
 from itertools import count
 from typing import Any
 
-from llmhooks.core._aio import run_coroutine_from_sync
 from llmhooks.core._resolve import plan_for, validate_handler
 from llmhooks.core.background import get_worker
 from llmhooks.core.callbacks import Callbacks
@@ -231,6 +229,8 @@ class CallbackManager(Callbacks):
     def _run_async_from_sync(
         self, method: Callable[[Event], Any], timeout: float | None, slot: _Slot, event: Event
     ) -> None:
+        from llmhooks.core._aio import run_coroutine_from_sync
+
         def on_error(exc: BaseException) -> None:
             self._failed(slot, event, exc)
 
@@ -313,6 +313,8 @@ class CallbackManager(Callbacks):
                     if timeout is None:
                         await call(event)
                     else:
+                        import asyncio  # already loaded: we are running in its loop
+
                         await asyncio.wait_for(call(event), timeout)
                 else:
                     call(event)
@@ -331,6 +333,7 @@ class CallbackManager(Callbacks):
                 slot.stats.add_sample(clock() - t0)
 
     async def _aemit_concurrent(self, entries: tuple[_AsyncEntry, ...], event: Event) -> None:
+        import asyncio
         waits: list[Awaitable[None]] = []
         for call, is_coro, timeout, slot in entries:
             if is_coro:
@@ -353,6 +356,8 @@ class CallbackManager(Callbacks):
             if timeout is None:
                 await call(event)
             else:
+                import asyncio
+
                 await asyncio.wait_for(call(event), timeout)
         except Abort:
             raise

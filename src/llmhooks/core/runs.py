@@ -20,7 +20,6 @@ run tree, so a nested run that does have handlers gets the right parent.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from contextvars import Token
 from typing import Any, ClassVar, Protocol
@@ -28,7 +27,6 @@ from typing import Any, ClassVar, Protocol
 from llmhooks.core.context import CallbacksLike, _current, _run_ctx, manager_for
 from llmhooks.core.manager import CallbackManager
 from llmhooks.core.redaction import redact_fields
-from llmhooks.errors import Abort
 from llmhooks.events import (
     AgentEndEvent,
     AgentErrorEvent,
@@ -196,6 +194,7 @@ class Run:
     """
 
     __slots__ = (
+        "_base",
         "_family",
         "_mgr",
         "_parent",
@@ -262,16 +261,7 @@ class Run:
         """Build an event of this run; payload ``fields`` pass through redaction first."""
         if fields:
             fields = redact_fields(fields)
-        return cls(
-            run_id=self.run_id,
-            parent_run_id=self.parent_run_id,
-            trace_id=self.trace_id,
-            user_id=self.user_id,
-            tags=self.tags,
-            metadata=self.metadata,
-            **self._family,
-            **fields,
-        )
+        return cls(**self._base, **fields)
 
     def _latency_ms(self) -> float:
         return (time.perf_counter() - self._t0) * 1000.0
@@ -289,6 +279,16 @@ class Run:
         if not self.trace_id:
             self.trace_id = new_trace_id()
         self._token = _current.set(self)
+        # every event of the run shares these; built once, expanded per event
+        self._base = {
+            "run_id": self.run_id,
+            "parent_run_id": self.parent_run_id,
+            "trace_id": self.trace_id,
+            "user_id": self.user_id,
+            "tags": self.tags,
+            "metadata": self.metadata,
+            **self._family,
+        }
         self._t0 = time.perf_counter()
         start = self._event(self.start_cls, self._start_fields)
         self._start_fields = {}
@@ -354,8 +354,8 @@ class Run:
     def _terminal_for(self, exc: BaseException) -> Event:
         """The terminal event for a block that raised ``exc``; marks the run done."""
         self.done = True
-        cancelled = not isinstance(exc, Exception) or isinstance(exc, asyncio.CancelledError)
-        return self._error_event(exc, cancelled=cancelled and not isinstance(exc, Abort))
+        # CancelledError, KeyboardInterrupt and SystemExit are BaseExceptions, not Exceptions
+        return self._error_event(exc, cancelled=not isinstance(exc, Exception))
 
     def _error_event(self, error: BaseException | str, **fields: Any) -> Event:
         self.done = True
@@ -436,13 +436,7 @@ class LLMRun(Run):
         if self.done or not self._mgr.wants(LLMTokenEvent):
             return None
         return LLMTokenEvent(
-            run_id=self.run_id,
-            parent_run_id=self.parent_run_id,
-            trace_id=self.trace_id,
-            user_id=self.user_id,
-            tags=self.tags,
-            metadata=self.metadata,
-            **self._family,
+            **self._base,
             token=token,
             index=index,
             is_first=index == 0,

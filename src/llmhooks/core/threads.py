@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import functools
 from collections.abc import Callable
@@ -33,6 +32,8 @@ class ContextExecutor(ThreadPoolExecutor):
 
 async def to_thread(fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
     """Run ``fn`` in the loop's default thread pool with the caller's context; await its result."""
+    import asyncio
+
     loop = asyncio.get_running_loop()
     ctx = contextvars.copy_context()
     call = functools.partial(ctx.run, fn, *args, **kwargs)

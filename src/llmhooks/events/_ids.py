@@ -13,9 +13,9 @@ __all__ = ["new_run_id", "new_trace_id"]
 
 def new_trace_id() -> str:
     """Return a new random trace id of 32 lowercase hex characters."""
-    return "%032x" % getrandbits(128)
+    return f"{getrandbits(128):032x}"
 
 
 def new_run_id() -> str:
     """Return a new random run id of 16 lowercase hex characters."""
-    return "%016x" % getrandbits(64)
+    return f"{getrandbits(64):016x}"

@@ -1,0 +1,326 @@
+"""Runs: start and exactly one terminal event, whatever happens."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+
+import pytest
+
+import llmhooks
+from llmhooks import (
+    BudgetExceeded,
+    Callbacks,
+    LLMEndEvent,
+    LLMErrorEvent,
+    LLMStartEvent,
+    LLMTokenEvent,
+    agent_run,
+    chain_run,
+    llm_run,
+    node_run,
+    retrieval_run,
+    tool_run,
+)
+from llmhooks.testing import RecordingCallbacks
+
+
+def test_llm_run_stream_gives_start_tokens_end() -> None:
+    """Tokens are indexed from 0, the first carries TTFT, the end carries text and totals."""
+    rec = RecordingCallbacks()
+    with llm_run(
+        provider="openai",
+        model="gpt-4o",
+        messages=[{"role": "user", "content": "hi"}],
+        streaming=True,
+        callbacks=rec,
+    ) as run:
+        for t in ["Hel", "lo", "!"]:
+            run.token(t)
+        run.finish(input_tokens=5, output_tokens=3)
+    assert rec.types() == ["llm.start", "llm.token", "llm.token", "llm.token", "llm.end"]
+    tokens = rec.of_type(LLMTokenEvent)
+    assert [t.index for t in tokens] == [0, 1, 2]
+    assert [t.is_first for t in tokens] == [True, False, False]
+    assert tokens[0].time_to_first_token_ms is not None and tokens[1].time_to_first_token_ms is None
+    end = rec.of_type(LLMEndEvent)[0]
+    assert end.response == "Hello!" and end.total_tokens == 8
+    assert end.time_to_first_token_ms == tokens[0].time_to_first_token_ms
+    assert end.latency_ms is not None and end.latency_ms >= end.time_to_first_token_ms
+    assert {e.run_id for e in rec.events} == {run.run_id}
+    assert all(e.provider == "openai" and e.model == "gpt-4o" for e in rec.events)
+
+
+def test_exception_gives_error_event_with_latency_and_is_reraised() -> None:
+    """An exception in the block gives one error event and reaches the caller unchanged."""
+    rec = RecordingCallbacks()
+    err = ConnectionError("reset")
+    with pytest.raises(ConnectionError) as info, llm_run(model="m", callbacks=rec):
+        raise err
+    assert info.value is err
+    assert rec.types() == ["llm.start", "llm.error"]
+    ev = rec.of_type(LLMErrorEvent)[0]
+    assert ev.error is err and ev.error_type == "ConnectionError"
+    assert ev.is_recoverable and not ev.cancelled and ev.latency_ms is not None
+
+
+def test_http_status_sets_error_code_and_recoverability() -> None:
+    """An exception carrying status_code 429 is recoverable with that code; 400 is not."""
+
+    class APIError(Exception):
+        def __init__(self, status_code: int) -> None:
+            super().__init__(f"status {status_code}")
+            self.status_code = status_code
+
+    rec = RecordingCallbacks()
+    for status in (429, 503, 400):
+        with pytest.raises(APIError), llm_run(model="m", callbacks=rec):
+            raise APIError(status)
+    errors = rec.of_type(LLMErrorEvent)
+    assert [(e.error_code, e.is_recoverable) for e in errors] == [
+        ("429", True),
+        ("503", True),
+        ("400", False),
+    ]
+
+
+async def test_cancellation_gives_error_event_with_cancelled() -> None:
+    """A cancelled task's run ends with an error event marked cancelled."""
+    rec = RecordingCallbacks()
+    entered = asyncio.Event()
+
+    async def call() -> None:
+        async with llm_run(model="m", callbacks=rec):
+            entered.set()
+            await asyncio.sleep(30)
+
+    task = asyncio.create_task(call())
+    await entered.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert rec.types() == ["llm.start", "llm.error"]
+    assert rec.events[-1].cancelled is True
+
+
+def test_run_never_finished_still_gets_an_end_event() -> None:
+    """Leaving the block without finish() emits the end event with what is known."""
+    rec = RecordingCallbacks()
+    with llm_run(model="m", callbacks=rec) as run:
+        run.token("partial")
+    assert rec.types() == ["llm.start", "llm.token", "llm.end"]
+    assert rec.events[-1].response == "partial"
+
+
+def test_finish_twice_is_refused() -> None:
+    """A second terminal call raises; still exactly one terminal event."""
+    rec = RecordingCallbacks()
+    with pytest.raises(RuntimeError, match="already emitted"), llm_run(model="m", callbacks=rec) as run:
+        run.finish(response="a")
+        run.finish(response="b")
+    assert rec.types() == ["llm.start", "llm.end"]
+
+
+def test_abort_in_start_handler_stops_the_call_and_closes_the_run() -> None:
+    """A handler raising BudgetExceeded on start: the body never runs; the run still terminates."""
+
+    class Budget(Callbacks):
+        def on_llm_start(self, event: LLMStartEvent) -> None:
+            raise BudgetExceeded("no money")
+
+    rec = RecordingCallbacks()
+    body_ran = False
+    with pytest.raises(BudgetExceeded), llm_run(model="m", callbacks=[rec, Budget()]):
+        body_ran = True
+    assert not body_ran
+    assert rec.types() == ["llm.start", "llm.error"]
+    assert rec.events[-1].error_type == "BudgetExceeded" and not rec.events[-1].cancelled
+
+
+def test_generator_closed_early_gives_incomplete_end() -> None:
+    """A stream generator closed by its consumer ends the run with incomplete=True."""
+    rec = RecordingCallbacks()
+
+    def stream() -> object:
+        with llm_run(model="m", streaming=True, callbacks=rec) as run:
+            for word in ["a", "b", "c", "d"]:
+                run.token(word)
+                yield word
+
+    gen = stream()
+    assert next(gen) == "a" and next(gen) == "b"
+    gen.close()  # type: ignore[attr-defined]
+    assert rec.types() == ["llm.start", "llm.token", "llm.token", "llm.end"]
+    end = rec.events[-1]
+    assert end.incomplete is True and end.response == "ab"
+
+
+@pytest.mark.parametrize(
+    ("factory", "types"),
+    [
+        (
+            lambda cb: tool_run("search", arguments={"q": 1}, tool_call_id="c1", callbacks=cb),
+            ("tool.start", "tool.end", "tool.error"),
+        ),
+        (lambda cb: agent_run(goal="g", callbacks=cb), ("agent.start", "agent.end", "agent.error")),
+        (
+            lambda cb: node_run("n1", step=1, callbacks=cb),
+            ("graph.node_start", "graph.node_end", "graph.node_error"),
+        ),
+        (lambda cb: chain_run("c", inputs={}, callbacks=cb), ("chain.start", "chain.end", "chain.error")),
+        (
+            lambda cb: retrieval_run(query="q", callbacks=cb),
+            ("retrieval.start", "retrieval.end", "retrieval.error"),
+        ),
+    ],
+)
+def test_every_run_kind_has_start_end_and_error(factory: object, types: tuple[str, str, str]) -> None:
+    """Each run factory gives start/end, and start/error on an exception."""
+    rec = RecordingCallbacks()
+    with factory(rec):  # type: ignore[operator]
+        pass
+    with pytest.raises(ValueError), factory(rec):  # type: ignore[operator]
+        raise ValueError("x")
+    assert rec.types() == [types[0], types[1], types[0], types[2]]
+
+
+def test_tool_run_carries_its_identity_on_every_event() -> None:
+    """tool_name, tool_call_id and server_name are on start and end."""
+    rec = RecordingCallbacks()
+    with tool_run("add", arguments={"a": 1}, tool_call_id="call_1", server_name="math", callbacks=rec) as run:
+        run.finish(result=3)
+    start, end = rec.events
+    assert (start.tool_name, start.tool_call_id, start.server_name, start.arguments) == (
+        "add",
+        "call_1",
+        "math",
+        {"a": 1},
+    )
+    assert (end.tool_name, end.tool_call_id, end.result, end.success) == ("add", "call_1", 3, True)
+
+
+def test_agent_steps_are_numbered() -> None:
+    """run.step() numbers steps from 1 and the end event counts them."""
+    rec = RecordingCallbacks()
+    with agent_run(goal="g", callbacks=rec) as run:
+        run.step(action="search")
+        run.step(action="answer")
+        run.finish(result="done")
+    steps = rec.of_type(llmhooks.AgentStepEvent)
+    assert [(s.step, s.action) for s in steps] == [(1, "search"), (2, "answer")]
+    assert rec.events[-1].steps == 2
+
+
+def test_no_handler_run_is_a_noop_that_keeps_the_tree() -> None:
+    """With nobody listening the run records nothing, yet a child with handlers gets it as parent."""
+    rec = RecordingCallbacks()
+    with agent_run(goal="g") as outer:
+        assert not outer.is_recording
+        outer.step(action="x")
+        outer.finish(result="r")
+        with tool_run("t", callbacks=rec):
+            pass
+    start = rec.events[0]
+    assert start.parent_run_id == outer.run_id and start.trace_id == outer.trace_id
+
+
+async def test_async_with_awaits_async_handlers() -> None:
+    """async with + atoken/afinish await async handlers in order."""
+    seen: list[str] = []
+
+    class A(Callbacks):
+        async def on_llm_start(self, event: LLMStartEvent) -> None:
+            await asyncio.sleep(0)
+            seen.append("start")
+
+        async def on_llm_token_async(self, event: LLMTokenEvent) -> None:
+            seen.append("token:" + event.token)
+
+        async def on_llm_end(self, event: LLMEndEvent) -> None:
+            await asyncio.sleep(0)
+            seen.append("end")
+
+    async with llm_run(model="m", callbacks=A()) as run:
+        assert seen == ["start"]
+        await run.atoken("x")
+        await run.afinish(response="x")
+    assert seen == ["start", "token:x", "end"]
+
+
+def test_run_context_adds_user_tags_metadata() -> None:
+    """Every event inside run_context carries its user_id, tags and metadata; nesting merges."""
+    rec = RecordingCallbacks()
+    with (
+        llmhooks.run_context(user_id="u1", tags=["a"], metadata={"team": "x"}),
+        llmhooks.run_context(tags=["b"], metadata={"env": "test"}),
+        llm_run(model="m", tags=["own"], metadata={"k": 1}, callbacks=rec) as run,
+    ):
+        run.token("t")
+    for ev in rec.events:
+        assert ev.user_id == "u1"
+        assert ev.tags == ["a", "b", "own"]
+        assert ev.metadata == {"team": "x", "env": "test", "k": 1}
+
+
+def test_thousand_runs_with_random_raising_hanging_sleeping_handlers() -> None:
+    """No call breaks and every start gets exactly one terminal event, in threads and tasks."""
+    rng = random.Random(7)
+
+    class Chaos(Callbacks):
+        timeout = 0.01
+
+        def on_event(self, event: object) -> None:
+            r = rng.random()
+            if r < 0.2:
+                raise RuntimeError("chaos")
+            if r < 0.25:
+                threading.Event().wait(0.001)
+
+        async def on_llm_token_async(self, event: LLMTokenEvent) -> None:
+            r = rng.random()
+            if r < 0.2:
+                raise RuntimeError("chaos")
+            if r < 0.3:
+                await asyncio.sleep(1)  # hangs past the timeout
+
+    rec = RecordingCallbacks()
+    handlers = [Chaos(), rec, Chaos()]
+
+    def sync_call(i: int) -> None:
+        with llm_run(model="m", callbacks=handlers) as run:
+            run.token("a")
+            if i % 7 == 0:
+                raise ValueError("producer failed")
+            run.finish(response="a")
+
+    failures = 0
+
+    def worker(ids: range) -> None:
+        nonlocal failures
+        for i in ids:
+            try:
+                sync_call(i)
+            except ValueError:
+                failures += 1
+
+    threads = [threading.Thread(target=worker, args=(range(k, 600, 4),)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    async def async_call(i: int) -> None:
+        async with llm_run(model="m", callbacks=handlers) as run:
+            await run.atoken("a")
+            await run.afinish(response="a")
+
+    async def many() -> None:
+        await asyncio.gather(*(async_call(i) for i in range(400)))
+
+    asyncio.run(many())
+    assert failures == len([i for i in range(600) if i % 7 == 0])
+    rec.assert_terminated()
+    starts = rec.of_type(LLMStartEvent)
+    assert len(starts) == 1000
+    assert len(rec.of_type(LLMEndEvent)) + len(rec.of_type(LLMErrorEvent)) == 1000

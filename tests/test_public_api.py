@@ -1,0 +1,56 @@
+"""The public surface: __all__, lazy names, import cost."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import llmhooks
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+def test_all_is_sorted_and_every_name_resolves() -> None:
+    """__all__ is sorted, and each name in it (and each lazy name) resolves."""
+    assert list(llmhooks.__all__) == sorted(llmhooks.__all__)
+    for name in llmhooks.__all__:
+        assert getattr(llmhooks, name) is not None, name
+    for name in llmhooks._LAZY:
+        assert getattr(llmhooks, name) is not None, name
+
+
+def test_every_public_name_is_listed() -> None:
+    """Every public module-level name is in __all__ or is a lazy name."""
+    public = {n for n in vars(llmhooks) if not n.startswith("_")} - {"annotations", "importlib", "Any"}
+    public -= {"core", "events", "errors", "testing", "handlers", "instrument", "bus", "compat", "llm",
+               "integrations", "agent", "cli"}
+    assert public <= set(llmhooks.__all__) | set(llmhooks._LAZY)
+
+
+def test_unknown_attribute_raises_attribute_error() -> None:
+    """A missing name gives a normal AttributeError."""
+    try:
+        llmhooks.nope  # type: ignore[attr-defined]  # noqa: B018
+    except AttributeError as exc:
+        assert "nope" in str(exc)
+    else:  # pragma: no cover
+        raise AssertionError("no AttributeError")
+
+
+def test_import_loads_no_optional_library() -> None:
+    """import llmhooks loads none of the SDKs or exporters."""
+    code = (
+        "import sys, llmhooks; "
+        "bad = [m for m in ('openai','anthropic','mcp','redis','prometheus_client','opentelemetry','rich',"
+        "'langchain_core','langgraph','genai_prices','httpx','pydantic') if m in sys.modules]; "
+        "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": SRC})
+    assert out.stdout.strip() == ""
+
+
+def test_version_is_a_string() -> None:
+    """llmhooks.__version__ is set."""
+    assert isinstance(llmhooks.__version__, str)
