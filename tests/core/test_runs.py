@@ -324,3 +324,36 @@ def test_thousand_runs_with_random_raising_hanging_sleeping_handlers() -> None:
     starts = rec.of_type(LLMStartEvent)
     assert len(starts) == 1000
     assert len(rec.of_type(LLMEndEvent)) + len(rec.of_type(LLMErrorEvent)) == 1000
+
+
+def test_failing_error_handler_does_not_loop() -> None:
+    """A handler that raises inside on_llm_error is isolated: one error event, no more."""
+
+    class BadOnError(Callbacks):
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def on_llm_error(self, event: LLMErrorEvent) -> None:
+            self.calls += 1
+            raise RuntimeError("error handler broke")
+
+    bad, rec = BadOnError(), RecordingCallbacks()
+    with pytest.raises(ValueError), llm_run(model="m", callbacks=[bad, rec]):
+        raise ValueError("call failed")
+    assert bad.calls == 1
+    assert rec.types() == ["llm.start", "llm.error"]
+
+
+async def test_async_handler_failure_scheduled_from_sync_code_is_counted() -> None:
+    """An async-only handler scheduled from sync code inside a loop: its failure is counted."""
+
+    class AsyncBad(Callbacks):
+        async def on_llm_start(self, event: LLMStartEvent) -> None:
+            raise RuntimeError("late failure")
+
+    mgr = llmhooks.CallbackManager([AsyncBad()])
+    with llm_run(model="m", callbacks=mgr):
+        pass
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert mgr.stats()["AsyncBad"]["failures"] == 1

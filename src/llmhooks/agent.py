@@ -1,0 +1,287 @@
+"""``Agent``: a tool-calling loop over our ``LLM``, reporting every step as events.
+
+    agent = Agent(tools=[get_weather, add], callbacks=PrintCallbacks())
+    agent.run("What is 2 + 2?")            # or: await agent.arun(...)
+
+One run: agent start, then per model call an LLM start/end, then for each tool call the
+model asked for (several run in parallel) a tool start/end or error, an agent step, and
+so on until the model answers without tool calls or ``max_steps`` is reached; then agent
+end. A tool that raises or gets bad arguments gives a tool error event and the model
+sees the error text as the tool's result; the agent goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from llmhooks.core.context import CallbacksLike, _flatten, callbacks_context
+from llmhooks.core.runs import agent_run, tool_run
+from llmhooks.core.threads import ContextExecutor
+from llmhooks.errors import LLMHooksError
+from llmhooks.tools import Tool, as_tools
+
+if TYPE_CHECKING:
+    from llmhooks.llm import LLM
+    from llmhooks.llm.response import ToolCall
+
+__all__ = ["Agent", "AgentResult", "MaxStepsExceeded"]
+
+
+class MaxStepsExceeded(LLMHooksError):
+    """The model was still calling tools when ``max_steps`` ran out."""
+
+
+@dataclass
+class AgentResult:
+    """What an agent run produced: the final text, the steps taken and the conversation."""
+
+    output: str
+    steps: int
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return self.output
+
+
+class Agent:
+    """Runs an LLM with tools until it answers.
+
+    Args:
+        tools: plain functions (sync or async), ``Tool`` objects, or MCP tools.
+        llm: the model; default ``LLM()`` (the offline provider when no API key is set).
+        callbacks: handlers for everything this agent does (its LLM and tool runs too).
+        max_steps: most model calls in one run.
+        system_prompt: prepended as a system message.
+        name: reported as ``agent_name``.
+        raise_on_max_steps: raise ``MaxStepsExceeded`` instead of returning the last text.
+    """
+
+    def __init__(
+        self,
+        tools: Sequence[Callable[..., Any] | Tool] = (),
+        *,
+        llm: LLM | None = None,
+        callbacks: CallbacksLike = None,
+        max_steps: int = 10,
+        system_prompt: str | None = None,
+        name: str = "agent",
+        raise_on_max_steps: bool = False,
+    ) -> None:
+        if max_steps < 1:
+            raise ValueError(f"max_steps must be >= 1, got {max_steps}")
+        self.tools = as_tools(tools)
+        self._by_name = {t.name: t for t in self.tools}
+        if llm is None:
+            from llmhooks.llm import LLM
+
+            llm = LLM()
+        self.llm = llm
+        self.callbacks = _flatten(callbacks)
+        self.max_steps = max_steps
+        self.system_prompt = system_prompt
+        self.name = name
+        self.raise_on_max_steps = raise_on_max_steps
+
+    # conversation
+
+    def _start_messages(self, goal: str | Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = []
+        if self.system_prompt:
+            messages.append({"role": "system", "content": self.system_prompt})
+        if isinstance(goal, str):
+            messages.append({"role": "user", "content": goal})
+        else:
+            messages.extend(dict(m) for m in goal)
+        return messages
+
+    def _schemas(self) -> list[dict[str, Any]] | None:
+        return [t.schema() for t in self.tools] or None
+
+    # sync
+
+    def run(self, goal: str | Sequence[dict[str, Any]]) -> AgentResult:
+        """Run to a final answer (sync). Tool calls of one model turn run in parallel threads."""
+        messages = self._start_messages(goal)
+        with callbacks_context(self.callbacks), agent_run(goal=_goal_text(goal), agent_name=self.name) as run:
+            for step in range(1, self.max_steps + 1):
+                response = self.llm.chat(messages, tools=self._schemas())
+                messages.append(response.to_message())
+                if not response.tool_calls:
+                    run.step(action="final_answer", observation=response.text)
+                    return self._finish(run, response.text, step, messages)
+                results = self._call_tools(response.tool_calls)
+                messages.extend(results)
+                run.step(**_step_fields(response.tool_calls, results))
+            return self._out_of_steps(run, messages)
+
+    def _call_tools(self, calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
+        if len(calls) == 1:
+            return [self._call_tool(calls[0])]
+        with ContextExecutor(max_workers=min(8, len(calls))) as pool:
+            return list(pool.map(self._call_tool, calls))
+
+    def _call_tool(self, call: ToolCall) -> dict[str, Any]:
+        tool = self._by_name.get(call.name)
+        if tool is None:
+            return self._unknown_tool(call)
+        if tool.emits_events:  # MCP tools report their own tool run
+            try:
+                return call.result_message(tool.invoke(call.arguments))
+            except Exception as exc:
+                return call.result_message(_error_text(exc))
+        try:
+            with tool_run(
+                tool.name, arguments=call.arguments, tool_call_id=call.id, server_name=tool.server_name
+            ) as run:
+                result = tool.invoke(call.arguments)
+                run.finish(result=result)
+        except Exception as exc:
+            return call.result_message(_error_text(exc))
+        return call.result_message(result)
+
+    def _unknown_tool(self, call: ToolCall) -> dict[str, Any]:
+        known = ", ".join(self._by_name) or "none"
+        error = LookupError(f"unknown tool {call.name!r}; available tools: {known}")
+        try:
+            with tool_run(call.name, arguments=call.arguments, tool_call_id=call.id):
+                raise error
+        except LookupError:
+            pass
+        return call.result_message(_error_text(error))
+
+    # async
+
+    async def arun(self, goal: str | Sequence[dict[str, Any]]) -> AgentResult:
+        """Run to a final answer (async). Tool calls of one model turn are gathered."""
+        messages = self._start_messages(goal)
+        with callbacks_context(self.callbacks):
+            async with agent_run(goal=_goal_text(goal), agent_name=self.name) as run:
+                for step in range(1, self.max_steps + 1):
+                    response = await self.llm.achat(messages, tools=self._schemas())
+                    messages.append(response.to_message())
+                    if not response.tool_calls:
+                        await run.astep(action="final_answer", observation=response.text)
+                        return await self._afinish(run, response.text, step, messages)
+                    results = await asyncio.gather(*(self._acall_tool(c) for c in response.tool_calls))
+                    messages.extend(results)
+                    await run.astep(**_step_fields(response.tool_calls, results))
+                return await self._aout_of_steps(run, messages)
+
+    async def _acall_tool(self, call: ToolCall) -> dict[str, Any]:
+        tool = self._by_name.get(call.name)
+        if tool is None:
+            return self._unknown_tool(call)
+        if tool.emits_events:
+            try:
+                return call.result_message(await tool.ainvoke(call.arguments))
+            except Exception as exc:
+                return call.result_message(_error_text(exc))
+        try:
+            async with tool_run(
+                tool.name, arguments=call.arguments, tool_call_id=call.id, server_name=tool.server_name
+            ) as run:
+                result = await tool.ainvoke(call.arguments)
+                await run.afinish(result=result)
+        except Exception as exc:
+            return call.result_message(_error_text(exc))
+        return call.result_message(result)
+
+    # streaming of the final answer
+
+    def stream(self, goal: str | Sequence[dict[str, Any]]) -> Iterator[str]:
+        """Run the loop, yielding the text of the final answer as the model streams it."""
+        messages = self._start_messages(goal)
+        with callbacks_context(self.callbacks), agent_run(goal=_goal_text(goal), agent_name=self.name) as run:
+            for step in range(1, self.max_steps + 1):
+                stream = self.llm.stream(messages, tools=self._schemas())
+                yielded = False
+                for delta in stream:
+                    yielded = True
+                    yield delta
+                response = stream.response
+                messages.append(response.to_message())
+                if not response.tool_calls:
+                    run.step(action="final_answer", observation=response.text)
+                    self._finish(run, response.text, step, messages)
+                    return
+                if yielded:
+                    yield "\n"
+                results = self._call_tools(response.tool_calls)
+                messages.extend(results)
+                run.step(**_step_fields(response.tool_calls, results))
+            self._out_of_steps(run, messages)
+
+    async def astream(self, goal: str | Sequence[dict[str, Any]]) -> AsyncIterator[str]:
+        """Async ``stream``."""
+        messages = self._start_messages(goal)
+        with callbacks_context(self.callbacks):
+            async with agent_run(goal=_goal_text(goal), agent_name=self.name) as run:
+                for step in range(1, self.max_steps + 1):
+                    stream = self.llm.stream(messages, tools=self._schemas())
+                    yielded = False
+                    async for delta in stream:
+                        yielded = True
+                        yield delta
+                    response = stream.response
+                    messages.append(response.to_message())
+                    if not response.tool_calls:
+                        await run.astep(action="final_answer", observation=response.text)
+                        await self._afinish(run, response.text, step, messages)
+                        return
+                    if yielded:
+                        yield "\n"
+                    results = await asyncio.gather(*(self._acall_tool(c) for c in response.tool_calls))
+                    messages.extend(results)
+                    await run.astep(**_step_fields(response.tool_calls, results))
+                await self._aout_of_steps(run, messages)
+
+    # endings
+
+    def _finish(self, run: Any, text: str, steps: int, messages: list[dict[str, Any]]) -> AgentResult:
+        run.finish(result=text)
+        return AgentResult(output=text, steps=steps, messages=messages)
+
+    async def _afinish(self, run: Any, text: str, steps: int, messages: list[dict[str, Any]]) -> AgentResult:
+        await run.afinish(result=text)
+        return AgentResult(output=text, steps=steps, messages=messages)
+
+    def _last_text(self, messages: list[dict[str, Any]]) -> str:
+        for m in reversed(messages):
+            if m.get("role") == "assistant" and m.get("content"):
+                return str(m["content"])
+        return ""
+
+    def _out_of_steps(self, run: Any, messages: list[dict[str, Any]]) -> AgentResult:
+        if self.raise_on_max_steps:
+            raise MaxStepsExceeded(f"{self.name}: no final answer after max_steps={self.max_steps}")
+        return self._finish(run, self._last_text(messages), self.max_steps, messages)
+
+    async def _aout_of_steps(self, run: Any, messages: list[dict[str, Any]]) -> AgentResult:
+        if self.raise_on_max_steps:
+            raise MaxStepsExceeded(f"{self.name}: no final answer after max_steps={self.max_steps}")
+        return await self._afinish(run, self._last_text(messages), self.max_steps, messages)
+
+
+def _goal_text(goal: str | Sequence[dict[str, Any]]) -> str:
+    if isinstance(goal, str):
+        return goal
+    for m in reversed(list(goal)):
+        if m.get("role") == "user":
+            return str(m.get("content"))
+    return ""
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"Error: {type(exc).__name__}: {exc}"
+
+
+def _step_fields(calls: Sequence[ToolCall], results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    names = [c.name for c in calls]
+    return {
+        "action": names[0] if len(names) == 1 else names,
+        "action_input": calls[0].arguments if len(calls) == 1 else [c.arguments for c in calls],
+        "observation": [r.get("content") for r in results] if len(results) > 1 else results[0].get("content"),
+    }
