@@ -129,7 +129,7 @@ class Agent:
             return self._unknown_tool(call)
         if tool.emits_events:  # MCP tools report their own tool run
             try:
-                return call.result_message(tool.invoke(call.arguments))
+                return call.result_message(tool.invoke(call.arguments, tool_call_id=call.id))
             except Exception as exc:
                 return call.result_message(_error_text(exc))
         try:
@@ -176,7 +176,7 @@ class Agent:
             return self._unknown_tool(call)
         if tool.emits_events:
             try:
-                return call.result_message(await tool.ainvoke(call.arguments))
+                return call.result_message(await tool.ainvoke(call.arguments, tool_call_id=call.id))
             except Exception as exc:
                 return call.result_message(_error_text(exc))
         try:

@@ -117,7 +117,9 @@ class Tool:
     parameters: dict[str, Any] = field(default_factory=dict)
     server_name: str | None = None
     is_async: bool = False
-    emits_events: bool = False  # True for tools that report their own tool runs (MCP tools)
+    # True for tools that report their own tool runs (MCP tools): call them with
+    # tool_call_id= instead of wrapping them in a second tool run
+    emits_events: bool = False
 
     @classmethod
     def from_function(
@@ -147,7 +149,7 @@ class Tool:
                 parameters=dict(given),
                 server_name=getattr(fn, "server_name", None),
                 is_async=is_async,
-                emits_events=bool(getattr(fn, "emits_tool_events", False)),
+                emits_events=bool(getattr(fn, "llmhooks_emits_tool_events", False)),
             )
         try:
             hints = typing.get_type_hints(fn)
@@ -167,8 +169,13 @@ class Tool:
                 schema["default"] = param.default
             props[pname] = schema
         parameters: dict[str, Any] = {"type": "object", "properties": props, "required": required}
-        return cls(fn=fn, name=tool_name, description=description or summary, parameters=parameters,
-                   is_async=is_async)
+        return cls(
+            fn=fn,
+            name=tool_name,
+            description=description or summary,
+            parameters=parameters,
+            is_async=is_async,
+        )
 
     def schema(self) -> dict[str, Any]:
         """The OpenAI function-tool definition (our LLM facade converts it per provider)."""
@@ -220,9 +227,13 @@ class Tool:
             return True
         return any(p.kind is p.VAR_KEYWORD for p in params)
 
-    def invoke(self, arguments: Mapping[str, Any] | None = None) -> Any:
+    def invoke(self, arguments: Mapping[str, Any] | None = None, *, tool_call_id: str | None = None) -> Any:
         """Validate and call (sync); an async tool is run to completion."""
         args = self.validate(arguments)
+        if self.emits_events:
+            import asyncio
+
+            return asyncio.run(self.fn.ainvoke(args, tool_call_id=tool_call_id))  # type: ignore[attr-defined]
         result = self.fn(**args)
         if inspect.isawaitable(result):
             import asyncio
@@ -230,9 +241,13 @@ class Tool:
             return asyncio.run(_await(result))
         return result
 
-    async def ainvoke(self, arguments: Mapping[str, Any] | None = None) -> Any:
+    async def ainvoke(
+        self, arguments: Mapping[str, Any] | None = None, *, tool_call_id: str | None = None
+    ) -> Any:
         """Validate and call (async); a sync tool runs in a thread carrying the context."""
         args = self.validate(arguments)
+        if self.emits_events:
+            return await self.fn.ainvoke(args, tool_call_id=tool_call_id)  # type: ignore[attr-defined]
         if self.is_async:
             return await self.fn(**args)
         from llmhooks.core.threads import to_thread

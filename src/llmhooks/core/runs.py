@@ -148,6 +148,12 @@ class _NoopRun:
     async def __aexit__(self, *exc: object) -> None:
         _reset_current(self._token, self._parent)
 
+    def start(self) -> _NoopRun:
+        return self
+
+    async def astart(self) -> _NoopRun:
+        return self
+
     def token(self, token: str, **fields: Any) -> None:
         pass
 
@@ -309,6 +315,43 @@ class Run:
             await self._mgr.aemit(start)
         except BaseException as exc:
             await self._aclose_on_exception(exc)
+            raise
+        return self
+
+    def start(self) -> Run:
+        """Emit the start event without making this the current run of the context.
+
+        For producers whose start and end come from different frames or threads
+        (callback-driven libraries such as LangChain): finish with ``finish()`` or
+        ``error()``. The parent is ``parent_run_id`` if given, else the current run.
+        If a start handler raises (an ``Abort``), the run's error event is emitted
+        and the exception propagates.
+        """
+        start = self._open()
+        _reset_current(self._token, self._parent)
+        try:
+            self._mgr.emit(start)
+        except BaseException as exc:
+            if not self.done:
+                try:
+                    self._mgr.emit(self._terminal_for(exc))
+                except Exception:
+                    pass
+            raise
+        return self
+
+    async def astart(self) -> Run:
+        """Async ``start``: async handlers are awaited."""
+        start = self._open()
+        _reset_current(self._token, self._parent)
+        try:
+            await self._mgr.aemit(start)
+        except BaseException as exc:
+            if not self.done:
+                try:
+                    await self._mgr.aemit(self._terminal_for(exc))
+                except Exception:
+                    pass
             raise
         return self
 
@@ -548,6 +591,7 @@ def _make(
     parent_run_id: str | None,
     tags: list[str] | None,
     metadata: dict[str, Any] | None,
+    trace_id: str | None = None,
 ) -> Any:
     manager = manager_for(callbacks)
     if manager is None:
@@ -558,6 +602,7 @@ def _make(
         start,
         run_id=run_id,
         parent_run_id=parent_run_id,
+        trace_id=trace_id,
         tags=tags,
         metadata=metadata,
     )
@@ -577,6 +622,7 @@ def llm_run(
     callbacks: CallbacksLike = None,
     run_id: str | None = None,
     parent_run_id: str | None = None,
+    trace_id: str | None = None,
     tags: list[str] | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> LLMRun:
@@ -598,6 +644,7 @@ def llm_run(
         parent_run_id,
         tags,
         metadata,
+        trace_id,
     )
 
 
@@ -610,6 +657,7 @@ def tool_run(
     callbacks: CallbacksLike = None,
     run_id: str | None = None,
     parent_run_id: str | None = None,
+    trace_id: str | None = None,
     tags: list[str] | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> ToolRun:
@@ -623,6 +671,7 @@ def tool_run(
         parent_run_id,
         tags,
         metadata,
+        trace_id,
     )
 
 
@@ -633,6 +682,7 @@ def agent_run(
     callbacks: CallbacksLike = None,
     run_id: str | None = None,
     parent_run_id: str | None = None,
+    trace_id: str | None = None,
     tags: list[str] | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> AgentRun:
@@ -646,6 +696,7 @@ def agent_run(
         parent_run_id,
         tags,
         metadata,
+        trace_id,
     )
 
 
@@ -658,6 +709,7 @@ def node_run(
     callbacks: CallbacksLike = None,
     run_id: str | None = None,
     parent_run_id: str | None = None,
+    trace_id: str | None = None,
     tags: list[str] | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> NodeRun:
@@ -671,6 +723,7 @@ def node_run(
         parent_run_id,
         tags,
         metadata,
+        trace_id,
     )
 
 
@@ -681,6 +734,7 @@ def chain_run(
     callbacks: CallbacksLike = None,
     run_id: str | None = None,
     parent_run_id: str | None = None,
+    trace_id: str | None = None,
     tags: list[str] | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> ChainRun:
@@ -694,6 +748,7 @@ def chain_run(
         parent_run_id,
         tags,
         metadata,
+        trace_id,
     )
 
 
@@ -704,6 +759,7 @@ def retrieval_run(
     callbacks: CallbacksLike = None,
     run_id: str | None = None,
     parent_run_id: str | None = None,
+    trace_id: str | None = None,
     tags: list[str] | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> RetrievalRun:
@@ -717,4 +773,5 @@ def retrieval_run(
         parent_run_id,
         tags,
         metadata,
+        trace_id,
     )
