@@ -1,0 +1,174 @@
+"""Agent: the tool loop over our LLM, every step reported and linked."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Iterator
+
+import pytest
+from tests.servers.llm_wire import LLMWireServer
+
+from llmhooks import LLM, Agent, LLMEndEvent, LLMStartEvent, ToolErrorEvent, ToolStartEvent
+from llmhooks.agent import MaxStepsExceeded
+from llmhooks.testing import RecordingCallbacks
+
+
+def add(a: int, b: int) -> int:
+    """Add two integers.
+
+    Args:
+        a: first addend.
+        b: second addend.
+    """
+    return a + b
+
+
+def lookup_capital(country: str) -> str:
+    """The capital city of a country."""
+    return {"France": "Paris", "Italy": "Rome"}.get(country, "unknown")
+
+
+async def slow_square(x: int) -> int:
+    """Square a number, asynchronously."""
+    await asyncio.sleep(0.01)
+    return x * x
+
+
+def broken(city: str) -> str:
+    """A tool that always fails."""
+    raise RuntimeError(f"service down for {city}")
+
+
+@pytest.fixture
+def wire() -> Iterator[LLMWireServer]:
+    with LLMWireServer() as srv:
+        yield srv
+
+
+def test_event_order_matches_seed_000() -> None:
+    """LLM start/end, tool start/end, LLM start/end, inside agent start/end, all linked."""
+    rec = RecordingCallbacks()
+    result = Agent(tools=[add], callbacks=rec).run("Use add to compute 2 and 3")
+    assert result.output == "The result of add is 5." and result.steps == 2
+    assert rec.types() == [
+        "agent.start",
+        "llm.start", "llm.end",
+        "tool.start", "tool.end",
+        "agent.step",
+        "llm.start", "llm.end",
+        "agent.step",
+        "agent.end",
+    ]  # fmt: skip
+    agent_id = rec.events[0].run_id
+    assert all(
+        e.parent_run_id == agent_id
+        for e in rec.events
+        if e.type.endswith(".start") and e is not rec.events[0]
+    )
+    tool_start = rec.of_type(ToolStartEvent)[0]
+    first_end = rec.of_type(LLMEndEvent)[0]
+    assert tool_start.arguments == {"a": 2, "b": 3}
+    assert tool_start.tool_call_id == first_end.tool_calls[0]["id"]
+    assert rec.events[-1].result == "The result of add is 5."
+    assert not any(e.type == "llm.token" for e in rec.events)  # tool output is never a token
+    rec.assert_terminated()
+
+
+def test_several_tool_calls_run_in_parallel_and_each_is_reported() -> None:
+    """Two tools asked for in one turn: two tool runs, both answered, then the final answer."""
+    rec = RecordingCallbacks()
+    result = Agent(tools=[add, lookup_capital], callbacks=rec).run(
+        "Use lookup_capital for France and add 4 and 5"
+    )
+    names = sorted(e.tool_name for e in rec.of_type(ToolStartEvent))
+    assert names == ["add", "lookup_capital"]
+    assert "add: 9" in result.output and "lookup_capital" in result.output
+    assert len([m for m in result.messages if m["role"] == "tool"]) == 2
+
+
+def test_bad_arguments_become_a_tool_error_the_model_sees() -> None:
+    """A tool that raises gives a tool error event; the model gets the error text and the run goes on."""
+    rec = RecordingCallbacks()
+    result = Agent(tools=[broken], callbacks=rec).run("Use broken for Paris")
+    [err] = rec.of_type(ToolErrorEvent)
+    assert err.error_type == "RuntimeError" and "service down" in err.error_message
+    tool_message = next(m for m in result.messages if m["role"] == "tool")
+    assert "service down for Paris" in tool_message["content"]
+    assert rec.types()[-1] == "agent.end"
+
+
+async def test_arun_awaits_async_tools_and_handlers() -> None:
+    """arun gathers async tools; async handlers see the same sequence."""
+    rec = RecordingCallbacks()
+    result = await Agent(tools=[slow_square], callbacks=rec).arun("Use slow_square on 7")
+    assert "49" in result.output
+    assert rec.types()[:5] == ["agent.start", "llm.start", "llm.end", "tool.start", "tool.end"]
+    rec.assert_terminated()
+
+
+def test_stream_yields_the_final_answer_word_by_word() -> None:
+    """Agent.stream yields the streamed text; LLM token events belong to the LLM runs."""
+    rec = RecordingCallbacks()
+    words = list(Agent(tools=[add], callbacks=rec).stream("Use add to compute 1 and 1"))
+    assert "".join(words).strip().endswith("The result of add is 2.")
+    tokens = [e for e in rec.events if e.type == "llm.token"]
+    llm_ids = {e.run_id for e in rec.of_type(LLMStartEvent)}
+    assert tokens and {t.run_id for t in tokens} <= llm_ids
+
+
+def test_max_steps_bounds_the_loop() -> None:
+    """A model that keeps calling tools stops at max_steps (or raises when asked to)."""
+
+    llm = LLM(provider="offline")
+    agent = Agent(tools=[add], llm=llm, max_steps=1, raise_on_max_steps=True)
+    with pytest.raises(MaxStepsExceeded, match="max_steps=1"):
+        agent.run("Use add to compute 2 and 3")
+    with pytest.raises(ValueError, match="max_steps must be >= 1, got 0"):
+        Agent(tools=[add], max_steps=0)
+
+
+def test_agent_over_the_openai_sdk(wire: LLMWireServer) -> None:
+    """The same loop over the official OpenAI SDK against the local wire server, usage exact."""
+    wire.reply_tool_call(
+        "lookup_capital", {"country": "Italy"}, call_id="call_it", input_tokens=30, output_tokens=7
+    )
+    wire.reply("The capital of Italy is Rome.", input_tokens=45, output_tokens=8)
+    llm = LLM(
+        provider="openai", model="gpt-4o-mini", api_key="test", base_url=wire.openai_base_url, max_retries=0
+    )
+    rec = RecordingCallbacks()
+    result = Agent(tools=[lookup_capital], llm=llm, callbacks=rec).run("Capital of Italy?")
+    assert result.output == "The capital of Italy is Rome."
+    tool = rec.of_type(ToolStartEvent)[0]
+    assert (tool.tool_name, tool.tool_call_id, tool.arguments) == (
+        "lookup_capital",
+        "call_it",
+        {"country": "Italy"},
+    )
+    ends = rec.of_type(LLMEndEvent)
+    assert [(e.input_tokens, e.output_tokens) for e in ends] == [(30, 7), (45, 8)]
+    assert rec.types().index("tool.end") < rec.types().index("llm.start", 2)
+    tool_message = wire.requests[-1].json["messages"][-1]
+    assert (tool_message["role"], tool_message["tool_call_id"], tool_message["content"]) == (
+        "tool",
+        "call_it",
+        "Rome",
+    )
+
+
+async def test_mcp_tools_work_as_agent_tools() -> None:
+    """A tool from the bundled MCP server is called by the agent; its one tool run carries the server."""
+    pytest.importorskip("mcp")
+    from llmhooks import MCPClient
+    from llmhooks.demo_servers import demo_server_config
+
+    rec = RecordingCallbacks()
+    async with MCPClient([demo_server_config()], callbacks=rec) as client:
+        agent = Agent(tools=[add, *client.tools()], callbacks=rec)
+        result = await agent.arun("Use lookup_capital for France")
+    assert "Paris" in result.output
+    starts = [e for e in rec.of_type(ToolStartEvent) if e.tool_name == "lookup_capital"]
+    assert len(starts) == 1 and starts[0].server_name == "demo-tools"
+    assert starts[0].tool_call_id is not None
+    assert sys.executable  # the server ran as a real subprocess of this interpreter
