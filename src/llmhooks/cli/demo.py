@@ -1,67 +1,99 @@
-"""``llmhooks demo``: a short tour of what llmhooks reports, with no network and no key.
+"""``llmhooks demo``: a tour of what llmhooks reports, with no network and no API key.
 
-It fires runs through the run API, exactly as producers do, to a printing handler and a
-metrics handler, then prints the metrics summary.
+An ``Agent`` on the offline provider (a deterministic stand-in, not a real model) gets
+two local tools and one tool from the bundled MCP server, started over stdio. Its
+answer is streamed and printed live by ``PrintCallbacks``; ``MetricsCallbacks`` and
+``CostTracker`` (with an illustrative price for the offline model) give the summary.
 """
 
 from __future__ import annotations
 
-import json
-import time
+import asyncio
+import sys
+from typing import Any
 
 from llmhooks.core.context import callbacks_context, run_context
-from llmhooks.core.runs import agent_run, llm_run, tool_run
 
 __all__ = ["run_demo"]
 
-_QUESTION = "What is the capital of France, and what is 2 + 2?"
+GOAL = 'Use lookup_capital for France, add 19 and 23, and word_count on "the quick brown fox"'
+
+# An illustrative price so the summary shows cost; real models are priced from genai-prices.
+DEMO_PRICES = {"offline*": {"input": 0.15, "output": 0.60, "source": "llmhooks demo (illustrative)"}}
 
 
-def _stream(run: object, text: str) -> None:
-    for i, word in enumerate(text.split(" ")):
-        time.sleep(0.01)  # a stand-in for network latency, so durations are visible
-        run.token(word if i == 0 else " " + word)  # type: ignore[attr-defined]
+def add(a: int, b: int) -> int:
+    """Add two integers.
+
+    Args:
+        a: first addend.
+        b: second addend.
+    """
+    return a + b
 
 
-def _tour() -> None:
-    messages = [{"role": "user", "content": _QUESTION}]
-    with agent_run(goal=_QUESTION, agent_name="demo-agent") as agent:
-        with llm_run(provider="offline", model="offline-1", messages=messages, streaming=True) as llm:
-            _stream(llm, "I will look up the capital and do the sum.")
-            llm.finish(input_tokens=14, output_tokens=10, finish_reason="tool_calls")
-        agent.step(action="lookup_capital", action_input={"country": "France"})
-        with tool_run("lookup_capital", arguments={"country": "France"}, tool_call_id="call_1") as tool:
-            tool.finish(result="Paris")
-        with tool_run("add", arguments={"a": 2, "b": 2}, tool_call_id="call_2") as tool:
-            tool.finish(result=4)
-        try:
-            with tool_run("weather", arguments={"city": "Paris"}, tool_call_id="call_3"):
-                raise TimeoutError("weather service did not answer")
-        except TimeoutError:
-            pass  # the agent would tell the model; the run reported a tool error
-        agent.step(action="answer")
-        with llm_run(provider="offline", model="offline-1", messages=messages, streaming=True) as llm:
-            _stream(llm, "The capital of France is Paris, and 2 + 2 = 4.")
-            llm.finish(input_tokens=40, output_tokens=14, cached_input_tokens=14, finish_reason="stop")
-        agent.finish(result="The capital of France is Paris, and 2 + 2 = 4.")
+def word_count(text: str) -> int:
+    """Count the words in a text.
+
+    Args:
+        text: the text to count.
+    """
+    return len(text.split())
+
+
+async def _tour(handlers: list[Any]) -> str:
+    from llmhooks.agent import Agent
+    from llmhooks.demo_servers import demo_server_config
+    from llmhooks.integrations.mcp import MCPClient
+    from llmhooks.llm import LLM
+
+    llm = LLM(provider="offline", model="offline-1", token_delay=0.02)
+    with callbacks_context(handlers), run_context(user_id="demo-user", tags=["demo"]):
+        async with MCPClient([demo_server_config()]) as mcp:
+            agent = Agent(tools=[add, word_count, *mcp.tools()], llm=llm, name="demo-agent")
+            answer = [delta async for delta in agent.astream(GOAL)]
+    return "".join(answer).strip()
 
 
 def run_demo(quiet: bool = False) -> int:
     """Run the tour; returns the process exit code."""
+    from llmhooks.handlers.cost import CostTracker
     from llmhooks.handlers.metrics import MetricsCallbacks
     from llmhooks.handlers.printing import PrintCallbacks
 
+    cost = CostTracker(prices=DEMO_PRICES, use_genai_prices=False)
     metrics = MetricsCallbacks()
-    handlers = [metrics] if quiet else [PrintCallbacks(), metrics]
-    print("llmhooks demo: runs on the offline stand-in provider (no network, no API key)\n")
-    with callbacks_context(handlers), run_context(user_id="demo-user", tags=["demo"]):
-        _tour()
-    snap = metrics.snapshot()
-    print("\nmetrics summary:")
-    print(json.dumps(_summary(snap), indent=2, default=str))
+    handlers: list[Any] = [cost, metrics] if quiet else [cost, PrintCallbacks(), metrics]
+    print("llmhooks demo: an agent on the offline stand-in provider (no network, no API key)")
+    print(f"goal: {GOAL}\n")
+    try:
+        answer = asyncio.run(_tour(handlers))
+    except Exception as exc:  # the demo must say what went wrong, not dump a traceback
+        print(f"\ndemo failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(f"\nanswer: {answer}\n")
+    print(_summary(metrics.snapshot(), cost))
     return 0
 
 
-def _summary(snap: dict[str, object]) -> dict[str, object]:
-    keep = ("total_calls", "total_errors", "total_tokens", "tokens", "latency_ms", "ttft_ms", "tools")
-    return {k: snap[k] for k in keep if k in snap} or snap
+def _ms(summary: dict[str, Any] | None) -> str:
+    if not summary or not summary.get("count"):
+        return "-"
+    return f"p50 {summary['p50']:.0f} ms, p95 {summary['p95']:.0f} ms"
+
+
+def _summary(snap: dict[str, Any], cost: Any) -> str:
+    tokens = snap["tokens"]
+    lines = [
+        "summary",
+        f"  LLM calls      {snap['total_calls']} ({snap['total_errors']} errors), "
+        f"latency {_ms(snap['latency_ms'])}, time to first token {_ms(snap['ttft_ms'])}",
+        f"  tokens         {tokens['input']} in, {tokens['output']} out, {tokens['cached']} cached, "
+        f"{tokens['reasoning']} reasoning",
+        f"  cost           ${cost.total_cost:.6f} over {cost.request_count} calls (illustrative demo price)",
+    ]
+    for name, row in snap.get("tools", {}).items():
+        lines.append(f"  tool {name:<14} {row['calls']} call(s), {row['errors']} error(s)")
+    for name, row in snap.get("mcp_servers", {}).items():
+        lines.append(f"  mcp {name:<15} {row.get('calls', 0)} call(s), {row.get('errors', 0)} error(s)")
+    return "\n".join(lines)
