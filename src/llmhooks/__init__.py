@@ -17,7 +17,7 @@ Optional parts (integrations, handlers needing extras) load on first use, so
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmhooks.core import (
     AgentRun,
@@ -109,6 +109,32 @@ from llmhooks.events import (
     VLMInferenceStartEvent,
 )
 
+if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
+    from llmhooks.agent import Agent
+    from llmhooks.bus import EventManager
+    from llmhooks.compat import CompositeCallbackHandler, CustomAsyncCallbackHandler, KeywordCallbacks
+    from llmhooks.handlers.budget import CostLimiter
+    from llmhooks.handlers.cost import CostTracker, Price
+    from llmhooks.handlers.logging import LoggingCallbacks
+    from llmhooks.handlers.metrics import MetricsCallbacks
+    from llmhooks.handlers.printing import PrintCallbacks
+    from llmhooks.handlers.ratelimit import RateLimiter
+    from llmhooks.handlers.record import EventRecorder, ReplayResult, areplay, replay
+    from llmhooks.handlers.streaming import StreamingProgress
+    from llmhooks.handlers.tokens import TokenCounter
+    from llmhooks.instrument import (
+        instrument_llm,
+        instrument_node,
+        instrument_tool,
+        llm_chat_callback,
+        llm_completion_callback,
+    )
+    from llmhooks.integrations.anthropic import instrument_anthropic, uninstrument_anthropic
+    from llmhooks.integrations.mcp import MCPClient, MCPConnectionError, MCPTimeoutError, MCPToolError
+    from llmhooks.integrations.openai import instrument_openai, uninstrument_openai
+    from llmhooks.llm import LLM
+    from llmhooks.tools import Tool, ToolArgumentError
+
 __version__ = "0.1.0"
 
 # name -> module that defines it; imported on first access (see __getattr__)
@@ -123,7 +149,10 @@ _LAZY: dict[str, str] = {
     "RateLimiter": "llmhooks.handlers.ratelimit",
     "StreamingProgress": "llmhooks.handlers.streaming",
     "EventRecorder": "llmhooks.handlers.record",
+    "ReplayResult": "llmhooks.handlers.record",
     "replay": "llmhooks.handlers.record",
+    "areplay": "llmhooks.handlers.record",
+    "Price": "llmhooks.handlers.cost",
     # instrumentation, bus, other handler styles
     "instrument_llm": "llmhooks.instrument",
     "instrument_tool": "llmhooks.instrument",
@@ -145,6 +174,8 @@ _LAZY: dict[str, str] = {
     "uninstrument_openai": "llmhooks.integrations.openai",
     "instrument_anthropic": "llmhooks.integrations.anthropic",
     "uninstrument_anthropic": "llmhooks.integrations.anthropic",
+    "Tool": "llmhooks.tools",
+    "ToolArgumentError": "llmhooks.tools",
 }
 
 
@@ -163,6 +194,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "Abort",
+    "Agent",
     "AgentEndEvent",
     "AgentErrorEvent",
     "AgentEvent",
@@ -178,14 +210,22 @@ __all__ = [
     "ChainEvent",
     "ChainRun",
     "ChainStartEvent",
+    "CompositeCallbackHandler",
     "ContextExecutor",
+    "CostLimiter",
+    "CostTracker",
+    "CustomAsyncCallbackHandler",
     "Event",
+    "EventManager",
+    "EventRecorder",
     "GraphEvent",
     "GraphNodeEndEvent",
     "GraphNodeErrorEvent",
     "GraphNodeStartEvent",
     "HandlerStats",
     "InvalidHandlerError",
+    "KeywordCallbacks",
+    "LLM",
     "LLMEndEvent",
     "LLMErrorEvent",
     "LLMEvent",
@@ -193,14 +233,23 @@ __all__ = [
     "LLMRun",
     "LLMStartEvent",
     "LLMTokenEvent",
+    "LoggingCallbacks",
+    "MCPClient",
     "MCPConnectEvent",
+    "MCPConnectionError",
     "MCPDisconnectEvent",
     "MCPEvent",
     "MCPLoggingEvent",
     "MCPProgressEvent",
+    "MCPTimeoutError",
+    "MCPToolError",
+    "MetricsCallbacks",
     "MissingExtraError",
     "NodeRun",
+    "Price",
+    "PrintCallbacks",
     "RateLimitExceeded",
+    "RateLimiter",
     "RealtimeAgentTranscriptionEvent",
     "RealtimeAudioInputEvent",
     "RealtimeAudioOutputEvent",
@@ -210,6 +259,7 @@ __all__ = [
     "RealtimeEvent",
     "RealtimeResponseEvent",
     "RealtimeUserTranscriptionEvent",
+    "ReplayResult",
     "RetrievalEndEvent",
     "RetrievalErrorEvent",
     "RetrievalEvent",
@@ -217,6 +267,10 @@ __all__ = [
     "RetrievalStartEvent",
     "Run",
     "RunContext",
+    "StreamingProgress",
+    "TokenCounter",
+    "Tool",
+    "ToolArgumentError",
     "ToolEndEvent",
     "ToolErrorEvent",
     "ToolEvent",
@@ -228,6 +282,7 @@ __all__ = [
     "VLMInferenceStartEvent",
     "agent_run",
     "aisolated",
+    "areplay",
     "callbacks_context",
     "chain_run",
     "configure_background",
@@ -236,13 +291,23 @@ __all__ = [
     "get_global_callbacks",
     "get_run_context",
     "global_manager",
+    "instrument_anthropic",
+    "instrument_llm",
+    "instrument_node",
+    "instrument_openai",
+    "instrument_tool",
     "isolated",
+    "llm_chat_callback",
+    "llm_completion_callback",
     "llm_run",
     "node_run",
+    "replay",
     "retrieval_run",
     "run_context",
     "set_global_callbacks",
     "suppress_instrumentation",
     "to_thread",
     "tool_run",
+    "uninstrument_anthropic",
+    "uninstrument_openai",
 ]

@@ -45,7 +45,13 @@ class LLMTokenEvent(LLMEvent):
 
 @dataclass(slots=True, kw_only=True)
 class LLMEndEvent(LLMEvent):
-    """An LLM call completed (``incomplete=True`` when a stream was stopped early)."""
+    """An LLM call completed (``incomplete=True`` when a stream was stopped early).
+
+    Token convention: ``input_tokens`` counts every prompt token, cached ones included;
+    ``cached_input_tokens`` is the part read from the provider's cache and
+    ``cache_write_input_tokens`` the part written to it; ``reasoning_tokens`` are part
+    of ``output_tokens``. ``usage_estimated`` is True when counts were estimated.
+    """
 
     type: ClassVar[str] = "llm.end"
     response: Any = None
@@ -53,6 +59,7 @@ class LLMEndEvent(LLMEvent):
     output_tokens: int | None = None
     total_tokens: int | None = None
     cached_input_tokens: int | None = None
+    cache_write_input_tokens: int | None = None
     reasoning_tokens: int | None = None
     usage_estimated: bool = False
     latency_ms: float | None = None

@@ -1,0 +1,61 @@
+"""Token estimates for a call that has not been made yet (budgets and rate limits).
+
+No tokenizer is available offline for every model, so the prompt is measured in
+characters and rounded up at three characters per token (real tokenizers give
+about four for English), plus a few tokens per message: an estimate meant to
+err high, because budgets and limits must not be overrun.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from llmhooks.events import LLMStartEvent
+
+__all__ = ["CHARS_PER_TOKEN", "estimate_prompt_tokens", "requested_max_tokens"]
+
+CHARS_PER_TOKEN = 3
+_PER_MESSAGE = 4
+_MAX_TOKEN_KEYS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
+
+
+def _chars(value: Any, depth: int = 0) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, str):
+        return len(value)
+    if depth > 4:
+        return 0
+    if isinstance(value, Mapping):
+        if "content" in value or "text" in value:
+            return _chars(value.get("content"), depth + 1) + _chars(value.get("text"), depth + 1)
+        return sum(_chars(v, depth + 1) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(_chars(v, depth + 1) for v in value)
+    content = getattr(value, "content", None)  # message objects of SDKs and frameworks
+    if content is not None:
+        return _chars(content, depth + 1)
+    return len(str(value))
+
+
+def estimate_prompt_tokens(event: LLMStartEvent) -> int:
+    """An estimate (erring high) of the input tokens of the call ``event`` starts."""
+    messages = event.messages or ()
+    chars = _chars(event.prompt) + _chars(messages)
+    if event.tools:
+        chars += len(str(event.tools))
+    return -(-chars // CHARS_PER_TOKEN) + _PER_MESSAGE * len(messages)
+
+
+def requested_max_tokens(event: LLMStartEvent) -> int | None:
+    """The output-token cap the call asked for (``max_tokens`` or its aliases in ``params``)."""
+    if event.max_tokens is not None:
+        return event.max_tokens
+    params = event.params
+    if params:
+        for key in _MAX_TOKEN_KEYS:
+            value = params.get(key)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+    return None

@@ -1,0 +1,268 @@
+"""``CostLimiter``: refuse an LLM call, before it is made, when it could overspend a budget.
+
+    limiter = CostLimiter(max_cost=5.00, per_user=0.50)
+    with callbacks_context([limiter]), run_context(user_id="u1"):
+        try:
+            llm.chat("hi")
+        except BudgetExceeded as exc:
+            print(exc.limit, exc.spent, exc.user_id)
+
+On ``llm.start`` the limiter estimates the call's cost and reserves it; the call
+is refused (``BudgetExceeded``, an ``Abort``, raised before the request is sent)
+if what was spent, plus what calls in flight have reserved, plus this estimate
+would exceed a limit. On ``llm.end`` the reservation is replaced by the real
+cost (``event.cost`` if a ``CostTracker`` ran first, else priced here); on
+``llm.error`` it is released. The check and the reservation happen under one
+lock, so concurrent calls (threads or tasks) cannot overspend together.
+
+The estimate is priced from the same table as ``CostTracker``: the prompt at
+about three characters per token, plus ``max_tokens`` (or ``default_max_tokens``
+when the call sets none) of output. The budget is never overspent as long as
+that is an upper bound of the real cost: set ``max_tokens`` on calls, or give
+``estimate=`` (USD, or a function of the start event).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+from llmhooks.core.callbacks import Callbacks
+from llmhooks.errors import BudgetExceeded
+from llmhooks.events import LLMEndEvent, LLMErrorEvent, LLMStartEvent
+from llmhooks.handlers._estimate import estimate_prompt_tokens, requested_max_tokens
+from llmhooks.handlers._pricing import Price, Pricer, genai_prices_available, missing_prices_error
+
+__all__ = ["CostLimiter"]
+
+logger = logging.getLogger("llmhooks.cost")
+
+Estimate = float | Callable[[LLMStartEvent], float | None]
+_EPS = 1e-9  # USD: float sums of exact cents (0.01 * 10) must still fit a 0.10 budget
+
+
+def _check_limit(name: str, value: float | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+
+
+class CostLimiter(Callbacks):
+    """Stops LLM calls that could take spending over ``max_cost`` (USD); thread- and task-safe.
+
+    Args:
+        max_cost: budget for all calls together; None for no global budget.
+        per_user: budget for each ``user_id`` (from ``run_context(user_id=...)``);
+            calls without a user id are held to ``max_cost`` only.
+        user_limits: budgets for particular users, overriding ``per_user``.
+        estimate: the reserved cost of a call: USD, or a function of the
+            ``LLMStartEvent`` returning USD (None: use the built-in estimate).
+        default_max_tokens: output tokens assumed for a call that sets no ``max_tokens``.
+        prices: your own price table, as for ``CostTracker``.
+        on_unknown_price: ``"allow"`` a call whose cost cannot be estimated (model
+            in no price table, or ``estimate`` raised; it reserves and spends
+            nothing, logged) or ``"block"`` it.
+
+    Raises:
+        ValueError: no budget given, or a negative one.
+        MissingExtraError: no price table is available and no ``estimate`` was given.
+    """
+
+    def __init__(
+        self,
+        max_cost: float | None = None,
+        *,
+        per_user: float | None = None,
+        user_limits: Mapping[str, float] | None = None,
+        estimate: Estimate | None = None,
+        default_max_tokens: int = 1024,
+        prices: Mapping[str, Price | Mapping[str, Any]] | None = None,
+        on_unknown_price: Literal["allow", "block"] = "allow",
+    ) -> None:
+        if max_cost is None and per_user is None and not user_limits:
+            raise ValueError("CostLimiter needs a budget: max_cost=..., per_user=... or user_limits={...}")
+        _check_limit("max_cost", max_cost)
+        _check_limit("per_user", per_user)
+        for user, limit in (user_limits or {}).items():
+            _check_limit(f"user_limits[{user!r}]", limit)
+        if on_unknown_price not in ("allow", "block"):
+            raise ValueError(f"on_unknown_price must be 'allow' or 'block', got {on_unknown_price!r}")
+        if default_max_tokens < 0:
+            raise ValueError(f"default_max_tokens must be >= 0, got {default_max_tokens}")
+        if isinstance(estimate, (int, float)):
+            _check_limit("estimate", estimate)
+        elif estimate is not None and not callable(estimate):
+            raise TypeError(f"estimate must be USD or a function of the start event, got {estimate!r}")
+        has_prices = bool(prices) or genai_prices_available()
+        if not has_prices and estimate is None:
+            raise missing_prices_error("CostLimiter")
+        self.max_cost = max_cost
+        self.per_user = per_user
+        self.user_limits = dict(user_limits or {})
+        self.default_max_tokens = default_max_tokens
+        self.on_unknown_price = on_unknown_price
+        self._estimate = estimate
+        self.pricer = Pricer(prices) if has_prices else None
+        self._lock = threading.Lock()
+        self._spent = 0.0
+        self._reserved = 0.0
+        self._user_spent: dict[str, float] = {}
+        self._user_reserved: dict[str, float] = {}
+        self._inflight: dict[str, tuple[str | None, float]] = {}
+
+    # what a call may cost
+
+    def estimate(self, event: LLMStartEvent) -> float | None:
+        """The cost reserved for the call ``event`` starts (USD), or None if it cannot be priced."""
+        est = self._estimate
+        if est is not None:
+            value = est if isinstance(est, (int, float)) else est(event)
+            if value is not None:
+                return float(value)
+        if self.pricer is None:
+            return None
+        max_out = requested_max_tokens(event)
+        cost = self.pricer.cost(
+            event.provider,
+            event.model,
+            estimate_prompt_tokens(event),
+            self.default_max_tokens if max_out is None else max_out,
+            timestamp=event.timestamp,
+        )
+        return None if cost is None else cost.usd
+
+    def _limit_for(self, user_id: str | None) -> float | None:
+        if user_id is None:
+            return None
+        return self.user_limits.get(user_id, self.per_user)
+
+    # handler
+
+    def on_llm_start(self, event: LLMStartEvent) -> None:
+        """Reserve the call's estimated cost, or raise ``BudgetExceeded`` if it does not fit."""
+        try:
+            amount = self.estimate(event)
+        except Exception:  # a failing estimate= is an unknown price: the policy decides, not isolation
+            logger.warning(
+                "CostLimiter: estimate failed for %s/%s", event.provider, event.model, exc_info=True
+            )
+            amount = None
+        if amount is None:
+            if self.pricer is not None:
+                self.pricer.warn_unknown(event.provider, event.model)
+            if self.on_unknown_price == "block":
+                raise BudgetExceeded(
+                    f"cost of a {event.provider}/{event.model} call is unknown and on_unknown_price='block'; "
+                    "add its price with prices={...} or pass estimate=",
+                    limit=self.max_cost,
+                    spent=self._spent + self._reserved,
+                    user_id=event.user_id,
+                )
+            amount = 0.0
+        user = event.user_id
+        user_limit = self._limit_for(user)
+        with self._lock:
+            committed = self._spent + self._reserved
+            if self.max_cost is not None and committed + amount > self.max_cost + _EPS:
+                raise self._refusal(self.max_cost, committed, amount, None)
+            if user_limit is not None and user is not None:
+                user_committed = self._user_spent.get(user, 0.0) + self._user_reserved.get(user, 0.0)
+                if user_committed + amount > user_limit + _EPS:
+                    raise self._refusal(user_limit, user_committed, amount, user)
+                self._user_reserved[user] = self._user_reserved.get(user, 0.0) + amount
+            self._reserved += amount
+            self._inflight[event.run_id] = (user if user_limit is not None else None, amount)
+
+    def on_llm_end(self, event: LLMEndEvent) -> None:
+        """Replace the call's reservation with its real cost."""
+        if event.run_id not in self._inflight:
+            return
+        cost = event.cost
+        if cost is None and self.pricer is not None:
+            priced = self.pricer.cost(
+                event.provider,
+                event.model,
+                event.input_tokens,
+                event.output_tokens,
+                event.cached_input_tokens,
+                getattr(event, "cache_write_input_tokens", None),
+                event.reasoning_tokens,
+                event.timestamp,
+            )
+            cost = None if priced is None else priced.usd
+        self._settle(event.run_id, cost)
+
+    def on_llm_error(self, event: LLMErrorEvent) -> None:
+        """Release the call's reservation (also for calls this limiter refused: nothing to do)."""
+        self._settle(event.run_id, 0.0)
+
+    def _settle(self, run_id: str, cost: float | None) -> None:
+        with self._lock:
+            entry = self._inflight.pop(run_id, None)
+            if entry is None:
+                return
+            user, amount = entry
+            spent = amount if cost is None else cost  # unknown real cost: keep the reservation
+            self._reserved = max(0.0, self._reserved - amount)
+            self._spent += spent
+            if user is not None:
+                left = self._user_reserved.get(user, 0.0) - amount
+                if left > 1e-15:
+                    self._user_reserved[user] = left
+                else:
+                    self._user_reserved.pop(user, None)
+                self._user_spent[user] = self._user_spent.get(user, 0.0) + spent
+
+    def _refusal(self, limit: float, committed: float, amount: float, user: str | None) -> BudgetExceeded:
+        who = f"user {user!r}" if user is not None else "the"
+        return BudgetExceeded(
+            f"{who} budget of ${limit:.4f} would be exceeded: ${committed:.4f} spent or in flight "
+            f"+ ${amount:.4f} estimated for this call",
+            limit=limit,
+            spent=committed,
+            user_id=user,
+        )
+
+    # state
+
+    @property
+    def spent(self) -> float:
+        """USD spent by finished calls."""
+        return self._spent
+
+    @property
+    def reserved(self) -> float:
+        """USD reserved by calls in flight."""
+        return self._reserved
+
+    @property
+    def in_flight(self) -> int:
+        """Calls admitted and not finished yet."""
+        return len(self._inflight)
+
+    @property
+    def remaining(self) -> float | None:
+        """What is left of ``max_cost`` after spending and reservations (None: no global budget)."""
+        if self.max_cost is None:
+            return None
+        return max(0.0, self.max_cost - self._spent - self._reserved)
+
+    def spent_by(self, user_id: str) -> float:
+        """USD spent by ``user_id``'s finished calls (users with a budget only)."""
+        return self._user_spent.get(user_id, 0.0)
+
+    def remaining_for(self, user_id: str) -> float | None:
+        """What is left of ``user_id``'s budget (None: that user has none)."""
+        limit = self._limit_for(user_id)
+        if limit is None:
+            return None
+        with self._lock:
+            used = self._user_spent.get(user_id, 0.0) + self._user_reserved.get(user_id, 0.0)
+        return max(0.0, limit - used)
+
+    def reset(self) -> None:
+        """Forget spending (calls in flight keep their reservations)."""
+        with self._lock:
+            self._spent = 0.0
+            self._user_spent.clear()

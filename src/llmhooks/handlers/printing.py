@@ -1,0 +1,336 @@
+"""``PrintCallbacks``: readable console output while you develop.
+
+    agent = Agent(tools=[search], callbacks=PrintCallbacks())
+    agent.run("Weather in Paris?")
+
+    ▶ agent
+      ▶ llm openai/gpt-4o
+      ✔ llm openai/gpt-4o 410ms 52+18 tokens $0.000310
+      ▶ tool search
+      ✔ tool search 120ms
+      ▶ llm openai/gpt-4o stream
+        It is sunny in Paris today.
+      ✔ llm openai/gpt-4o 380ms 90+9 tokens
+    ✔ agent 960ms
+
+Runs are indented under their parent run; streamed tokens are written inline as
+they arrive (a line per stream: when streams interleave, each switch starts a
+new line tagged with the run id). End lines show duration, tokens and cost (cost
+appears when a ``CostTracker`` runs before this handler). ``verbose=True`` adds
+prompts, tool arguments and results, agent steps, MCP progress and logs, and
+realtime/VLM events.
+
+Colour is used when the output is a terminal (and ``NO_COLOR`` is not set), via
+``rich`` if it is installed, else ANSI codes; plain text otherwise.
+``file=None`` means ``sys.stdout`` at the time of each write.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import Any, TextIO
+
+from llmhooks.core.callbacks import Callbacks
+from llmhooks.events import (
+    AgentEndEvent,
+    AgentEvent,
+    AgentStartEvent,
+    AgentStepEvent,
+    ChainEvent,
+    Event,
+    GraphEvent,
+    LLMEndEvent,
+    LLMStartEvent,
+    LLMTokenEvent,
+    MCPConnectEvent,
+    MCPDisconnectEvent,
+    MCPEvent,
+    MCPLoggingEvent,
+    MCPProgressEvent,
+    RetrievalEndEvent,
+    RetrievalEvent,
+    ToolEndEvent,
+    ToolEvent,
+    ToolStartEvent,
+)
+from llmhooks.events.base import ErrorInfo
+
+__all__ = ["PrintCallbacks"]
+
+Segment = tuple[str, str | None]  # (text, style name understood by rich and by _ANSI)
+
+_ANSI = {
+    "cyan": "\033[36m",
+    "green": "\033[32m",
+    "red": "\033[31m",
+    "dim": "\033[2m",
+    "bold": "\033[1m",
+    "yellow": "\033[33m",
+}
+_RESET = "\033[0m"
+_UNICODE = ("▶", "✔", "✘", "·")
+_ASCII = (">", "+", "x", "-")
+_STARTS = frozenset({"start", "node_start", "inference_start"})
+_ENDS = frozenset({"end", "node_end", "inference_completed"})
+
+
+def _duration(ms: float | None) -> str:
+    if ms is None:
+        return ""
+    return f" {ms:.0f}ms" if ms < 1000 else f" {ms / 1000:.2f}s"
+
+
+def _preview(value: Any, width: int) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list) and value and isinstance(value[-1], dict):  # chat messages: the last one
+        value = value[-1].get("content", value[-1])
+    text = " ".join(str(value).split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _label(event: Event) -> str:
+    if isinstance(event, (LLMStartEvent, LLMEndEvent)) or event.type.startswith("llm."):
+        provider, model = getattr(event, "provider", None), getattr(event, "model", None)
+        return f"llm {provider}/{model}" if provider else f"llm {model}"
+    if isinstance(event, ToolEvent):
+        return (
+            f"tool {event.server_name}.{event.tool_name}" if event.server_name else f"tool {event.tool_name}"
+        )
+    if isinstance(event, GraphEvent):
+        return f"node {event.node_id}"
+    if isinstance(event, AgentEvent):
+        return f"agent {event.agent_name}" if event.agent_name else "agent"
+    if isinstance(event, ChainEvent):
+        return f"chain {event.chain_name}"
+    if isinstance(event, RetrievalEvent):
+        return f"retrieval {event.retriever}" if event.retriever else "retrieval"
+    if isinstance(event, MCPEvent):
+        return f"mcp {event.server_name}"
+    family = event.type.split(".", 1)[0]
+    name = getattr(event, "model", None) or getattr(event, "provider", None)
+    return f"{family} {name}" if name else family
+
+
+class PrintCallbacks(Callbacks):
+    """Prints events as an indented tree of runs, streamed tokens inline; thread- and task-safe.
+
+    Args:
+        verbose: also print payload previews and minor events (see the module docstring).
+        file: where to write (default: ``sys.stdout`` at each write).
+        color: force colour on or off (default: on for terminals).
+        show_tokens: write streamed tokens inline (default True).
+        width: longest preview of a payload, in characters.
+    """
+
+    def __init__(
+        self,
+        verbose: bool = False,
+        *,
+        file: TextIO | None = None,
+        color: bool | None = None,
+        show_tokens: bool = True,
+        width: int = 80,
+    ) -> None:
+        self.verbose = verbose
+        self.file = file
+        self.color = color
+        self.show_tokens = show_tokens
+        self.width = width
+        self._lock = threading.Lock()
+        self._depth: dict[str, int] = {}
+        self._streamed: set[str] = set()
+        self._open: str | None = None  # run whose tokens the current line holds
+        self._stream_id = 0
+        self._mode: tuple[bool, Any, tuple[str, ...]] = (False, None, _ASCII)
+
+    # output
+
+    def _stream(self) -> TextIO:
+        stream = self.file or sys.stdout
+        if id(stream) != self._stream_id:
+            self._stream_id = id(stream)
+            self._mode = self._detect(stream)
+        return stream
+
+    def _detect(self, stream: TextIO) -> tuple[bool, Any, tuple[str, ...]]:
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        symbols = _UNICODE if encoding.startswith("utf") else _ASCII
+        color = self.color
+        if color is None:
+            try:
+                color = stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+            except (AttributeError, ValueError):
+                color = False
+        console = None
+        if color:
+            try:
+                from rich.console import Console
+
+                console = Console(
+                    file=stream,
+                    force_terminal=True if self.color else None,
+                    highlight=False,
+                    markup=False,
+                    emoji=False,
+                    soft_wrap=True,
+                )
+            except ImportError:
+                pass
+        return bool(color), console, symbols
+
+    def _write(self, stream: TextIO, segments: list[Segment], end: str = "\n") -> None:
+        color, console, _ = self._mode
+        if console is not None:
+            from rich.text import Text
+
+            text = Text()
+            for chunk, style in segments:
+                text.append(chunk, style=style or "")
+            console.print(text, end=end)
+            return
+        if color:
+            out = "".join(f"{_ANSI[s]}{t}{_RESET}" if s else t for t, s in segments)
+        else:
+            out = "".join(t for t, _ in segments)
+        try:
+            stream.write(out + end)
+        except UnicodeEncodeError:  # a console that cannot show some of the model's text
+            encoding = getattr(stream, "encoding", None) or "ascii"
+            stream.write((out + end).encode(encoding, "replace").decode(encoding))
+        stream.flush()
+
+    def _line(self, stream: TextIO, depth: int, segments: list[Segment]) -> None:
+        if self._open is not None:
+            self._write(stream, [], "\n")
+            self._open = None
+        self._write(stream, [("  " * depth, None), *segments])
+
+    # events
+
+    def on_llm_token(self, event: LLMTokenEvent) -> None:
+        if not self.show_tokens:
+            return
+        with self._lock:
+            stream = self._stream()
+            run_id = event.run_id
+            self._streamed.add(run_id)
+            if self._open != run_id:
+                if self._open is not None:
+                    self._write(stream, [], "\n")
+                depth = self._depth.get(run_id, 0) + 1
+                tag = f"[{run_id[:6]}] " if self._open is not None or len(self._streamed) > 1 else ""
+                self._write(stream, [("  " * depth, None), (tag, "dim")], "")
+                self._open = run_id
+            self._write(stream, [(event.token, None)], "")
+
+    def on_event(self, event: Event) -> None:
+        kind = event.type.rsplit(".", 1)[-1]
+        with self._lock:
+            stream = self._stream()
+            symbols = self._mode[2]
+            run_id = event.run_id
+            if kind in _STARTS:
+                parent = self._depth.get(event.parent_run_id or "")
+                depth = 0 if parent is None else parent + 1
+                self._depth[run_id] = depth
+                self._line(
+                    stream, depth, [(symbols[0] + " ", "cyan"), (_label(event), "bold"), *self._start(event)]
+                )
+            elif kind in _ENDS or isinstance(event, MCPDisconnectEvent):
+                known = self._depth.pop(run_id, None) if kind in _ENDS else None
+                depth = self._child_depth(event) if known is None else known
+                self._line(
+                    stream, depth, [(symbols[1] + " ", "green"), (_label(event), "bold"), *self._end(event)]
+                )
+                self._streamed.discard(run_id)
+            elif isinstance(event, ErrorInfo):
+                depth = self._depth.pop(run_id, self._child_depth(event))
+                text = f" {event.error_message}"
+                kind_name = getattr(event, "error_type", None)
+                if kind_name and not event.error_message.startswith(kind_name):
+                    text = f" {kind_name}: {event.error_message}"
+                segments: list[Segment] = [(symbols[2] + " ", "red"), (_label(event), "bold"), (text, "red")]
+                segments.append((_duration(getattr(event, "latency_ms", None)), "dim"))
+                self._line(stream, depth, segments)
+                self._streamed.discard(run_id)
+            elif isinstance(event, MCPConnectEvent):
+                detail = f" connected ({event.transport or '?'}, {event.tools_count or 0} tools)"
+                self._line(
+                    stream,
+                    self._child_depth(event),
+                    [(symbols[0] + " ", "cyan"), (_label(event), "bold"), (detail, None)],
+                )
+            elif isinstance(event, AgentStepEvent):
+                detail = f" step {event.step}: {_preview(event.action, self.width)}"
+                if self.verbose and event.observation is not None:
+                    detail += f" -> {_preview(event.observation, self.width)}"
+                self._line(stream, self._depth.get(run_id, 0) + 1, [(symbols[3], "dim"), (detail, None)])
+            elif self.verbose:
+                detail = self._minor(event)
+                self._line(
+                    stream,
+                    self._child_depth(event),
+                    [(symbols[3] + " ", "dim"), (_label(event), "bold"), (detail, "dim")],
+                )
+
+    def _child_depth(self, event: Event) -> int:
+        parent = self._depth.get(event.parent_run_id or "")
+        return 0 if parent is None else parent + 1
+
+    def _start(self, event: Event) -> list[Segment]:
+        out: list[Segment] = []
+        if isinstance(event, LLMStartEvent) and event.streaming:
+            out.append((" stream", "dim"))
+        if self.verbose:
+            if isinstance(event, LLMStartEvent):
+                preview = _preview(event.messages if event.messages else event.prompt, self.width)
+            elif isinstance(event, ToolStartEvent):
+                preview = _preview(event.arguments, self.width)
+            elif isinstance(event, AgentStartEvent):
+                preview = _preview(event.goal, self.width)
+            else:
+                preview = _preview(
+                    getattr(event, "inputs", None) or getattr(event, "query", None), self.width
+                )
+            if preview:
+                out.append((f" {preview}", "dim"))
+        return out
+
+    def _end(self, event: Event) -> list[Segment]:
+        out: list[Segment] = [(_duration(getattr(event, "latency_ms", None)), "dim")]
+        if isinstance(event, LLMEndEvent):
+            if event.input_tokens is not None or event.output_tokens is not None:
+                out.append((f" {event.input_tokens or 0}+{event.output_tokens or 0} tokens", None))
+            if event.cost is not None:
+                out.append((f" ${event.cost:.6f}", "yellow"))
+            if event.incomplete:
+                out.append((" (incomplete)", "dim"))
+            if self.verbose and event.run_id not in self._streamed:
+                preview = _preview(event.response, self.width)
+                if preview:
+                    out.append((f" -> {preview}", "dim"))
+        elif isinstance(event, ToolEndEvent):
+            if not event.success:
+                out.append((" (failed)", "red"))
+            if self.verbose and event.result is not None:
+                out.append((f" -> {_preview(event.result, self.width)}", "dim"))
+        elif isinstance(event, AgentEndEvent) and self.verbose and event.result is not None:
+            out.append((f" -> {_preview(event.result, self.width)}", "dim"))
+        elif isinstance(event, RetrievalEndEvent):
+            out.append((f" {len(event.documents or ())} documents", None))
+        elif isinstance(event, MCPDisconnectEvent) and event.reason:
+            out.append((f" disconnected: {event.reason}", None))
+        return out
+
+    def _minor(self, event: Event) -> str:
+        if isinstance(event, MCPProgressEvent):
+            total = f"/{event.total:g}" if event.total else ""
+            message = f" {event.message}" if event.message else ""
+            return f" {event.tool_name or ''} {event.progress:g}{total}{message}"
+        if isinstance(event, MCPLoggingEvent):
+            return f" [{event.level}] {_preview(event.data, self.width)}"
+        text = getattr(event, "text", None)
+        return f" {event.type}" + (f" {_preview(text, self.width)}" if text else "")

@@ -1,0 +1,325 @@
+"""CostTracker: prices from genai-prices and custom tables, cached/reasoning tokens, unknown models."""
+
+from __future__ import annotations
+
+import logging
+import random
+import sys
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from llmhooks import CostTracker, LLMEndEvent, MissingExtraError, callbacks_context
+from llmhooks.handlers.cost import Price
+from llmhooks.testing import RecordingCallbacks
+
+from .calls import allm_call, in_tasks, in_threads, llm_call
+
+genai_prices = pytest.importorskip("genai_prices")
+
+
+def table_price(model: str, provider: str, **usage: int) -> float:
+    """The cost genai-prices itself computes for ``usage``."""
+    calc = genai_prices.calc_price(genai_prices.Usage(**usage), model, provider_id=provider)
+    return float(calc.total_price)
+
+
+def test_openai_cost_with_cached_tokens_matches_price_table() -> None:
+    """gpt-4o: cached input at $1.25/M, the rest at $2.50/M, output at $10/M."""
+    tracker = CostTracker()
+    rec = RecordingCallbacks()
+    llm_call(
+        [tracker, rec],
+        provider="openai",
+        model="gpt-4o",
+        input_tokens=10_000,
+        cached=4_000,
+        output_tokens=1_000,
+    )
+    expected = (6_000 * 2.50 + 4_000 * 1.25 + 1_000 * 10.0) / 1e6
+    assert tracker.total_cost == pytest.approx(expected, rel=1e-9)
+    assert expected == pytest.approx(
+        table_price("gpt-4o", "openai", input_tokens=10_000, cache_read_tokens=4_000, output_tokens=1_000)
+    )
+    assert rec.of_type(LLMEndEvent)[0].cost == pytest.approx(expected, rel=1e-9)
+
+
+def test_anthropic_cost_with_cached_tokens_matches_price_table() -> None:
+    """claude-3-5-sonnet: cache reads at $0.30/M, input $3/M, output $15/M."""
+    tracker = CostTracker()
+    llm_call(
+        tracker,
+        provider="anthropic",
+        model="claude-3-5-sonnet-20241022",
+        input_tokens=10_000,
+        cached=4_000,
+        output_tokens=1_000,
+    )
+    expected = (6_000 * 3.0 + 4_000 * 0.30 + 1_000 * 15.0) / 1e6
+    assert tracker.total_cost == pytest.approx(expected, rel=1e-9)
+    assert expected == pytest.approx(
+        table_price(
+            "claude-3-5-sonnet",
+            "anthropic",
+            input_tokens=10_000,
+            cache_read_tokens=4_000,
+            output_tokens=1_000,
+        )
+    )
+
+
+def test_anthropic_input_reported_without_cache_is_priced_the_same() -> None:
+    """Anthropic's own convention (input_tokens excludes cache reads) gives the same cost."""
+    openai_style, anthropic_style = CostTracker(), CostTracker()
+    llm_call(
+        openai_style,
+        provider="anthropic",
+        model="claude-sonnet-4-5",
+        input_tokens=6_000,
+        cached=5_000,
+        output_tokens=100,
+    )
+    llm_call(
+        anthropic_style,
+        provider="anthropic",
+        model="claude-sonnet-4-5",
+        input_tokens=1_000,
+        cached=5_000,
+        output_tokens=100,
+    )
+    assert anthropic_style.total_cost == pytest.approx(openai_style.total_cost, rel=1e-12)
+    assert openai_style.total_cost == pytest.approx(
+        table_price(
+            "claude-sonnet-4-5", "anthropic", input_tokens=6_000, cache_read_tokens=5_000, output_tokens=100
+        )
+    )
+
+
+def test_reasoning_tokens_billed_as_output() -> None:
+    """o3-mini: reasoning tokens are part of output and cost the output price."""
+    tracker = CostTracker()
+    llm_call(
+        tracker, provider="openai", model="o3-mini", input_tokens=1_000, output_tokens=2_000, reasoning=1_500
+    )
+    assert tracker.total_cost == pytest.approx((1_000 * 1.10 + 2_000 * 4.40) / 1e6, rel=1e-9)
+    assert tracker.by_model["o3-mini"]["reasoning_tokens"] == 1_500
+
+
+def test_tiered_price_above_threshold_matches_price_table() -> None:
+    """claude-sonnet-4-5 over 200k input tokens uses the higher tier, as the table says."""
+    tracker = CostTracker()
+    llm_call(
+        tracker,
+        provider="anthropic",
+        model="claude-sonnet-4-5",
+        input_tokens=300_000,
+        cached=100_000,
+        output_tokens=2_000,
+    )
+    assert tracker.total_cost == pytest.approx(
+        table_price(
+            "claude-sonnet-4-5",
+            "anthropic",
+            input_tokens=300_000,
+            cache_read_tokens=100_000,
+            output_tokens=2_000,
+        ),
+        rel=1e-9,
+    )
+
+
+def test_every_openai_and_anthropic_model_agrees_with_calc_price() -> None:
+    """The cached per-model rates give exactly what calc_price gives, for random usage."""
+    rng = random.Random(7)
+    tracker = CostTracker()
+    snapshot = genai_prices.data_snapshot.get_snapshot()
+    checked = 0
+    for provider in snapshot.providers:
+        if provider.id not in ("openai", "anthropic"):
+            continue
+        for model in provider.models:
+            for _ in range(3):
+                i = rng.randint(0, 400_000)
+                c, o = rng.randint(0, i // 2), rng.randint(0, 40_000)
+                r = rng.randint(0, o)
+                try:
+                    expected = table_price(
+                        model.id,
+                        provider.id,
+                        input_tokens=i,
+                        cache_read_tokens=c,
+                        output_tokens=o,
+                        output_reasoning_tokens=r,
+                    )
+                except (LookupError, ValueError):
+                    continue
+                got = tracker.pricer.cost(provider.id, model.id, i, o, c, None, r, time.time())
+                assert got is not None, model.id
+                assert got.usd == pytest.approx(expected, rel=1e-9, abs=1e-12), model.id
+                checked += 1
+    assert checked > 100
+
+
+def test_cost_is_set_on_the_event_for_later_handlers() -> None:
+    """A handler after the tracker sees event.cost and where the price came from."""
+    seen: list[tuple[float | None, dict[str, object]]] = []
+
+    class Reader(RecordingCallbacks):
+        def on_llm_end(self, event: LLMEndEvent) -> None:
+            seen.append((event.cost, dict(event.metadata.get("cost", {}))))
+
+    llm_call([CostTracker(), Reader()], model="gpt-4o", input_tokens=1_000, output_tokens=100)
+    cost, info = seen[0]
+    assert cost == pytest.approx((1_000 * 2.5 + 100 * 10) / 1e6)
+    assert info["usd"] == cost
+    assert str(info["source"]).startswith("genai-prices ")
+    assert "price_date" in info and info["provider"] == "openai" and info["model"] == "gpt-4o"
+
+
+def test_historic_price_chosen_by_call_date() -> None:
+    """An event from before a price change is priced at the price of its day."""
+    tracker = CostTracker()
+    when = datetime(2024, 6, 1, tzinfo=UTC)
+    event = LLMEndEvent(
+        provider="anthropic",
+        model="claude-3-opus",
+        input_tokens=1_000,
+        output_tokens=100,
+        timestamp=when.timestamp(),
+    )
+    tracker.on_llm_end(event)
+    calc = genai_prices.calc_price(
+        genai_prices.Usage(input_tokens=1_000, output_tokens=100),
+        "claude-3-opus",
+        provider_id="anthropic",
+        genai_request_timestamp=when,
+    )
+    assert event.cost == pytest.approx(float(calc.total_price), rel=1e-9)
+
+
+def test_unknown_model_cost_is_none_and_warned_once(caplog: pytest.LogCaptureFixture) -> None:
+    """A model in no table: cost None (never 0), one warning however many calls."""
+    tracker = CostTracker()
+    rec = RecordingCallbacks()
+    with caplog.at_level(logging.WARNING, logger="llmhooks.cost"):
+        for _ in range(3):
+            llm_call([tracker, rec], provider="acme", model="acme-9000")
+    assert [e.cost for e in rec.of_type(LLMEndEvent)] == [None, None, None]
+    assert tracker.unpriced_count == 3 and tracker.request_count == 3
+    assert tracker.by_model["acme-9000"]["unpriced_requests"] == 3
+    warnings = [r for r in caplog.records if "acme-9000" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+def test_custom_price_table_for_own_models() -> None:
+    """prices= prices a private model; exact names, provider/model and prefix* keys."""
+    tracker = CostTracker(
+        prices={
+            "my-model": {
+                "input": 1.0,
+                "output": 2.0,
+                "cached_input": 0.5,
+                "source": "contract",
+                "date": "2026-01-01",
+            },
+            "local/llama*": Price(input=0.0, output=0.0),
+        }
+    )
+    rec = RecordingCallbacks()
+    llm_call(
+        [tracker, rec],
+        provider="acme",
+        model="my-model",
+        input_tokens=1_000_000,
+        cached=500_000,
+        output_tokens=1_000_000,
+    )
+    llm_call([tracker, rec], provider="local", model="llama-3-8b")
+    first, second = rec.of_type(LLMEndEvent)
+    assert first.cost == pytest.approx(0.5 * 1.0 + 0.5 * 0.5 + 2.0)
+    assert first.metadata["cost"]["source"] == "contract"
+    assert first.metadata["cost"]["price_date"] == "2026-01-01"
+    assert second.cost == 0.0
+
+
+def test_custom_price_overrides_the_table() -> None:
+    """A negotiated price for a public model wins over genai-prices."""
+    tracker = CostTracker(prices={"openai/gpt-4o": {"input": 1.0, "output": 1.0}})
+    llm_call(tracker, model="gpt-4o", input_tokens=1_000_000, output_tokens=0)
+    assert tracker.total_cost == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [{"input": 1.0}, {"input": -1, "output": 1}, {"input": 1, "output": 1, "cache": 1}, "cheap"],
+)
+def test_malformed_price_entry_raises_at_construction(entry: object) -> None:
+    """A bad prices= entry is refused when the tracker is built, naming the model."""
+    with pytest.raises((ValueError, TypeError), match="my-model"):
+        CostTracker(prices={"my-model": entry})  # type: ignore[dict-item]
+
+
+def test_missing_genai_prices_raises_missing_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without genai-prices (and no own table) construction says what to install."""
+    monkeypatch.setitem(sys.modules, "genai_prices", None)
+    with pytest.raises(MissingExtraError, match=r"pip install 'llmhooks\[prices\]'"):
+        CostTracker()
+    tracker = CostTracker(prices={"m": {"input": 1, "output": 1}})
+    llm_call(tracker, model="m", input_tokens=1_000_000, output_tokens=0)
+    assert tracker.total_cost == pytest.approx(1.0)
+
+
+def test_cost_reported_by_producer_is_kept() -> None:
+    """An end event that already carries a cost keeps it."""
+    tracker = CostTracker()
+    llm_call(tracker, model="gpt-4o", cost=0.5)
+    assert tracker.total_cost == 0.5
+
+
+def test_totals_and_reset() -> None:
+    """total_cost, total_tokens, request_count and per model; reset() clears them."""
+    tracker = CostTracker()
+    llm_call(tracker, model="gpt-4o", input_tokens=100, output_tokens=20)
+    llm_call(tracker, model="gpt-4o-mini", input_tokens=50, output_tokens=10)
+    assert tracker.request_count == 2
+    assert tracker.total_tokens == 180
+    assert set(tracker.by_model) == {"gpt-4o", "gpt-4o-mini"}
+    assert tracker.snapshot()["total_cost"] == pytest.approx(tracker.total_cost)
+    tracker.reset()
+    assert (tracker.total_cost, tracker.request_count, tracker.by_model) == (0.0, 0, {})
+
+
+def test_50_concurrent_calls_in_threads() -> None:
+    """50 overlapping calls in threads: every cost counted once."""
+    tracker = CostTracker()
+    results = in_threads(
+        50,
+        lambda i: llm_call(
+            tracker, model="gpt-4o", input_tokens=1_000, output_tokens=100, body=lambda: time.sleep(0.001)
+        ),
+    )
+    assert not [r for r in results if isinstance(r, BaseException)]
+    assert tracker.request_count == 50
+    assert tracker.total_cost == pytest.approx(50 * (1_000 * 2.5 + 100 * 10) / 1e6, rel=1e-9)
+
+
+async def test_50_concurrent_calls_in_tasks() -> None:
+    """50 overlapping calls as asyncio tasks: every cost counted once."""
+    import asyncio
+
+    tracker = CostTracker()
+    with callbacks_context([tracker]):
+        results = await in_tasks(
+            50,
+            lambda i: allm_call(
+                model="claude-3-5-sonnet",
+                provider="anthropic",
+                input_tokens=1_000,
+                output_tokens=100,
+                body=lambda: asyncio.sleep(0.001),
+            ),
+        )
+    assert not [r for r in results if isinstance(r, BaseException)]
+    assert tracker.request_count == 50
+    assert tracker.total_cost == pytest.approx(50 * (1_000 * 3 + 100 * 15) / 1e6, rel=1e-9)

@@ -1,0 +1,198 @@
+"""EventRecorder and replay: every event to JSONL or SQLite, fed back in order to any handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from llmhooks import (
+    CostLimiter,
+    EventRecorder,
+    LLMErrorEvent,
+    MetricsCallbacks,
+    TokenCounter,
+    callbacks_context,
+    replay,
+    tool_run,
+)
+from llmhooks.handlers.record import areplay, read_events
+from llmhooks.testing import RecordingCallbacks
+
+from .calls import allm_call, in_tasks, in_threads, llm_call
+
+
+def session(callbacks: list[object]) -> None:
+    """A small session: a streamed call, a tool call, a failed call."""
+    with callbacks_context(callbacks):  # type: ignore[arg-type]
+        llm_call(tokens=["4"], input_tokens=10, output_tokens=1, latency_ms=100.0)
+        with tool_run("calc", arguments={"x": 2}) as run:
+            run.finish(result=4)
+
+        def fail() -> None:
+            raise TimeoutError("slow")
+
+        with pytest.raises(TimeoutError):
+            llm_call(body=fail)
+
+
+@pytest.mark.parametrize("name", ["session.jsonl", "session.db"])
+def test_replay_gives_the_same_events_in_order(tmp_path: Path, name: str) -> None:
+    """Recorded events come back with the same types, run ids and fields, in order."""
+    live = RecordingCallbacks()
+    with EventRecorder(tmp_path / name) as recorder:
+        session([recorder, live])
+    replayed = RecordingCallbacks()
+    result = replay(tmp_path / name, replayed)
+    assert (result.events, result.skipped) == (len(live.events), 0)
+    assert replayed.types() == live.types()
+    assert [e.run_id for e in replayed.events] == [e.run_id for e in live.events]
+    assert [e.to_dict() for e in replayed.events][:-1] == [e.to_dict() for e in live.events][:-1]
+    error = replayed.of_type(LLMErrorEvent)[0]
+    assert error.error_message == "slow" and error.error_type == "TimeoutError"
+
+
+def test_jsonl_has_one_event_per_line(tmp_path: Path) -> None:
+    """Each line is one event's to_dict(), written as it happens."""
+    path = tmp_path / "events.jsonl"
+    recorder = EventRecorder(path)
+    llm_call(recorder)
+    lines = path.read_text().splitlines()  # readable before close(): flushed per event
+    assert [json.loads(line)["type"] for line in lines] == ["llm.start", "llm.end"]
+    recorder.close()
+
+
+def test_handlers_rerun_on_recorded_traffic(tmp_path: Path) -> None:
+    """Replaying into MetricsCallbacks gives the same figures as live."""
+    path = tmp_path / "s.jsonl"
+    live = MetricsCallbacks()
+    with EventRecorder(path) as recorder:
+        session([recorder, live])
+    again = MetricsCallbacks()
+    replay(path, [again])
+    assert again.snapshot() == live.snapshot()
+
+
+def test_truncated_last_line_is_skipped_and_counted(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A crash mid-write leaves half a line: replay skips it, counts it and says so."""
+    path = tmp_path / "s.jsonl"
+    with EventRecorder(path) as recorder:
+        llm_call(recorder)
+    with open(path, "a") as f:
+        f.write('{"type": "llm.start", "run_id": "abc", "provi')
+    rec = RecordingCallbacks()
+    with caplog.at_level(logging.WARNING, logger="llmhooks"):
+        result = replay(path, rec)
+    assert (result.events, result.skipped) == (2, 1)
+    assert rec.types() == ["llm.start", "llm.end"]
+    assert "skipped 1" in caplog.text
+
+
+def test_replay_counts_aborts_and_goes_on(tmp_path: Path) -> None:
+    """A limiter refusing a recorded call is counted in aborted; later events still arrive."""
+    path = tmp_path / "s.jsonl"
+    with EventRecorder(path) as recorder:
+        for _ in range(3):
+            llm_call(recorder, model="m", input_tokens=10_000, output_tokens=0)  # $0.01 each
+    limiter = CostLimiter(max_cost=0.015, estimate=0.01, prices={"m": {"input": 1, "output": 1}})
+    counter = TokenCounter()
+    result = replay(path, [limiter, counter])
+    assert result.aborted == 2  # 0.01 spent + 0.01 estimated > 0.015, twice
+    assert result.events == 6
+    assert counter.calls == 3
+    assert limiter.spent == pytest.approx(0.01)
+
+
+async def test_areplay_awaits_async_handlers(tmp_path: Path) -> None:
+    """areplay delivers through aemit: async handler methods are awaited."""
+    path = tmp_path / "s.jsonl"
+    with EventRecorder(path) as recorder:
+        await allm_call(recorder, tokens=["a", "b"])
+    seen: list[str] = []
+
+    class Async(RecordingCallbacks):
+        async def on_llm_token_async(self, event: object) -> None:
+            await asyncio.sleep(0)
+            seen.append(event.token)  # type: ignore[attr-defined]
+
+    result = await areplay(path, [Async()])
+    assert result.events == 4 and seen == ["a", "b"]
+
+
+def test_read_events_yields_events(tmp_path: Path) -> None:
+    """read_events iterates a recording without any handler."""
+    path = tmp_path / "s.db"
+    with EventRecorder(path) as recorder:
+        llm_call(recorder)
+    assert [e.type for e in read_events(path)] == ["llm.start", "llm.end"]
+
+
+@pytest.mark.parametrize("name", ["many.jsonl", "many.sqlite"])
+def test_50_concurrent_calls_in_threads_all_recorded(tmp_path: Path, name: str) -> None:
+    """50 overlapping calls in threads: every event recorded whole, each run complete."""
+    path = tmp_path / name
+    with EventRecorder(path) as recorder:
+        in_threads(50, lambda i: llm_call(recorder, tokens=["x"] * 5))
+    rec = RecordingCallbacks()
+    result = replay(path, rec)
+    assert (result.events, result.skipped) == (50 * 7, 0)
+    rec.assert_terminated()
+    assert len(rec.runs()) == 50
+
+
+async def test_50_concurrent_calls_in_tasks_all_recorded(tmp_path: Path) -> None:
+    """50 overlapping calls as tasks: every event recorded."""
+    path = tmp_path / "tasks.jsonl"
+    with EventRecorder(path) as recorder:
+        await in_tasks(50, lambda i: allm_call(recorder, body=lambda: asyncio.sleep(0.001)))
+    assert replay(path, RecordingCallbacks()).events == 100
+
+
+def test_background_recording_off_the_callers_thread(tmp_path: Path) -> None:
+    """background=True writes from the worker; close() waits for it."""
+    path = tmp_path / "bg.jsonl"
+    with EventRecorder(path, background=True, flush_every=10) as recorder:
+        for _ in range(20):
+            llm_call(recorder)
+    assert replay(path, RecordingCallbacks()).events == 40
+
+
+def test_flush_every_batches_and_flush_writes_out(tmp_path: Path) -> None:
+    """With flush_every=N, flush() makes everything recorded so far readable."""
+    path = tmp_path / "b.db"
+    recorder = EventRecorder(path, flush_every=1000)
+    llm_call(recorder)
+    recorder.flush()
+    assert len(list(read_events(path))) == 2
+    recorder.close()
+
+
+def test_events_after_close_are_counted_not_written(tmp_path: Path) -> None:
+    """A closed recorder drops later events and counts them."""
+    path = tmp_path / "c.jsonl"
+    recorder = EventRecorder(path)
+    recorder.close()
+    llm_call(recorder)
+    assert recorder.dropped == 2 and path.read_text() == ""
+
+
+def test_bad_arguments_raise_at_construction(tmp_path: Path) -> None:
+    """flush_every < 1 and unknown formats are refused when the recorder is built."""
+    with pytest.raises(ValueError, match="flush_every must be >= 1"):
+        EventRecorder(tmp_path / "x.jsonl", flush_every=0)
+    with pytest.raises(ValueError, match="format must be 'jsonl' or 'sqlite'"):
+        EventRecorder(tmp_path / "x.jsonl", format="csv")  # type: ignore[arg-type]
+
+
+def test_recording_is_redacted(tmp_path: Path) -> None:
+    """Secrets in a call's payload never reach the file (runs redact before handlers see events)."""
+    path = tmp_path / "r.jsonl"
+    secret = "sk-proj-abcdefghijklmnopqrstuvwx1234"
+    with EventRecorder(path) as recorder:
+        llm_call(recorder, messages=[{"role": "user", "content": f"my key is {secret}"}])
+    text = path.read_text()
+    assert secret not in text
+    assert "my key is" in text
