@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import time
 from contextvars import Token
+from random import getrandbits
 from typing import Any, ClassVar, Protocol
 
 from llmhooks.core.context import CallbacksLike, _current, _run_ctx, manager_for
@@ -236,7 +237,7 @@ class Run:
         self._mgr = manager
         self._family = family
         self._start_fields = start_fields
-        self.run_id = run_id or new_run_id()
+        self.run_id = run_id or f"{getrandbits(64):016x}"
         self.parent_run_id = parent_run_id
         self.trace_id = trace_id or ""
         ctx = _run_ctx.get()
@@ -283,7 +284,7 @@ class Run:
             if not self.trace_id:
                 self.trace_id = parent.trace_id
         if not self.trace_id:
-            self.trace_id = new_trace_id()
+            self.trace_id = f"{getrandbits(128):032x}"
         self._token = _current.set(self)
         # every event of the run shares these; built once, expanded per event
         self._base = {
@@ -359,11 +360,14 @@ class Run:
         try:
             if not self.done:
                 if exc is None:
-                    self.finish()
+                    self._mgr.emit(self._end_event({}))
                 else:
                     self._mgr.emit(self._terminal_for(exc))
         finally:
-            _reset_current(self._token, self._parent)
+            try:
+                _current.reset(self._token)  # type: ignore[arg-type]
+            except ValueError:  # exited in another context (a generator resumed elsewhere)
+                _current.set(self._parent)
 
     async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         try:
@@ -413,17 +417,20 @@ class Run:
 
     def _end_event(self, fields: dict[str, Any]) -> Event:
         self.done = True
-        fields.setdefault("latency_ms", self._latency_ms())
+        if "latency_ms" not in fields:
+            fields["latency_ms"] = (time.perf_counter() - self._t0) * 1000.0
         return self._event(self.end_cls, fields)
 
     def finish(self, **fields: Any) -> None:
         """Emit the end event with ``fields`` (once; later calls raise RuntimeError)."""
-        self._check_open()
+        if self.done or self._token is None:
+            self._check_open()
         self._mgr.emit(self._end_event(fields))
 
     async def afinish(self, **fields: Any) -> None:
         """Async ``finish``: async handlers are awaited."""
-        self._check_open()
+        if self.done or self._token is None:
+            self._check_open()
         await self._mgr.aemit(self._end_event(fields))
 
     def error(self, error: BaseException | str, **fields: Any) -> None:
@@ -500,15 +507,18 @@ class LLMRun(Run):
             await self._mgr.aemit(event)
 
     def _end_event(self, fields: dict[str, Any]) -> Event:
-        if "response" not in fields and self._chunks:
+        self.done = True
+        if "latency_ms" not in fields:
+            fields["latency_ms"] = (time.perf_counter() - self._t0) * 1000.0
+        if self._chunks and "response" not in fields:
             fields["response"] = "".join(self._chunks)
-        if self._ttft is not None:
-            fields.setdefault("time_to_first_token_ms", self._ttft)
+        if self._ttft is not None and "time_to_first_token_ms" not in fields:
+            fields["time_to_first_token_ms"] = self._ttft
         if fields.get("total_tokens") is None:
             i, o = fields.get("input_tokens"), fields.get("output_tokens")
             if i is not None and o is not None:
                 fields["total_tokens"] = i + o
-        return Run._end_event(self, fields)
+        return self._event(LLMEndEvent, fields)
 
     def _terminal_for(self, exc: BaseException) -> Event:
         if isinstance(exc, GeneratorExit):  # the consumer stopped the stream early
