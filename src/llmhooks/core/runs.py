@@ -227,7 +227,6 @@ class Run:
         manager: CallbackManager,
         family: dict[str, Any],
         start_fields: dict[str, Any],
-        *,
         run_id: str | None = None,
         parent_run_id: str | None = None,
         trace_id: str | None = None,
@@ -459,8 +458,18 @@ class LLMRun(Run):
     end_cls = LLMEndEvent
     error_cls = LLMErrorEvent
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        Run.__init__(self, *args, **kwargs)
+    def __init__(
+        self,
+        manager: CallbackManager,
+        family: dict[str, Any],
+        start_fields: dict[str, Any],
+        run_id: str | None = None,
+        parent_run_id: str | None = None,
+        trace_id: str | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        Run.__init__(self, manager, family, start_fields, run_id, parent_run_id, trace_id, tags, metadata)
         self._index = 0
         self._ttft: float | None = None
         self._chunks: list[str] = []
@@ -606,16 +615,7 @@ def _make(
     manager = manager_for(callbacks)
     if manager is None:
         return _NoopRun()
-    return cls(
-        manager,
-        family,
-        start,
-        run_id=run_id,
-        parent_run_id=parent_run_id,
-        trace_id=trace_id,
-        tags=tags,
-        metadata=metadata,
-    )
+    return cls(manager, family, start, run_id, parent_run_id, trace_id, tags, metadata)
 
 
 def llm_run(
