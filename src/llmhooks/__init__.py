@@ -111,8 +111,14 @@ from llmhooks.events import (
 
 if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
     from llmhooks.agent import Agent
-    from llmhooks.bus import EventManager
-    from llmhooks.compat import CompositeCallbackHandler, CustomAsyncCallbackHandler, KeywordCallbacks
+    from llmhooks.bus import EventManager, HandlerErrorEvent
+    from llmhooks.compat import (
+        CompositeCallbackHandler,
+        CustomAsyncCallbackHandler,
+        KeywordCallbacks,
+        KeywordResponse,
+    )
+    from llmhooks.core.redaction import Redactor, configure_redaction
     from llmhooks.handlers.budget import CostLimiter
     from llmhooks.handlers.cost import CostTracker, Price
     from llmhooks.handlers.logging import LoggingCallbacks
@@ -160,6 +166,10 @@ _LAZY: dict[str, str] = {
     "llm_chat_callback": "llmhooks.instrument",
     "llm_completion_callback": "llmhooks.instrument",
     "EventManager": "llmhooks.bus",
+    "HandlerErrorEvent": "llmhooks.bus",
+    "KeywordResponse": "llmhooks.compat",
+    "configure_redaction": "llmhooks.core.redaction",
+    "Redactor": "llmhooks.core.redaction",
     "KeywordCallbacks": "llmhooks.compat",
     "CustomAsyncCallbackHandler": "llmhooks.compat",
     "CompositeCallbackHandler": "llmhooks.compat",
@@ -222,9 +232,11 @@ __all__ = [
     "GraphNodeEndEvent",
     "GraphNodeErrorEvent",
     "GraphNodeStartEvent",
+    "HandlerErrorEvent",
     "HandlerStats",
     "InvalidHandlerError",
     "KeywordCallbacks",
+    "KeywordResponse",
     "LLM",
     "LLMEndEvent",
     "LLMErrorEvent",
@@ -259,6 +271,7 @@ __all__ = [
     "RealtimeEvent",
     "RealtimeResponseEvent",
     "RealtimeUserTranscriptionEvent",
+    "Redactor",
     "ReplayResult",
     "RetrievalEndEvent",
     "RetrievalErrorEvent",
@@ -286,6 +299,7 @@ __all__ = [
     "callbacks_context",
     "chain_run",
     "configure_background",
+    "configure_redaction",
     "current_run",
     "flush",
     "get_global_callbacks",

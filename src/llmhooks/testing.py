@@ -101,6 +101,8 @@ def reset() -> None:
     """Clear global handlers, caches and this context's scoped state; flush background."""
     from llmhooks.core.background import flush
     from llmhooks.core.context import _reset
+    from llmhooks.core.redaction import reset_redaction
 
     flush(timeout=5.0)
     _reset()
+    reset_redaction()

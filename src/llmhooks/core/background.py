@@ -4,8 +4,10 @@ The caller only appends to a bounded ``deque``; one daemon thread per process
 delivers. Waking a thread costs the caller microseconds, so the worker does not wait
 to be woken while traffic flows: after draining it naps (``_NAP`` seconds) and looks
 again, and only after ``_NAPS_BEFORE_SLEEP`` empty naps does it sleep until a producer
-wakes it. Delivery latency is therefore at most one nap under steady traffic. When the queue is full the policy decides: ``"drop_oldest"`` (default)
-discards the oldest waiting event and counts it in the handler's ``dropped``;
+wakes it. Delivery latency is therefore at most one nap under steady traffic.
+
+When the queue is full the policy decides: ``"drop_oldest"`` (default) discards
+the oldest waiting event and counts it in the handler's ``dropped``;
 ``"block"`` makes the producer wait for room. ``flush(timeout)`` waits until
 everything submitted so far was delivered; it also runs at interpreter exit.
 The worker sets ``suppress_instrumentation``, so calls a handler makes (to Redis,

@@ -25,9 +25,10 @@ from contextvars import Token
 from random import getrandbits
 from typing import Any, ClassVar, Protocol
 
+from llmhooks.core import redaction as _redaction
 from llmhooks.core.context import CallbacksLike, _current, _run_ctx, manager_for
 from llmhooks.core.manager import CallbackManager
-from llmhooks.core.redaction import redact_fields
+from llmhooks.core.redaction import redact_fields, redact_metadata
 from llmhooks.events import (
     AgentEndEvent,
     AgentErrorEvent,
@@ -248,6 +249,8 @@ class Run:
             self.user_id = ctx.user_id
             self.tags = [*ctx.tags, *(tags or ())]
             self.metadata = {**ctx.metadata, **(metadata or {})}
+        if self.metadata:
+            self.metadata = redact_metadata(self.metadata)
         self._t0 = 0.0
         self._token: Token[Any] | None = None
         self._parent: RunLike | None = None
@@ -263,18 +266,31 @@ class Run:
         """The manager this run emits through."""
         return self._mgr
 
-    def _event(self, cls: type[Event], fields: dict[str, Any]) -> Event:
-        """Build an event of this run; payload ``fields`` pass through redaction first."""
+    def _event(self, cls: type[Event], fields: dict[str, Any]) -> Event | None:
+        """Build an event of this run, or None when no handler takes ``cls``.
+
+        Payload ``fields`` pass through redaction first.
+        """
+        if not self._mgr.wants(cls):
+            return None  # nobody listens: neither build nor redact it
         if fields:
             fields = redact_fields(fields)
         return cls(**self._base, **fields)
+
+    def _send(self, event: Event | None) -> None:
+        if event is not None:
+            self._mgr.emit(event)
+
+    async def _asend(self, event: Event | None) -> None:
+        if event is not None:
+            await self._mgr.aemit(event)
 
     def _latency_ms(self) -> float:
         return (time.perf_counter() - self._t0) * 1000.0
 
     # lifecycle
 
-    def _open(self) -> Event:
+    def _open(self) -> Event | None:
         parent = _current.get()
         self._parent = parent
         if parent is not None:
@@ -303,7 +319,7 @@ class Run:
     def __enter__(self) -> Run:
         start = self._open()
         try:
-            self._mgr.emit(start)
+            self._send(start)
         except BaseException as exc:
             self._close_on_exception(exc)
             raise
@@ -312,7 +328,7 @@ class Run:
     async def __aenter__(self) -> Run:
         start = self._open()
         try:
-            await self._mgr.aemit(start)
+            await self._asend(start)
         except BaseException as exc:
             await self._aclose_on_exception(exc)
             raise
@@ -330,11 +346,11 @@ class Run:
         start = self._open()
         _reset_current(self._token, self._parent)
         try:
-            self._mgr.emit(start)
+            self._send(start)
         except BaseException as exc:
             if not self.done:
                 try:
-                    self._mgr.emit(self._terminal_for(exc))
+                    self._send(self._terminal_for(exc))
                 except Exception:
                     pass
             raise
@@ -345,11 +361,11 @@ class Run:
         start = self._open()
         _reset_current(self._token, self._parent)
         try:
-            await self._mgr.aemit(start)
+            await self._asend(start)
         except BaseException as exc:
             if not self.done:
                 try:
-                    await self._mgr.aemit(self._terminal_for(exc))
+                    await self._asend(self._terminal_for(exc))
                 except Exception:
                     pass
             raise
@@ -359,9 +375,9 @@ class Run:
         try:
             if not self.done:
                 if exc is None:
-                    self._mgr.emit(self._end_event({}))
+                    self._send(self._end_event({}))
                 else:
-                    self._mgr.emit(self._terminal_for(exc))
+                    self._send(self._terminal_for(exc))
         finally:
             try:
                 _current.reset(self._token)  # type: ignore[arg-type]
@@ -374,7 +390,7 @@ class Run:
                 if exc is None:
                     await self.afinish()
                 else:
-                    await self._mgr.aemit(self._terminal_for(exc))
+                    await self._asend(self._terminal_for(exc))
         finally:
             _reset_current(self._token, self._parent)
 
@@ -382,7 +398,7 @@ class Run:
         # a start handler aborted (or raised with raise_errors): close the run anyway
         try:
             if not self.done:
-                self._mgr.emit(self._terminal_for(exc))
+                self._send(self._terminal_for(exc))
         except Exception:
             pass
         finally:
@@ -391,19 +407,19 @@ class Run:
     async def _aclose_on_exception(self, exc: BaseException) -> None:
         try:
             if not self.done:
-                await self._mgr.aemit(self._terminal_for(exc))
+                await self._asend(self._terminal_for(exc))
         except Exception:
             pass
         finally:
             _reset_current(self._token, self._parent)
 
-    def _terminal_for(self, exc: BaseException) -> Event:
+    def _terminal_for(self, exc: BaseException) -> Event | None:
         """The terminal event for a block that raised ``exc``; marks the run done."""
         self.done = True
         # CancelledError, KeyboardInterrupt and SystemExit are BaseExceptions, not Exceptions
         return self._error_event(exc, cancelled=not isinstance(exc, Exception))
 
-    def _error_event(self, error: BaseException | str, **fields: Any) -> Event:
+    def _error_event(self, error: BaseException | str, **fields: Any) -> Event | None:
         self.done = True
         if isinstance(error, BaseException):
             code, recoverable = classify_error(error)
@@ -414,7 +430,7 @@ class Run:
         fields.setdefault("latency_ms", self._latency_ms())
         return self._event(self.error_cls, {"error": error, **fields})
 
-    def _end_event(self, fields: dict[str, Any]) -> Event:
+    def _end_event(self, fields: dict[str, Any]) -> Event | None:
         self.done = True
         if "latency_ms" not in fields:
             fields["latency_ms"] = (time.perf_counter() - self._t0) * 1000.0
@@ -424,23 +440,23 @@ class Run:
         """Emit the end event with ``fields`` (once; later calls raise RuntimeError)."""
         if self.done or self._token is None:
             self._check_open()
-        self._mgr.emit(self._end_event(fields))
+        self._send(self._end_event(fields))
 
     async def afinish(self, **fields: Any) -> None:
         """Async ``finish``: async handlers are awaited."""
         if self.done or self._token is None:
             self._check_open()
-        await self._mgr.aemit(self._end_event(fields))
+        await self._asend(self._end_event(fields))
 
     def error(self, error: BaseException | str, **fields: Any) -> None:
         """Emit the error event now, for a failure that is handled rather than raised."""
         self._check_open()
-        self._mgr.emit(self._error_event(error, **fields))
+        self._send(self._error_event(error, **fields))
 
     async def aerror(self, error: BaseException | str, **fields: Any) -> None:
         """Async ``error``."""
         self._check_open()
-        await self._mgr.aemit(self._error_event(error, **fields))
+        await self._asend(self._error_event(error, **fields))
 
     def _check_open(self) -> None:
         if self.done:
@@ -494,6 +510,8 @@ class LLMRun(Run):
             self._ttft = (time.perf_counter() - self._t0) * 1000.0
         if self.done or not self._mgr.wants(LLMTokenEvent):
             return None
+        if not _redaction.content_captured():
+            token = _redaction.blank(token)
         return LLMTokenEvent(
             **self._base,
             token=token,
@@ -515,7 +533,7 @@ class LLMRun(Run):
         if event is not None:
             await self._mgr.aemit(event)
 
-    def _end_event(self, fields: dict[str, Any]) -> Event:
+    def _end_event(self, fields: dict[str, Any]) -> Event | None:
         self.done = True
         if "latency_ms" not in fields:
             fields["latency_ms"] = (time.perf_counter() - self._t0) * 1000.0
@@ -529,7 +547,7 @@ class LLMRun(Run):
                 fields["total_tokens"] = i + o
         return self._event(LLMEndEvent, fields)
 
-    def _terminal_for(self, exc: BaseException) -> Event:
+    def _terminal_for(self, exc: BaseException) -> Event | None:
         if isinstance(exc, GeneratorExit):  # the consumer stopped the stream early
             return self._end_event({"incomplete": True})
         return Run._terminal_for(self, exc)
@@ -556,20 +574,20 @@ class AgentRun(Run):
         Run.__init__(self, *args, **kwargs)
         self.steps = 0
 
-    def _step_event(self, fields: dict[str, Any]) -> Event:
+    def _step_event(self, fields: dict[str, Any]) -> Event | None:
         self.steps += 1
         fields.setdefault("step", self.steps)
         return self._event(AgentStepEvent, fields)
 
     def step(self, **fields: Any) -> None:
         """Report a step: ``action``, ``action_input``, ``observation``."""
-        self._mgr.emit(self._step_event(fields))
+        self._send(self._step_event(fields))
 
     async def astep(self, **fields: Any) -> None:
         """Async ``step``."""
-        await self._mgr.aemit(self._step_event(fields))
+        await self._asend(self._step_event(fields))
 
-    def _end_event(self, fields: dict[str, Any]) -> Event:
+    def _end_event(self, fields: dict[str, Any]) -> Event | None:
         fields.setdefault("steps", self.steps)
         return Run._end_event(self, fields)
 

@@ -33,6 +33,7 @@ class GraphNodeEndEvent(GraphEvent):
 
     type: ClassVar[str] = "graph.node_end"
     outputs: Any = None
+    incomplete: bool = False
     latency_ms: float | None = None
 
 

@@ -34,6 +34,7 @@ class ToolEndEvent(ToolEvent):
     type: ClassVar[str] = "tool.end"
     result: Any = None
     success: bool = True
+    incomplete: bool = False
     latency_ms: float | None = None
 
 
