@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,16 @@ async def test_server_log_messages_become_logging_events() -> None:
     (log,) = rec.of_type(MCPLoggingEvent)
     assert (log.server_name, log.level, log.logger_name) == ("tools", "warning", "shouter")
     assert log.data == {"text": "hi"}
+
+
+async def test_secrets_in_server_logs_and_tool_arguments_are_redacted() -> None:
+    """A provider key sent through a real MCP call reaches no handler: not in arguments or server log."""
+    canary = "sk-proj-CANARY0123456789abcdefghijklmnop"
+    rec = RecordingCallbacks()
+    async with MCPClient([stdio_config()], callbacks=rec) as client:
+        await client.call_tool("shout", {"text": canary})
+    dumped = json.dumps([e.to_dict() for e in rec.events])
+    assert rec.of_type(MCPLoggingEvent) and canary not in dumped
 
 
 async def test_result_flagged_as_error_is_a_tool_error_not_a_success() -> None:

@@ -1,8 +1,8 @@
 """``MCPClient``: several MCP servers behind one client, every operation an event.
 
-    async with MCPClient([{"name": "calc", "command": "python", "args": ["calc.py"]}],
-                         callbacks=PrintCallbacks()) as client:
-        await client.call_tool("add", {"a": 1, "b": 2})   # tool.start, mcp.progress..., tool.end
+async with MCPClient([{"name": "calc", "command": "python", "args": ["calc.py"]}],
+                     callbacks=PrintCallbacks()) as client:
+    await client.call_tool("add", {"a": 1, "b": 2})   # tool.start, mcp.progress..., tool.end
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
 
 from llmhooks.core.context import CallbacksLike, manager_for
+from llmhooks.core.redaction import redact_event
 from llmhooks.core.runs import tool_run
 from llmhooks.errors import Abort
 from llmhooks.events import MCPProgressEvent
@@ -68,18 +69,20 @@ class _ProgressRelay:
         run = self._run
         try:
             await run.manager.aemit(
-                MCPProgressEvent(
-                    run_id=run.run_id,
-                    parent_run_id=run.parent_run_id,
-                    trace_id=run.trace_id,
-                    user_id=run.user_id,
-                    tags=run.tags,
-                    metadata=run.metadata,
-                    server_name=self._server,
-                    tool_name=self._tool,
-                    progress=progress,
-                    total=total,
-                    message=message,
+                redact_event(
+                    MCPProgressEvent(
+                        run_id=run.run_id,
+                        parent_run_id=run.parent_run_id,
+                        trace_id=run.trace_id,
+                        user_id=run.user_id,
+                        tags=run.tags,
+                        metadata=run.metadata,
+                        server_name=self._server,
+                        tool_name=self._tool,
+                        progress=progress,
+                        total=total,
+                        message=message,
+                    )
                 )
             )
         except Abort as exc:
@@ -240,8 +243,11 @@ class MCPClient:
         Without ``server``, the server that listed ``uri`` is used (or the only one).
         """
         if server is None:
-            owners = [c for c in self._conns.values() if c.connected and any(
-                str(r.uri) == uri for r in (c.resources or ()))]
+            owners = [
+                c
+                for c in self._conns.values()
+                if c.connected and any(str(r.uri) == uri for r in (c.resources or ()))
+            ]
             live = [c for c in self._conns.values() if c.connected]
             conn = owners[0] if owners else (live[0] if len(live) == 1 else None)
             if conn is None:
@@ -348,8 +354,11 @@ class MCPClient:
         return session
 
     def _owner(self, name: str, kind: str) -> Connection:
-        owners = [c for c in self._conns.values() if c.connected and any(
-            p.name == name for p in (getattr(c, kind) or ()))]
+        owners = [
+            c
+            for c in self._conns.values()
+            if c.connected and any(p.name == name for p in (getattr(c, kind) or ()))
+        ]
         if len(owners) == 1:
             return owners[0]
         if owners:
@@ -371,8 +380,9 @@ class MCPClient:
             return (live or owners)[0], name
         if len(live) > 1:
             choices = ", ".join(f"'{c.name}.{name}'" for c in live)
-            raise MCPToolError(f"MCP tool {name!r} is offered by several servers; call one of {choices}",
-                               tool_name=name)
+            raise MCPToolError(
+                f"MCP tool {name!r} is offered by several servers; call one of {choices}", tool_name=name
+            )
         for sep in (".", "__"):
             prefix, found, rest = name.partition(sep)
             if found and rest:
@@ -397,8 +407,9 @@ class MCPClient:
     ) -> Exception:
         what = f"MCP tool {tool!r}" if tool else "a request"
         if exc.code == REQUEST_TIMEOUT:
-            return MCPTimeoutError(f"{what} on server {conn.name!r} got no answer within {limit:g}s",
-                                   server_name=conn.name)
+            return MCPTimeoutError(
+                f"{what} on server {conn.name!r} got no answer within {limit:g}s", server_name=conn.name
+            )
         if exc.code == CONNECTION_CLOSED:
             await self._probe(conn)
             if not conn.connected:
@@ -408,13 +419,23 @@ class MCPClient:
                     server_name=conn.name,
                     reason=conn.reason,
                 )
-            return MCPConnectionError(f"{what} on server {conn.name!r} lost its answer stream: {exc}",
-                                      server_name=conn.name, reason=str(exc))
+            return MCPConnectionError(
+                f"{what} on server {conn.name!r} lost its answer stream: {exc}",
+                server_name=conn.name,
+                reason=str(exc),
+            )
         if tool is None:
-            return MCPConnectionError(f"MCP server {conn.name!r} answered with an error: {exc}",
-                                      server_name=conn.name, reason=str(exc))
-        return MCPToolError(f"MCP tool {tool!r} on server {conn.name!r} failed: {exc}", server_name=conn.name,
-                            tool_name=tool, code=exc.code)
+            return MCPConnectionError(
+                f"MCP server {conn.name!r} answered with an error: {exc}",
+                server_name=conn.name,
+                reason=str(exc),
+            )
+        return MCPToolError(
+            f"MCP tool {tool!r} on server {conn.name!r} failed: {exc}",
+            server_name=conn.name,
+            tool_name=tool,
+            code=exc.code,
+        )
 
     async def _probe(self, conn: Connection) -> None:
         """After a lost answer, check the server is still there (HTTP gives no end-of-stream)."""

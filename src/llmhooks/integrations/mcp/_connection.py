@@ -25,6 +25,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from llmhooks.core.context import CallbacksLike, current_run, get_run_context, manager_for
+from llmhooks.core.redaction import redact_event
 from llmhooks.errors import Abort
 from llmhooks.events import MCPConnectEvent, MCPDisconnectEvent, MCPEvent, MCPLoggingEvent
 from llmhooks.events._ids import new_run_id, new_trace_id
@@ -210,13 +211,16 @@ class Connection:
         cancelled = False
         was_ready = False
         try:
-            async with self._transport() as (read, write), ClientSession(
-                _WatchedStream(read, self),
-                write,
-                read_timeout_seconds=self.timeout,
-                logging_callback=self._on_log,
-                client_info=types.Implementation(name="llmhooks", version=_version()),
-            ) as session:
+            async with (
+                self._transport() as (read, write),
+                ClientSession(
+                    _WatchedStream(read, self),
+                    write,
+                    read_timeout_seconds=self.timeout,
+                    logging_callback=self._on_log,
+                    client_info=types.Implementation(name="llmhooks", version=_version()),
+                ) as session,
+            ):
                 await self._handshake(session)
                 self.session = session
                 self.state = "connected"
@@ -346,8 +350,9 @@ class Connection:
         else:
             reason = f"connection failed: {type(leaf).__name__}: {_short(leaf)}"
         where = "during the handshake" if self.state == "connecting" else "during the session"
-        err = MCPConnectionError(f"MCP server {self.name!r} failed {where}: {reason}", server_name=self.name,
-                                 reason=reason)
+        err = MCPConnectionError(
+            f"MCP server {self.name!r} failed {where}: {reason}", server_name=self.name, reason=reason
+        )
         err.__cause__ = leaf
         return err
 
@@ -362,17 +367,20 @@ class Connection:
         }
 
     def _event(self, cls: type[MCPEvent], fields: dict[str, Any]) -> MCPEvent:
+        """An event of this session, redacted (server logs can carry secrets)."""
         ids = self._ids
-        return cls(
-            run_id=ids["run_id"],
-            parent_run_id=ids["parent_run_id"],
-            trace_id=ids["trace_id"],
-            user_id=ids["user_id"],
-            tags=ids["tags"],
-            metadata=ids["metadata"],
-            server_name=self.name,
-            **fields,
-        )
+        return redact_event(
+            cls(
+                run_id=ids["run_id"],
+                parent_run_id=ids["parent_run_id"],
+                trace_id=ids["trace_id"],
+                user_id=ids["user_id"],
+                tags=ids["tags"],
+                metadata=ids["metadata"],
+                server_name=self.name,
+                **fields,
+            )
+        )  # type: ignore[return-value]
 
     async def _emit(self, cls: type[MCPEvent], fields: dict[str, Any]) -> None:
         manager = manager_for(self._callbacks)
