@@ -357,3 +357,18 @@ async def test_async_handler_failure_scheduled_from_sync_code_is_counted() -> No
     for _ in range(5):
         await asyncio.sleep(0)
     assert mgr.stats()["AsyncBad"]["failures"] == 1
+
+
+def test_token_fast_path_sets_every_field_of_the_token_event() -> None:
+    """The field-by-field token builder covers exactly LLMTokenEvent's fields."""
+    import dataclasses
+
+    from llmhooks.core.runs import TOKEN_EVENT_FIELDS
+
+    assert set(TOKEN_EVENT_FIELDS) == {f.name for f in dataclasses.fields(LLMTokenEvent)}
+    rec = RecordingCallbacks()
+    with llmhooks.run_context(user_id="u"), llm_run(provider="p", model="m", callbacks=rec) as run:
+        run.token("a")
+    token = rec.of_type(LLMTokenEvent)[0]
+    rebuilt = LLMTokenEvent(**{f: getattr(token, f) for f in TOKEN_EVENT_FIELDS})
+    assert token == rebuilt and token.user_id == "u" and token.provider == "p"

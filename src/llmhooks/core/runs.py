@@ -72,6 +72,22 @@ __all__ = [
     "tool_run",
 ]
 
+TOKEN_EVENT_FIELDS = (
+    "run_id",
+    "parent_run_id",
+    "trace_id",
+    "timestamp",
+    "user_id",
+    "tags",
+    "metadata",
+    "provider",
+    "model",
+    "token",
+    "index",
+    "is_first",
+    "time_to_first_token_ms",
+)  # every field LLMRun sets on a token event; a test keeps it equal to the dataclass's
+_new_object = object.__new__
 _RECOVERABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 
 
@@ -512,14 +528,26 @@ class LLMRun(Run):
             return None
         if not _redaction.content_captured():
             token = _redaction.blank(token)
-        return LLMTokenEvent(
-            **self._base,
-            token=token,
-            index=index,
-            is_first=index == 0,
-            time_to_first_token_ms=self._ttft if index == 0 else None,
-            **fields,
-        )
+        # built field by field: a positional-free dataclass __init__ costs about three
+        # times as much, and this runs once per streamed token (tests pin the field list)
+        event = _new_object(LLMTokenEvent)
+        event.run_id = self.run_id
+        event.parent_run_id = self.parent_run_id
+        event.trace_id = self.trace_id
+        event.timestamp = time.time()
+        event.user_id = self.user_id
+        event.tags = self.tags
+        event.metadata = self.metadata
+        family = self._family
+        event.provider = family["provider"]
+        event.model = family["model"]
+        event.token = token
+        event.index = index
+        event.is_first = index == 0
+        event.time_to_first_token_ms = self._ttft if index == 0 else None
+        for name, value in fields.items():  # rare: extra fields a producer passes
+            setattr(event, name, value)
+        return event
 
     def token(self, token: str, **fields: Any) -> None:
         """Report one streamed text delta."""
@@ -619,23 +647,6 @@ class RetrievalRun(Run):
     error_cls = RetrievalErrorEvent
 
 
-def _make(
-    cls: type[Run],
-    callbacks: CallbacksLike,
-    family: dict[str, Any],
-    start: dict[str, Any],
-    run_id: str | None,
-    parent_run_id: str | None,
-    tags: list[str] | None,
-    metadata: dict[str, Any] | None,
-    trace_id: str | None = None,
-) -> Any:
-    manager = manager_for(callbacks)
-    if manager is None:
-        return _NoopRun()
-    return cls(manager, family, start, run_id, parent_run_id, trace_id, tags, metadata)
-
-
 def llm_run(
     *,
     provider: str | None = None,
@@ -655,9 +666,11 @@ def llm_run(
     metadata: dict[str, Any] | None = None,
 ) -> LLMRun:
     """A run for one LLM call; use as ``with`` or ``async with``."""
-    return _make(  # type: ignore[no-any-return]
-        LLMRun,
-        callbacks,
+    manager = manager_for(callbacks)
+    if manager is None:  # nobody listens: skip building anything
+        return _NoopRun()  # type: ignore[return-value]
+    return LLMRun(
+        manager,
         {"provider": provider, "model": model},
         {
             "messages": messages,
@@ -670,9 +683,9 @@ def llm_run(
         },
         run_id,
         parent_run_id,
+        trace_id,
         tags,
         metadata,
-        trace_id,
     )
 
 
@@ -690,16 +703,18 @@ def tool_run(
     metadata: dict[str, Any] | None = None,
 ) -> ToolRun:
     """A run for one tool call."""
-    return _make(  # type: ignore[no-any-return]
-        ToolRun,
-        callbacks,
+    manager = manager_for(callbacks)
+    if manager is None:  # nobody listens: skip building anything
+        return _NoopRun()  # type: ignore[return-value]
+    return ToolRun(
+        manager,
         {"tool_name": tool_name, "tool_call_id": tool_call_id, "server_name": server_name},
         {"arguments": arguments},
         run_id,
         parent_run_id,
+        trace_id,
         tags,
         metadata,
-        trace_id,
     )
 
 
@@ -715,16 +730,18 @@ def agent_run(
     metadata: dict[str, Any] | None = None,
 ) -> AgentRun:
     """A run for one agent invocation; ``run.step(...)`` reports each step."""
-    return _make(  # type: ignore[no-any-return]
-        AgentRun,
-        callbacks,
+    manager = manager_for(callbacks)
+    if manager is None:  # nobody listens: skip building anything
+        return _NoopRun()  # type: ignore[return-value]
+    return AgentRun(
+        manager,
         {"agent_name": agent_name},
         {"goal": goal},
         run_id,
         parent_run_id,
+        trace_id,
         tags,
         metadata,
-        trace_id,
     )
 
 
@@ -742,16 +759,18 @@ def node_run(
     metadata: dict[str, Any] | None = None,
 ) -> NodeRun:
     """A run for one graph node."""
-    return _make(  # type: ignore[no-any-return]
-        NodeRun,
-        callbacks,
+    manager = manager_for(callbacks)
+    if manager is None:  # nobody listens: skip building anything
+        return _NoopRun()  # type: ignore[return-value]
+    return NodeRun(
+        manager,
         {"node_id": node_id},
         {"node_type": node_type, "inputs": inputs, "step": step},
         run_id,
         parent_run_id,
+        trace_id,
         tags,
         metadata,
-        trace_id,
     )
 
 
@@ -767,16 +786,18 @@ def chain_run(
     metadata: dict[str, Any] | None = None,
 ) -> ChainRun:
     """A run for one chain."""
-    return _make(  # type: ignore[no-any-return]
-        ChainRun,
-        callbacks,
+    manager = manager_for(callbacks)
+    if manager is None:  # nobody listens: skip building anything
+        return _NoopRun()  # type: ignore[return-value]
+    return ChainRun(
+        manager,
         {"chain_name": chain_name},
         {"inputs": inputs},
         run_id,
         parent_run_id,
+        trace_id,
         tags,
         metadata,
-        trace_id,
     )
 
 
@@ -792,14 +813,16 @@ def retrieval_run(
     metadata: dict[str, Any] | None = None,
 ) -> RetrievalRun:
     """A run for one retrieval."""
-    return _make(  # type: ignore[no-any-return]
-        RetrievalRun,
-        callbacks,
+    manager = manager_for(callbacks)
+    if manager is None:  # nobody listens: skip building anything
+        return _NoopRun()  # type: ignore[return-value]
+    return RetrievalRun(
+        manager,
         {"retriever": retriever},
         {"query": query},
         run_id,
         parent_run_id,
+        trace_id,
         tags,
         metadata,
-        trace_id,
     )
