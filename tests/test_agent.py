@@ -172,3 +172,38 @@ async def test_mcp_tools_work_as_agent_tools() -> None:
     assert len(starts) == 1 and starts[0].server_name == "demo-tools"
     assert starts[0].tool_call_id is not None
     assert sys.executable  # the server ran as a real subprocess of this interpreter
+
+
+def test_abort_from_a_tool_handler_stops_the_agent() -> None:
+    """A handler refusing a tool call (Abort) stops the whole agent run; the tool never runs."""
+    from llmhooks import Abort, Callbacks
+
+    ran: list[int] = []
+
+    def guarded(a: int, b: int) -> int:
+        """Add, guarded."""
+        ran.append(a)
+        return a + b
+
+    class Guard(Callbacks):
+        def on_tool_start(self, event: ToolStartEvent) -> None:
+            raise Abort(f"tool {event.tool_name} not allowed")
+
+    rec = RecordingCallbacks()
+    with pytest.raises(Abort, match="tool guarded not allowed"):
+        Agent(tools=[guarded], callbacks=[rec, Guard()]).run("Use guarded to compute 2 and 3")
+    assert ran == []
+    assert rec.types()[-1] == "agent.error"
+    rec.assert_terminated()
+
+
+def test_stream_consumer_runs_stay_outside_the_agent() -> None:
+    """Runs the consumer starts while reading the stream are not children of the agent run."""
+    from llmhooks import llm_run
+
+    agent_rec, mine = RecordingCallbacks(), RecordingCallbacks()
+    for _ in Agent(tools=[add], callbacks=agent_rec).stream("say hello"):
+        with llm_run(model="mine", callbacks=mine):
+            pass
+    assert all(e.parent_run_id is None for e in mine.events)
+    assert not any(e.model == "mine" for e in agent_rec.of_type(LLMStartEvent))

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from llmhooks.core.context import CallbacksLike, _flatten, callbacks_context
+from llmhooks.core.generators import aisolated, isolated
 from llmhooks.core.runs import agent_run, tool_run
 from llmhooks.core.threads import ContextExecutor
-from llmhooks.errors import LLMHooksError
+from llmhooks.errors import Abort, LLMHooksError
 from llmhooks.tools import Tool, as_tools
 
 if TYPE_CHECKING:
@@ -130,6 +131,8 @@ class Agent:
         if tool.emits_events:  # MCP tools report their own tool run
             try:
                 return call.result_message(tool.invoke(call.arguments, tool_call_id=call.id))
+            except Abort:
+                raise  # a handler refused the call: stop the agent, as for any run
             except Exception as exc:
                 return call.result_message(_error_text(exc))
         try:
@@ -138,6 +141,8 @@ class Agent:
             ) as run:
                 result = tool.invoke(call.arguments)
                 run.finish(result=result)
+        except Abort:
+            raise
         except Exception as exc:
             return call.result_message(_error_text(exc))
         return call.result_message(result)
@@ -177,6 +182,8 @@ class Agent:
         if tool.emits_events:
             try:
                 return call.result_message(await tool.ainvoke(call.arguments, tool_call_id=call.id))
+            except Abort:
+                raise  # a handler refused the call: stop the agent, as for any run
             except Exception as exc:
                 return call.result_message(_error_text(exc))
         try:
@@ -185,6 +192,8 @@ class Agent:
             ) as run:
                 result = await tool.ainvoke(call.arguments)
                 await run.afinish(result=result)
+        except Abort:
+            raise
         except Exception as exc:
             return call.result_message(_error_text(exc))
         return call.result_message(result)
@@ -192,7 +201,14 @@ class Agent:
     # streaming of the final answer
 
     def stream(self, goal: str | Sequence[dict[str, Any]]) -> Iterator[str]:
-        """Run the loop, yielding the text of the final answer as the model streams it."""
+        """Run the loop, yielding the text of the final answer as the model streams it.
+
+        The generator runs in its own context (``isolated``): the agent's run and
+        handlers stay out of the code that consumes the stream.
+        """
+        return isolated(self._stream(goal))
+
+    def _stream(self, goal: str | Sequence[dict[str, Any]]) -> Iterator[str]:
         messages = self._start_messages(goal)
         with callbacks_context(self.callbacks), agent_run(goal=_goal_text(goal), agent_name=self.name) as run:
             for step in range(1, self.max_steps + 1):
@@ -214,8 +230,11 @@ class Agent:
                 run.step(**_step_fields(response.tool_calls, results))
             self._out_of_steps(run, messages)
 
-    async def astream(self, goal: str | Sequence[dict[str, Any]]) -> AsyncIterator[str]:
-        """Async ``stream``."""
+    def astream(self, goal: str | Sequence[dict[str, Any]]) -> AsyncIterator[str]:
+        """Async ``stream``, also in its own context."""
+        return aisolated(self._astream(goal))
+
+    async def _astream(self, goal: str | Sequence[dict[str, Any]]) -> AsyncIterator[str]:
         messages = self._start_messages(goal)
         with callbacks_context(self.callbacks):
             async with agent_run(goal=_goal_text(goal), agent_name=self.name) as run:

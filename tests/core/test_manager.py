@@ -379,3 +379,62 @@ def test_stats_report_calls_failures_and_latency() -> None:
     assert stats["Failing"]["calls"] == 100 and stats["Failing"]["failures"] == 100
     assert stats["RecordingCallbacks"]["latency_samples"] > 0
     assert stats["RecordingCallbacks"]["latency_p95_us"] >= 0
+
+
+def test_raise_errors_propagates_through_nested_managers() -> None:
+    """A raise_errors handler inside a nested manager still reaches the caller, counted once."""
+
+    class Strict(Failing):
+        raise_errors = True
+
+    strict = Strict()
+    inner = CallbackManager([strict])
+    with pytest.raises(RuntimeError, match="handler broke"):
+        CallbackManager([inner]).emit(START)
+    assert inner.stats()["Strict"]["failures"] == 1
+
+
+def test_raise_errors_holds_when_global_and_call_handlers_combine() -> None:
+    """A strict global handler keeps raising when a per-call handler is added to the call."""
+    from llmhooks import llm_run, set_global_callbacks
+
+    class Strict(Callbacks):
+        raise_errors = True
+
+        def on_llm_end(self, event: LLMEndEvent) -> None:
+            raise RuntimeError("over budget")
+
+    set_global_callbacks([Strict()])
+    with pytest.raises(RuntimeError, match="over budget"), llm_run(model="m", callbacks=RecordingCallbacks()):
+        pass
+
+
+def test_nested_manager_is_routed_only_the_events_it_wants_and_follows_changes() -> None:
+    """An outer manager skips an inner one for events it takes no interest in, until that changes."""
+    inner = CallbackManager()
+    outer = CallbackManager([inner])
+    assert not outer.wants(LLMTokenEvent)
+    rec = RecordingCallbacks()
+    inner.add(rec)
+    assert outer.wants(LLMTokenEvent)
+    outer.emit(START)
+    assert rec.types() == ["llm.start"]
+    inner.remove(rec)
+    assert not outer.wants(LLMStartEvent)
+
+
+def test_stats_do_not_grow_with_managers_built_per_call() -> None:
+    """Thousands of per-call managers leave the global handler's stats bounded and its count exact."""
+    import gc
+
+    from llmhooks import global_manager, llm_run, set_global_callbacks
+
+    glob = RecordingCallbacks()
+    set_global_callbacks([glob])
+    for _ in range(2000):
+        with llm_run(model="m", callbacks=RecordingCallbacks()):
+            pass
+    gc.collect()
+    stats = glob._llmhooks_stats  # type: ignore[attr-defined]
+    assert len(stats._counters) < 50
+    assert global_manager().stats()["RecordingCallbacks"]["calls"] == 4000 == len(glob.events)

@@ -372,3 +372,45 @@ def test_token_fast_path_sets_every_field_of_the_token_event() -> None:
     token = rec.of_type(LLMTokenEvent)[0]
     rebuilt = LLMTokenEvent(**{f: getattr(token, f) for f in TOKEN_EVENT_FIELDS})
     assert token == rebuilt and token.user_id == "u" and token.provider == "p"
+
+
+def test_finish_that_fails_to_build_still_closes_the_run() -> None:
+    """A finish() with a bad field raises to the producer, and the run still gets its error event."""
+    rec = RecordingCallbacks()
+    with pytest.raises(TypeError), llm_run(model="m", callbacks=rec) as run:
+        run.finish(response="x", no_such_field=1)
+    assert rec.types() == ["llm.start", "llm.error"]
+    assert rec.events[-1].error_type == "TypeError"
+
+
+def test_finish_may_correct_the_model_name() -> None:
+    """A producer can report the model the provider resolved on the end event."""
+    rec = RecordingCallbacks()
+    with llm_run(provider="openai", model="gpt-4o", callbacks=rec) as run:
+        run.finish(response="x", model="gpt-4o-2024-08-06")
+    assert rec.of_type(LLMEndEvent)[0].model == "gpt-4o-2024-08-06"
+
+
+def test_broken_redaction_rule_neither_breaks_the_call_nor_leaks() -> None:
+    """A user redact function that raises hides the value; the call and its events go on."""
+    from llmhooks.core.redaction import configure_redaction
+
+    def broken(text: str) -> str:
+        raise RuntimeError("rule bug")
+
+    configure_redaction(redact=broken)
+    rec = RecordingCallbacks()
+    with llm_run(model="m", messages=[{"role": "user", "content": "my secret plan"}], callbacks=rec) as run:
+        run.finish(response="ok")
+    assert rec.types() == ["llm.start", "llm.end"]
+    assert "my secret plan" not in str(rec.events[0].messages)
+    assert llmhooks.current_run() is None
+
+
+def test_noop_run_keeps_explicit_ids_for_its_children() -> None:
+    """Ids given to a run nobody listens to are the ones its recorded children point to."""
+    rec = RecordingCallbacks()
+    trace = "ab" * 16
+    with agent_run(run_id="a" * 16, trace_id=trace), tool_run("t", callbacks=rec):
+        pass
+    assert rec.events[0].parent_run_id == "a" * 16 and rec.events[0].trace_id == trace

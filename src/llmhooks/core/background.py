@@ -152,6 +152,7 @@ class BackgroundWorker:
         from llmhooks.core.context import _suppress
 
         _suppress.set(True)  # this thread's own context: handlers here emit nothing
+        self._idle = False  # napping, not asleep: producers need not wake us
         empty_naps = 0
         while not self._stopping:
             if self._queue:

@@ -97,11 +97,15 @@ def callbacks_context(callbacks: CallbacksLike) -> Iterator[None]:
             from llmhooks.core._resolve import validate_handler
 
             validate_handler(h)
-    token = _scoped.set(_scoped.get() + tuple(handlers))
+    outer = _scoped.get()
+    token = _scoped.set(outer + tuple(handlers))
     try:
         yield
     finally:
-        _scoped.reset(token)
+        try:
+            _scoped.reset(token)
+        except ValueError:  # closed in another context (a generator finished elsewhere)
+            _scoped.set(outer)
 
 
 @contextlib.contextmanager

@@ -17,6 +17,7 @@ import functools
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from itertools import count
 from typing import Any
@@ -24,7 +25,7 @@ from typing import Any
 from llmhooks.core._resolve import plan_for, validate_handler
 from llmhooks.core.background import get_worker
 from llmhooks.core.callbacks import Callbacks
-from llmhooks.core.stats import SAMPLE_EVERY, HandlerStats, stats_for
+from llmhooks.core.stats import SAMPLE_EVERY, HandlerStats, _count_value, stats_for
 from llmhooks.errors import Abort
 from llmhooks.events.base import Event
 
@@ -46,7 +47,9 @@ class _Slot:
         self.handler = handler
         self.priority = priority
         self.seq = seq
-        self.raise_errors = bool(getattr(handler, "raise_errors", False))
+        # a nested manager already applied its handlers' policy: what escapes it must propagate
+        nested = isinstance(handler, CallbackManager)
+        self.raise_errors = nested or bool(getattr(handler, "raise_errors", False))
         self.timeout = timeout
         self.stats: HandlerStats = stats_for(handler)
 
@@ -86,6 +89,11 @@ class CallbackManager(Callbacks):
         self._routes: dict[Any, Any] = {_HANDLERS: ()}
         self._aroutes: dict[Any, Any] = {_HANDLERS: ()}
         self._last_logged: dict[tuple[str, str, str], float] = {}
+        # (counter, stats) of every route built since the last install: folded into the
+        # handlers' stats when the routes are replaced or this manager is collected
+        self._counted: list[tuple[count, tuple[HandlerStats, ...]]] = []
+        weakref.finalize(self, _retire, self._counted)
+        self._parents: weakref.WeakSet[CallbackManager] = weakref.WeakSet()
         for handler in handlers or ():
             self.add(handler)
 
@@ -114,6 +122,9 @@ class CallbackManager(Callbacks):
             slot = _Slot(handler, int(prio or 0), next(self._seq), timeout)
             slots = sorted((*self._slots, slot), key=lambda s: (-s.priority, s.seq))
             self._install(tuple(slots))
+            if isinstance(handler, CallbackManager):
+                handler._parents.add(self)
+        self._refresh_parents()
 
     def remove(self, handler: Callbacks) -> bool:
         """Remove ``handler``; returns False if it was not there. Thread-safe."""
@@ -122,12 +133,16 @@ class CallbackManager(Callbacks):
             if len(slots) == len(self._slots):
                 return False
             self._install(slots)
-            return True
+        if isinstance(handler, CallbackManager):
+            handler._parents.discard(self)
+        self._refresh_parents()
+        return True
 
     def clear(self) -> None:
         """Remove every handler."""
         with self._lock:
             self._install(())
+        self._refresh_parents()
 
     def set_handlers(self, handlers: Iterable[Callbacks]) -> None:
         """Replace all handlers at once."""
@@ -145,6 +160,14 @@ class CallbackManager(Callbacks):
         self._slots = slots
         self._routes = {_HANDLERS: slots}
         self._aroutes = {_HANDLERS: slots}
+        _retire(self._counted)
+
+    def _refresh_parents(self) -> None:
+        # managers nesting this one routed by what it wanted: let them route again
+        for parent in list(self._parents):
+            with parent._lock:
+                parent._install(parent._slots)
+            parent._refresh_parents()
 
     def __contains__(self, handler: object) -> bool:
         return any(s.handler is handler for s in self._slots)
@@ -173,9 +196,7 @@ class CallbackManager(Callbacks):
             call = self._sync_call(slot, event_cls)
             if call is not None:
                 entries.append((call, slot))
-        counter = count()
-        for _, slot in entries:
-            slot.stats.track(counter)
+        counter = self._count_for(tuple(slot for _, slot in entries))
         route: _SyncRoute = (tuple(entries), counter)
         routes[event_cls] = route
         return route
@@ -188,17 +209,24 @@ class CallbackManager(Callbacks):
             entry = self._async_call(slot, event_cls)
             if entry is not None:
                 entries.append(entry)
-        counter = count()
-        for entry in entries:
-            entry[3].stats.track(counter)
+        counter = self._count_for(tuple(entry[3] for entry in entries))
         route: _AsyncRoute = (tuple(entries), counter)
         routes[event_cls] = route
         return route
 
+    def _count_for(self, slots: tuple[_Slot, ...]) -> count:
+        counter = count()
+        stats = tuple(s.stats for s in slots if not isinstance(s.handler, CallbackManager))
+        for st in stats:
+            st.track(counter)
+        with self._lock:
+            self._counted.append((counter, stats))
+        return counter
+
     def _sync_call(self, slot: _Slot, event_cls: type[Event]) -> Callable[[Event], object] | None:
         handler = slot.handler
         if isinstance(handler, CallbackManager):
-            return handler.emit
+            return handler.emit if handler.wants(event_cls) else None
         plan = plan_for(type(handler), event_cls)
         if plan.sync_name is None:
             return None
@@ -216,7 +244,7 @@ class CallbackManager(Callbacks):
     def _async_call(self, slot: _Slot, event_cls: type[Event]) -> _AsyncEntry | None:
         handler = slot.handler
         if isinstance(handler, CallbackManager):
-            return (handler.aemit, True, None, slot)
+            return (handler.aemit, True, None, slot) if handler.wants(event_cls) else None
         if getattr(handler, "background", False):
             call = self._sync_call(slot, event_cls)
             return None if call is None else (call, False, None, slot)
@@ -379,6 +407,8 @@ class CallbackManager(Callbacks):
 
     def _failed(self, slot: _Slot, event: Event, exc: BaseException) -> bool:
         """Count and log a handler failure; True if the caller must re-raise it."""
+        if isinstance(slot.handler, CallbackManager):
+            return True  # the nested manager counted and logged it, and chose to let it out
         slot.stats.add_failure()
         if slot.raise_errors:
             return True
@@ -432,3 +462,12 @@ class CallbackManager(Callbacks):
                 key = f"{name}#{n}"
             out[key] = slot.stats.snapshot()
         return out
+
+
+def _retire(counted: list[tuple[count, tuple[HandlerStats, ...]]]) -> None:
+    """Fold the final counts of replaced (or collected) routes into their handlers' stats."""
+    while counted:
+        counter, stats = counted.pop()
+        value = _count_value(counter)
+        for st in stats:
+            st.retire(counter, value)

@@ -26,11 +26,14 @@ it anyway); the end event carries the joined text and is redacted.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from llmhooks.events.base import Event
+
+logger = logging.getLogger("llmhooks")
 
 __all__ = [
     "CONTENT_FIELDS",
@@ -138,6 +141,7 @@ class Redactor:
         "_clean_chars",
         "_extra_keys",
         "_fn",
+        "_fn_failed",
         "_keep",
         "_key_cache",
         "_key_re",
@@ -173,6 +177,7 @@ class Redactor:
         self._key_re = re.compile(_KEY_PATTERN)
         self._extra_keys = frozenset(k.lower() for k in keys)
         self._fn = redact
+        self._fn_failed = False  # logged once, not per string
         self.capture_content = bool(capture_content)
         self.enabled = bool(enabled)
         self.replacement = replacement
@@ -199,6 +204,20 @@ class Redactor:
                 return kept + self.replacement
         return self.replacement
 
+    def _user_rule(self, s: str) -> str:
+        # a broken user rule must neither break the observed call nor leak: hide the string
+        try:
+            new = self._fn(s)  # type: ignore[misc]
+            if isinstance(new, str):
+                return new
+            problem: BaseException = TypeError(f"the redact function returned {type(new).__name__}, not str")
+        except Exception as exc:
+            problem = exc
+        if not self._fn_failed:
+            self._fn_failed = True
+            logger.error("llmhooks redact function failed; hiding the whole value", exc_info=problem)
+        return self.replacement
+
     def text(self, s: str) -> str:
         """``s`` with secret-shaped parts replaced (``s`` itself when there are none)."""
         if len(s) < self._min_len or s in self._clean:
@@ -208,9 +227,7 @@ class Redactor:
         if prefilter is None or prefilter.search(s) is not None:
             new = self._secret_re.sub(self._sub, s)
         if self._fn is not None:
-            new = self._fn(new)
-            if not isinstance(new, str):
-                raise TypeError(f"the redact function returned {type(new).__name__}, not str")
+            new = self._user_rule(new)
         if new == s:
             n = len(s)
             if n <= _CLEAN_MAX_CHARS:

@@ -126,13 +126,25 @@ def classify_error(exc: BaseException) -> tuple[str | None, bool]:
 class _NoopRun:
     """The run used when nobody listens: no events, ids made only if asked for."""
 
-    __slots__ = ("_parent", "_run_id", "_token", "_trace_id")
+    __slots__ = ("_parent", "_parent_run_id", "_run_id", "_token", "_trace_id")
 
     is_recording: ClassVar[bool] = False
+    # the read-only surface of a recording run, empty, so producers need not branch
+    done: ClassVar[bool] = False
+    manager: ClassVar[None] = None
+    user_id: ClassVar[None] = None
+    tags: ClassVar[tuple[str, ...]] = ()
+    metadata: ClassVar[dict[str, Any]] = {}
+    text: ClassVar[str] = ""
+    time_to_first_token_ms: ClassVar[None] = None
+    steps: ClassVar[int] = 0
 
-    def __init__(self) -> None:
-        self._run_id: str | None = None
-        self._trace_id: str | None = None
+    def __init__(
+        self, run_id: str | None = None, parent_run_id: str | None = None, trace_id: str | None = None
+    ) -> None:
+        self._run_id = run_id
+        self._trace_id = trace_id
+        self._parent_run_id = parent_run_id
         self._parent: RunLike | None = None
         self._token: Token[Any] | None = None
 
@@ -150,6 +162,8 @@ class _NoopRun:
 
     @property
     def parent_run_id(self) -> str | None:
+        if self._parent_run_id is not None:
+            return self._parent_run_id
         return self._parent.run_id if self._parent is not None else None
 
     def __enter__(self) -> _NoopRun:
@@ -291,7 +305,9 @@ class Run:
             return None  # nobody listens: neither build nor redact it
         if fields:
             fields = redact_fields(fields)
-        return cls(**self._base, **fields)
+            # one merged dict, so a producer may correct a family field (the model it resolved)
+            return cls(**{**self._base, **fields})
+        return cls(**self._base)
 
     def _send(self, event: Event | None) -> None:
         if event is not None:
@@ -316,7 +332,6 @@ class Run:
                 self.trace_id = parent.trace_id
         if not self.trace_id:
             self.trace_id = f"{getrandbits(128):032x}"
-        self._token = _current.set(self)
         # every event of the run shares these; built once, expanded per event
         self._base = {
             "run_id": self.run_id,
@@ -328,8 +343,9 @@ class Run:
             **self._family,
         }
         self._t0 = time.perf_counter()
-        start = self._event(self.start_cls, self._start_fields)
+        start = self._event(self.start_cls, self._start_fields)  # may raise: nothing is set yet
         self._start_fields = {}
+        self._token = _current.set(self)
         return start
 
     def __enter__(self) -> Run:
@@ -431,12 +447,10 @@ class Run:
 
     def _terminal_for(self, exc: BaseException) -> Event | None:
         """The terminal event for a block that raised ``exc``; marks the run done."""
-        self.done = True
         # CancelledError, KeyboardInterrupt and SystemExit are BaseExceptions, not Exceptions
         return self._error_event(exc, cancelled=not isinstance(exc, Exception))
 
     def _error_event(self, error: BaseException | str, **fields: Any) -> Event | None:
-        self.done = True
         if isinstance(error, BaseException):
             code, recoverable = classify_error(error)
             fields.setdefault("error_type", type(error).__name__)
@@ -444,13 +458,16 @@ class Run:
                 fields.setdefault("error_code", code)
                 fields.setdefault("is_recoverable", recoverable)
         fields.setdefault("latency_ms", self._latency_ms())
-        return self._event(self.error_cls, {"error": error, **fields})
+        event = self._event(self.error_cls, {"error": error, **fields})
+        self.done = True  # only once the event exists: a failed build leaves the run to close
+        return event
 
     def _end_event(self, fields: dict[str, Any]) -> Event | None:
-        self.done = True
         if "latency_ms" not in fields:
             fields["latency_ms"] = (time.perf_counter() - self._t0) * 1000.0
-        return self._event(self.end_cls, fields)
+        event = self._event(self.end_cls, fields)
+        self.done = True  # only once the event exists: a failed build leaves the run to close
+        return event
 
     def finish(self, **fields: Any) -> None:
         """Emit the end event with ``fields`` (once; later calls raise RuntimeError)."""
@@ -562,7 +579,6 @@ class LLMRun(Run):
             await self._mgr.aemit(event)
 
     def _end_event(self, fields: dict[str, Any]) -> Event | None:
-        self.done = True
         if "latency_ms" not in fields:
             fields["latency_ms"] = (time.perf_counter() - self._t0) * 1000.0
         if self._chunks and "response" not in fields:
@@ -573,7 +589,9 @@ class LLMRun(Run):
             i, o = fields.get("input_tokens"), fields.get("output_tokens")
             if i is not None and o is not None:
                 fields["total_tokens"] = i + o
-        return self._event(LLMEndEvent, fields)
+        event = self._event(LLMEndEvent, fields)
+        self.done = True
+        return event
 
     def _terminal_for(self, exc: BaseException) -> Event | None:
         if isinstance(exc, GeneratorExit):  # the consumer stopped the stream early
@@ -668,7 +686,7 @@ def llm_run(
     """A run for one LLM call; use as ``with`` or ``async with``."""
     manager = manager_for(callbacks)
     if manager is None:  # nobody listens: skip building anything
-        return _NoopRun()  # type: ignore[return-value]
+        return _NoopRun(run_id, parent_run_id, trace_id)  # type: ignore[return-value]
     return LLMRun(
         manager,
         {"provider": provider, "model": model},
@@ -705,7 +723,7 @@ def tool_run(
     """A run for one tool call."""
     manager = manager_for(callbacks)
     if manager is None:  # nobody listens: skip building anything
-        return _NoopRun()  # type: ignore[return-value]
+        return _NoopRun(run_id, parent_run_id, trace_id)  # type: ignore[return-value]
     return ToolRun(
         manager,
         {"tool_name": tool_name, "tool_call_id": tool_call_id, "server_name": server_name},
@@ -732,7 +750,7 @@ def agent_run(
     """A run for one agent invocation; ``run.step(...)`` reports each step."""
     manager = manager_for(callbacks)
     if manager is None:  # nobody listens: skip building anything
-        return _NoopRun()  # type: ignore[return-value]
+        return _NoopRun(run_id, parent_run_id, trace_id)  # type: ignore[return-value]
     return AgentRun(
         manager,
         {"agent_name": agent_name},
@@ -761,7 +779,7 @@ def node_run(
     """A run for one graph node."""
     manager = manager_for(callbacks)
     if manager is None:  # nobody listens: skip building anything
-        return _NoopRun()  # type: ignore[return-value]
+        return _NoopRun(run_id, parent_run_id, trace_id)  # type: ignore[return-value]
     return NodeRun(
         manager,
         {"node_id": node_id},
@@ -788,7 +806,7 @@ def chain_run(
     """A run for one chain."""
     manager = manager_for(callbacks)
     if manager is None:  # nobody listens: skip building anything
-        return _NoopRun()  # type: ignore[return-value]
+        return _NoopRun(run_id, parent_run_id, trace_id)  # type: ignore[return-value]
     return ChainRun(
         manager,
         {"chain_name": chain_name},
@@ -815,7 +833,7 @@ def retrieval_run(
     """A run for one retrieval."""
     manager = manager_for(callbacks)
     if manager is None:  # nobody listens: skip building anything
-        return _NoopRun()  # type: ignore[return-value]
+        return _NoopRun(run_id, parent_run_id, trace_id)  # type: ignore[return-value]
     return RetrievalRun(
         manager,
         {"retriever": retriever},

@@ -26,10 +26,11 @@ def _count_value(counter: count) -> int:
 class HandlerStats:
     """What happened to one handler's deliveries, shared by every manager it is in."""
 
-    __slots__ = ("_counters", "_lock", "_samples", "dropped", "failures", "name", "timeouts")
+    __slots__ = ("_base", "_counters", "_lock", "_samples", "dropped", "failures", "name", "timeouts")
 
     def __init__(self, name: str) -> None:
         self.name = name
+        self._base = 0  # calls counted by routes that no longer exist
         self._counters: list[count] = []
         self.failures = 0
         self.timeouts = 0
@@ -41,6 +42,15 @@ class HandlerStats:
         """Count every dispatch that ``counter`` counts as a call to this handler."""
         with self._lock:
             self._counters.append(counter)
+
+    def retire(self, counter: count, value: int) -> None:
+        """Fold a route's final count in and stop tracking it (its manager changed or died)."""
+        with self._lock:
+            for i, c in enumerate(self._counters):
+                if c is counter:
+                    del self._counters[i]
+                    self._base += value
+                    break
 
     def add_failure(self) -> None:
         with self._lock:
@@ -61,7 +71,7 @@ class HandlerStats:
     def calls(self) -> int:
         """Deliveries made to this handler (exact)."""
         with self._lock:
-            return sum(_count_value(c) for c in self._counters)
+            return self._base + sum(_count_value(c) for c in self._counters)
 
     def snapshot(self) -> dict[str, Any]:
         """Return ``calls, failures, timeouts, dropped, latency_mean_us, latency_p95_us``."""
