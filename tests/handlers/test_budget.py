@@ -243,3 +243,34 @@ def test_failing_estimate_follows_the_unknown_price_policy() -> None:
     with pytest.raises(BudgetExceeded, match="unknown"):
         llm_call(strict, model="m")
     llm_call(CostLimiter(max_cost=1.0, estimate=broken, prices=PRICES), model="m")  # 'allow' lets it through
+
+
+def test_streams_stopped_early_still_count_against_the_budget() -> None:
+    """A stream cut short reports no usage: its reservation stays spent, so the cap still holds."""
+    from llmhooks import CostLimiter, llm_run
+    from llmhooks.errors import BudgetExceeded
+
+    limiter = CostLimiter(max_cost=0.05, prices={"m": {"input": 10.0, "output": 30.0}})
+    admitted = 0
+    for _ in range(20):
+        try:
+            with llm_run(
+                model="m", prompt="x" * 4000, max_tokens=1000, streaming=True, callbacks=limiter
+            ) as run:
+                admitted += 1
+                run.token("partial")
+                run.finish(incomplete=True)  # the consumer stopped: no usage known
+        except BudgetExceeded:
+            pass
+    assert 0 < admitted < 20
+    assert limiter.spent <= 0.05 + 1e-9 and limiter.spent > 0
+
+
+def test_cost_of_a_call_with_no_usage_is_unknown_not_zero() -> None:
+    """CostTracker counts a call without token counts as unpriced, never as $0."""
+    from llmhooks import CostTracker, llm_run
+
+    tracker = CostTracker(prices={"m": {"input": 1.0, "output": 1.0}}, use_genai_prices=False)
+    with llm_run(model="m", callbacks=tracker) as run:
+        run.finish(response="x")
+    assert tracker.unpriced_count == 1 and tracker.total_cost == 0.0

@@ -126,9 +126,9 @@ class Pricer:
         reasoning_tokens: int | None = None,
         timestamp: float | None = None,
     ) -> CallCost | None:
-        """The cost of a call, or None when the model is not in any table."""
-        if not model:
-            return None
+        """The cost of a call, or None when the model is not in any table or no usage is known."""
+        if not model or (input_tokens is None and output_tokens is None):
+            return None  # unknown usage is not free usage
         if not timestamp:
             timestamp = time.time()
         day = int(timestamp // 86400)

@@ -109,7 +109,7 @@ class CostLimiter(Callbacks):
         self._reserved = 0.0
         self._user_spent: dict[str, float] = {}
         self._user_reserved: dict[str, float] = {}
-        self._inflight: dict[str, tuple[str | None, float]] = {}
+        self._inflight: dict[str, tuple[str | None, float, bool]] = {}
 
     # what a call may cost
 
@@ -172,7 +172,7 @@ class CostLimiter(Callbacks):
                     raise self._refusal(user_limit, user_committed, amount, user)
                 self._user_reserved[user] = self._user_reserved.get(user, 0.0) + amount
             self._reserved += amount
-            self._inflight[event.run_id] = (user if user_limit is not None else None, amount)
+            self._inflight[event.run_id] = (user if user_limit is not None else None, amount, event.streaming)
 
     def on_llm_end(self, event: LLMEndEvent) -> None:
         """Replace the call's reservation with its real cost."""
@@ -194,15 +194,21 @@ class CostLimiter(Callbacks):
         self._settle(event.run_id, cost)
 
     def on_llm_error(self, event: LLMErrorEvent) -> None:
-        """Release the call's reservation (also for calls this limiter refused: nothing to do)."""
-        self._settle(event.run_id, 0.0)
+        """Release the reservation of a failed call, unless it was streaming.
+
+        A stream that fails or is cancelled part-way has usually been billed for what it
+        produced, and the error carries no counts: its reservation is kept as spent.
+        Calls this limiter refused were never reserved: nothing to do.
+        """
+        entry = self._inflight.get(event.run_id)
+        self._settle(event.run_id, None if entry is not None and entry[2] else 0.0)
 
     def _settle(self, run_id: str, cost: float | None) -> None:
         with self._lock:
             entry = self._inflight.pop(run_id, None)
             if entry is None:
                 return
-            user, amount = entry
+            user, amount, _streaming = entry
             spent = amount if cost is None else cost  # unknown real cost: keep the reservation
             self._reserved = max(0.0, self._reserved - amount)
             self._spent += spent
