@@ -460,3 +460,25 @@ def test_handlers_taking_no_llm_event_cost_no_llm_run() -> None:
     ask("q")
     assert not seen[0].is_recording
     assert handler.ends[0].parent_run_id == seen[0].run_id
+
+
+def test_anthropic_shaped_usage_follows_the_token_convention(rec: RecordingCallbacks) -> None:
+    """Anthropic's input_tokens excludes cache reads and writes; the end event counts them in."""
+
+    @instrument_llm(provider="anthropic", model="claude-sonnet-4-5")
+    def call(prompt: str) -> dict[str, Any]:
+        return {
+            "content": "hi",
+            "usage": {
+                "input_tokens": 900,
+                "cache_read_input_tokens": 100,
+                "cache_creation_input_tokens": 50,
+                "output_tokens": 10,
+            },
+        }
+
+    with callbacks_context(rec):
+        call("hello")
+    end = rec.of_type(LLMEndEvent)[0]
+    assert (end.input_tokens, end.cached_input_tokens, end.cache_write_input_tokens) == (1050, 100, 50)
+    assert end.total_tokens == 1060

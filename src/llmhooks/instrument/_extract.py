@@ -204,8 +204,17 @@ def usage_of(obj: Any) -> dict[str, Any]:
                     out["total_tokens"] = t
                 details = _get(usage, "prompt_tokens_details")
                 cached = _int(_get(details, "cached_tokens")) if details is not None else None
-                if cached is None:
-                    cached = _int(_get(usage, "cache_read_input_tokens"))
+                read = _int(_get(usage, "cache_read_input_tokens"))
+                written = _int(_get(usage, "cache_creation_input_tokens"))
+                if read is not None or written is not None:
+                    # Anthropic's input_tokens leaves cache reads and writes out; ours counts them
+                    cached = read
+                    if i is not None:
+                        out["input_tokens"] = i = i + (read or 0) + (written or 0)
+                        if t is not None or o is not None:
+                            out["total_tokens"] = i + (o or 0)
+                    if written is not None:
+                        out["cache_write_input_tokens"] = written
                 if cached is not None:
                     out["cached_input_tokens"] = cached
                 details = _get(usage, "completion_tokens_details")
