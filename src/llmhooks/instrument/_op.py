@@ -56,6 +56,9 @@ class StreamState:
         self.items: list[Any] | None = [] if keep_items else None
 
 
+MAX_KEPT_ITEMS = 1000  # items of a tool or node stream kept for its end event's result
+
+
 class Op:
     """One decorated operation. Subclasses say how to open and close its run.
 
@@ -179,8 +182,9 @@ class Op:
         """Called in sync streams for each item, after the context is restored."""
         state.count += 1
         state.last = item
-        if state.items is not None:
-            state.items.append(item)
+        items = state.items
+        if items is not None and len(items) < MAX_KEPT_ITEMS:  # bounded: streams can be endless
+            items.append(item)
 
     async def aon_item(self, run: Any, item: Any, state: StreamState) -> None:
         """Async ``on_item``."""

@@ -89,7 +89,7 @@ async def _aclose_inner(run: Any, inner: AsyncGenerator[Any, Any]) -> None:
 
 def sync_stream(op: Op, run: Any, inner: Generator[Any, Any, Any], primed: bool) -> Generator[Any, Any, Any]:
     """Yield what ``inner`` yields (forwarding ``send``/``throw``/``close``) inside ``run``."""
-    state = StreamState(op.keep_items)
+    state = StreamState(op.keep_items and run.is_recording)  # nobody listens: keep nothing
     received: Any = None
     thrown: BaseException | None = None
     try:
@@ -139,7 +139,7 @@ async def async_stream(
     op: Op, run: Any, inner: AsyncGenerator[Any, Any], primed: bool
 ) -> AsyncGenerator[Any, Any]:
     """Async ``sync_stream``: forwards ``asend``/``athrow``/``aclose``; async handlers are awaited."""
-    state = StreamState(op.keep_items)
+    state = StreamState(op.keep_items and run.is_recording)  # nobody listens: keep nothing
     received: Any = None
     thrown: BaseException | None = None
     try:
