@@ -12,6 +12,7 @@ import pytest
 
 from llmhooks import CallbackManager, llm_run, set_global_callbacks
 from llmhooks.compat import CompositeCallbackHandler, CustomAsyncCallbackHandler
+from llmhooks.testing import RecordingCallbacks
 
 logger = logging.getLogger("aiecs.callbacks")
 
@@ -234,12 +235,18 @@ def test_missing_method_fails_at_instantiation() -> None:
 def test_failures_are_isolated() -> None:
     """A failing dict-style handler never breaks the call (seed 002's rule)."""
 
+    seen: list[str] = []
+
     class Broken(MyCustomCallback):
         async def on_llm_end(self, response: dict[str, Any], **kwargs: Any) -> None:
+            seen.append(response["content"])
             raise RuntimeError("storage down")
 
-    with llm_run(model="m", callbacks=Broken()) as run:
+    after = RecordingCallbacks()
+    with llm_run(model="m", callbacks=[Broken(), after]) as run:
         run.finish(response="still fine")
+    assert seen == ["still fine"]
+    assert after.types() == ["llm.start", "llm.end"]
 
 
 async def test_composite_add_remove_and_isolation(caplog: pytest.LogCaptureFixture) -> None:

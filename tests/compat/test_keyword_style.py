@@ -24,6 +24,7 @@ from llmhooks import (
 from llmhooks import KeywordCallbacks as Callbacks  # the seed's examples name the base "Callbacks"
 from llmhooks.compat import KeywordResponse
 from llmhooks.errors import InvalidHandlerError
+from llmhooks.testing import RecordingCallbacks
 
 
 async def _llm_call(prompt: str = "Hello", response: str = "Hi there", cost: float | None = 0.01) -> None:
@@ -500,11 +501,17 @@ async def test_one_instance_serves_concurrent_calls() -> None:
 def test_errors_can_be_isolated_per_class() -> None:
     """``raise_errors = False`` on a keyword handler isolates its failures like any handler."""
 
+    seen: list[str] = []
+
     class Quiet(Callbacks):
         raise_errors = False
 
         def on_llm_end(self, response, **kwargs):
+            seen.append(str(response))
             raise RuntimeError("ignored")
 
-    with llm_run(model="m", callbacks=Quiet()) as run:
+    after = RecordingCallbacks()
+    with llm_run(model="m", callbacks=[Quiet(), after]) as run:
         run.finish(response="r")
+    assert seen == ["r"]
+    assert after.types() == ["llm.start", "llm.end"]

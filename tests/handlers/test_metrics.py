@@ -104,7 +104,9 @@ def test_snapshot_is_json_serialisable() -> None:
     llm_call(metrics, latency_ms=3.0)
     with callbacks_context([metrics]), tool_run("t", server_name="s") as run:
         run.finish(result=1)
-    json.dumps(metrics.snapshot())
+    snap = metrics.snapshot()
+    assert json.loads(json.dumps(snap)) == snap
+    assert snap["tools"]["t"]["calls"] == 1 and snap["mcp_servers"]["s"]["calls"] == 1
 
 
 def test_reset_forgets_everything() -> None:
