@@ -13,7 +13,7 @@ sees the error text as the tool's result; the agent goes on.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -208,7 +208,7 @@ class Agent:
         """
         return isolated(self._stream(goal))
 
-    def _stream(self, goal: str | Sequence[dict[str, Any]]) -> Iterator[str]:
+    def _stream(self, goal: str | Sequence[dict[str, Any]]) -> Generator[str, None, None]:
         messages = self._start_messages(goal)
         with callbacks_context(self.callbacks), agent_run(goal=_goal_text(goal), agent_name=self.name) as run:
             for step in range(1, self.max_steps + 1):
@@ -218,6 +218,7 @@ class Agent:
                     yielded = True
                     yield delta
                 response = stream.response
+                assert response is not None  # read to the end above
                 messages.append(response.to_message())
                 if not response.tool_calls:
                     run.step(action="final_answer", observation=response.text)
@@ -234,7 +235,7 @@ class Agent:
         """Async ``stream``, also in its own context."""
         return aisolated(self._astream(goal))
 
-    async def _astream(self, goal: str | Sequence[dict[str, Any]]) -> AsyncIterator[str]:
+    async def _astream(self, goal: str | Sequence[dict[str, Any]]) -> AsyncGenerator[str, None]:
         messages = self._start_messages(goal)
         with callbacks_context(self.callbacks):
             async with agent_run(goal=_goal_text(goal), agent_name=self.name) as run:
@@ -245,6 +246,7 @@ class Agent:
                         yielded = True
                         yield delta
                     response = stream.response
+                    assert response is not None  # read to the end above
                     messages.append(response.to_message())
                     if not response.tool_calls:
                         await run.astep(action="final_answer", observation=response.text)

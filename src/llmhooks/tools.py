@@ -123,7 +123,7 @@ class Tool:
 
     @classmethod
     def from_function(
-        cls, fn: Callable[..., Any], *, name: str | None = None, description: str | None = None
+        cls, fn: Callable[..., Any] | Tool, *, name: str | None = None, description: str | None = None
     ) -> Tool:
         """Describe ``fn`` from its signature, type hints and docstring.
 

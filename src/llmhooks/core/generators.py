@@ -52,7 +52,7 @@ def isolated(gen: Generator[Y, S, R], context: contextvars.Context | None = None
                     return stop.value  # type: ignore[no-any-return]
                 send = yield item
     finally:
-        if gen.gi_frame is not None:
+        if getattr(gen, "gi_frame", None) is not None:
             ctx.run(gen.close)
 
 
@@ -109,5 +109,5 @@ async def aisolated(
                     return
                 send = yield item
     finally:
-        if agen.ag_frame is not None:
+        if getattr(agen, "ag_frame", None) is not None:
             await _in_context(agen.aclose(), ctx)

@@ -56,8 +56,8 @@ class _Slot:
 
 _SyncEntry = tuple[Callable[[Event], object], _Slot]
 _AsyncEntry = tuple[Callable[[Event], Any], bool, float | None, _Slot]
-_SyncRoute = tuple[tuple[_SyncEntry, ...], count]
-_AsyncRoute = tuple[tuple[_AsyncEntry, ...], count]
+_SyncRoute = tuple[tuple[_SyncEntry, ...], "count[int]"]
+_AsyncRoute = tuple[tuple[_AsyncEntry, ...], "count[int]"]
 
 
 class CallbackManager(Callbacks):
@@ -91,7 +91,7 @@ class CallbackManager(Callbacks):
         self._last_logged: dict[tuple[str, str, str], float] = {}
         # (counter, stats) of every route built since the last install: folded into the
         # handlers' stats when the routes are replaced or this manager is collected
-        self._counted: list[tuple[count, tuple[HandlerStats, ...]]] = []
+        self._counted: list[tuple[count[int], tuple[HandlerStats, ...]]] = []
         weakref.finalize(self, _retire, self._counted)
         self._parents: weakref.WeakSet[CallbackManager] = weakref.WeakSet()
         for handler in handlers or ():
@@ -214,7 +214,7 @@ class CallbackManager(Callbacks):
         routes[event_cls] = route
         return route
 
-    def _count_for(self, slots: tuple[_Slot, ...]) -> count:
+    def _count_for(self, slots: tuple[_Slot, ...]) -> count[int]:
         counter = count()
         stats = tuple(s.stats for s in slots if not isinstance(s.handler, CallbackManager))
         for st in stats:
@@ -464,7 +464,7 @@ class CallbackManager(Callbacks):
         return out
 
 
-def _retire(counted: list[tuple[count, tuple[HandlerStats, ...]]]) -> None:
+def _retire(counted: list[tuple[count[int], tuple[HandlerStats, ...]]]) -> None:
     """Fold the final counts of replaced (or collected) routes into their handlers' stats."""
     while counted:
         counter, stats = counted.pop()

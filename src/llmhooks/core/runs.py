@@ -23,7 +23,7 @@ from __future__ import annotations
 import time
 from contextvars import Token
 from random import getrandbits
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, Self
 
 from llmhooks.core import redaction as _redaction
 from llmhooks.core.context import CallbacksLike, _current, _run_ctx, manager_for
@@ -348,7 +348,7 @@ class Run:
         self._token = _current.set(self)
         return start
 
-    def __enter__(self) -> Run:
+    def __enter__(self) -> Self:
         start = self._open()
         try:
             self._send(start)
@@ -357,7 +357,7 @@ class Run:
             raise
         return self
 
-    async def __aenter__(self) -> Run:
+    async def __aenter__(self) -> Self:
         start = self._open()
         try:
             await self._asend(start)
@@ -366,7 +366,7 @@ class Run:
             raise
         return self
 
-    def start(self) -> Run:
+    def start(self) -> Self:
         """Emit the start event without making this the current run of the context.
 
         For producers whose start and end come from different frames or threads
@@ -388,7 +388,7 @@ class Run:
             raise
         return self
 
-    async def astart(self) -> Run:
+    async def astart(self) -> Self:
         """Async ``start``: async handlers are awaited."""
         start = self._open()
         _reset_current(self._token, self._parent)
@@ -454,7 +454,7 @@ class Run:
         if isinstance(error, BaseException):
             code, recoverable = classify_error(error)
             fields.setdefault("error_type", type(error).__name__)
-            if "error_code" in self.error_cls.__dataclass_fields__:  # type: ignore[attr-defined]
+            if "error_code" in self.error_cls.__dataclass_fields__:
                 fields.setdefault("error_code", code)
                 fields.setdefault("is_recoverable", recoverable)
         fields.setdefault("latency_ms", self._latency_ms())

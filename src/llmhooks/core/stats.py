@@ -18,7 +18,7 @@ SAMPLE_EVERY = 16  # power of two: the hot path tests ``n & (SAMPLE_EVERY - 1)``
 _SAMPLES = 512
 
 
-def _count_value(counter: count) -> int:
+def _count_value(counter: count[int]) -> int:
     # itertools.count has no public read; its repr is "count(N)"
     return int(repr(counter)[6:-1])
 
@@ -31,19 +31,19 @@ class HandlerStats:
     def __init__(self, name: str) -> None:
         self.name = name
         self._base = 0  # calls counted by routes that no longer exist
-        self._counters: list[count] = []
+        self._counters: list[count[int]] = []
         self.failures = 0
         self.timeouts = 0
         self.dropped = 0
         self._samples: deque[float] = deque(maxlen=_SAMPLES)
         self._lock = threading.Lock()
 
-    def track(self, counter: count) -> None:
+    def track(self, counter: count[int]) -> None:
         """Count every dispatch that ``counter`` counts as a call to this handler."""
         with self._lock:
             self._counters.append(counter)
 
-    def retire(self, counter: count, value: int) -> None:
+    def retire(self, counter: count[int], value: int) -> None:
         """Fold a route's final count in and stop tracking it (its manager changed or died)."""
         with self._lock:
             for i, c in enumerate(self._counters):
@@ -107,4 +107,4 @@ def stats_for(handler: object) -> HandlerStats:
                 object.__setattr__(handler, "_llmhooks_stats", stats)
             except AttributeError:  # __slots__ without room for it: stats per registration
                 pass
-    return stats  # type: ignore[no-any-return]
+    return stats

@@ -24,7 +24,7 @@ R = TypeVar("R")
 class ContextExecutor(ThreadPoolExecutor):
     """A ``ThreadPoolExecutor`` whose tasks run in a copy of the submitter's context."""
 
-    def submit(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Future[R]:  # type: ignore[override]
+    def submit(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Future[R]:
         """Schedule ``fn(*args, **kwargs)`` in a copy of the calling context."""
         ctx = contextvars.copy_context()
         return super().submit(ctx.run, fn, *args, **kwargs)  # type: ignore[arg-type]
