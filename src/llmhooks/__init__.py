@@ -138,7 +138,7 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
     from llmhooks.integrations.anthropic import instrument_anthropic, uninstrument_anthropic
     from llmhooks.integrations.mcp import MCPClient, MCPConnectionError, MCPTimeoutError, MCPToolError
     from llmhooks.integrations.openai import instrument_openai, uninstrument_openai
-    from llmhooks.llm import LLM
+    from llmhooks.llm import LLM, ChatResponse, ToolCall, Usage
     from llmhooks.tools import Tool, ToolArgumentError
 
 __version__ = "0.1.0"
@@ -175,6 +175,9 @@ _LAZY: dict[str, str] = {
     "CompositeCallbackHandler": "llmhooks.compat",
     # producers
     "LLM": "llmhooks.llm",
+    "ChatResponse": "llmhooks.llm",
+    "ToolCall": "llmhooks.llm",
+    "Usage": "llmhooks.llm",
     "Agent": "llmhooks.agent",
     "MCPClient": "llmhooks.integrations.mcp",
     "MCPToolError": "llmhooks.integrations.mcp",
@@ -220,6 +223,7 @@ __all__ = [
     "ChainEvent",
     "ChainRun",
     "ChainStartEvent",
+    "ChatResponse",
     "CompositeCallbackHandler",
     "ContextExecutor",
     "CostLimiter",
@@ -284,11 +288,13 @@ __all__ = [
     "TokenCounter",
     "Tool",
     "ToolArgumentError",
+    "ToolCall",
     "ToolEndEvent",
     "ToolErrorEvent",
     "ToolEvent",
     "ToolRun",
     "ToolStartEvent",
+    "Usage",
     "VLMErrorEvent",
     "VLMEvent",
     "VLMInferenceCompletedEvent",

@@ -120,6 +120,10 @@ def classify_error(exc: BaseException) -> tuple[str | None, bool]:
         "APIConnectionError",
         "RateLimitError",
     )
+    # httpx/httpx2 transport failures (a cut stream, a timeout) without importing either
+    recoverable = recoverable or any(
+        c.__name__ in ("TransportError", "TimeoutException") for c in type(exc).__mro__
+    )
     return error_code, recoverable
 
 

@@ -1,0 +1,4 @@
+"""LLM providers for the facade: ``base`` (the interface), ``openai``, ``anthropic``.
+
+The SDK modules are imported only when their provider is chosen.
+"""
