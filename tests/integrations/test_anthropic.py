@@ -227,3 +227,27 @@ def test_not_a_client_is_refused() -> None:
     """Anything but an ``Anthropic``/``AsyncAnthropic`` client is a ``TypeError``."""
     with pytest.raises(TypeError, match=r"anthropic\.Anthropic"):
         instrument_anthropic("client")
+
+
+def test_temperature_sent_in_extra_body_reaches_the_start_event(
+    llm_server: FastWireServer, rec: RecordingCallbacks
+) -> None:
+    """anthropic 2.x takes temperature through extra_body; the start event still reports it."""
+    llm_server.reply("ok")
+    client(llm_server, rec).messages.create(
+        model="claude-x", max_tokens=8, messages=MSGS, extra_body={"temperature": 0.3}
+    )
+    assert rec.of_type(LLMStartEvent)[0].temperature == 0.3
+    assert llm_server.last_request.json["temperature"] == 0.3
+
+
+def test_client_level_raw_response_view_made_before_instrumenting_is_reported(
+    llm_server: FastWireServer, rec: RecordingCallbacks
+) -> None:
+    """client.with_raw_response cached before instrument_anthropic still goes through it."""
+    llm_server.reply("raw")
+    sdk = anthropic.Anthropic(base_url=llm_server.base_url, api_key="k", max_retries=0)
+    _ = sdk.with_raw_response  # the SDK caches this view on first use
+    instrument_anthropic(sdk, callbacks=rec)
+    sdk.with_raw_response.messages.create(model="claude-x", max_tokens=8, messages=MSGS)
+    assert rec.types() == ["llm.start", "llm.end"]

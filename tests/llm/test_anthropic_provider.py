@@ -194,10 +194,12 @@ def test_cut_stream_is_a_recoverable_error(llm_server: FastWireServer, rec: Reco
 
 def test_in_stream_error_event(llm_server: FastWireServer, rec: RecordingCallbacks) -> None:
     """An ``event: error`` in the stream raises the SDK's ``APIStatusError``; the run ends with it."""
-    llm_server.stream_error(after_chunks=4, message="Overloaded")
+    llm_server.stream_error(after_chunks=4, message="Overloaded", error_type="overloaded_error")
     with pytest.raises(anthropic.APIStatusError, match="Overloaded"):
         list(make(llm_server, rec).stream("x"))
     assert rec.types()[-1] == "llm.error"
+    error = rec.events[-1]
+    assert (error.error_code, error.is_recoverable) == ("overloaded_error", True)  # not the stream's 200
 
 
 def test_early_stop_ends_incomplete_with_estimates(

@@ -444,3 +444,31 @@ def test_agent_style_loop_runs_to_a_final_answer() -> None:
         messages.append(resp)
         messages += [c.result_message(sum(c.arguments.values())) for c in resp.tool_calls]
     assert resp.text == "The result of add is 42."
+
+
+def test_transport_settings_stay_out_of_the_start_event() -> None:
+    """Headers and timeouts passed to a call are not reported as request params."""
+    rec = RecordingCallbacks()
+    LLM(provider="offline", callbacks=rec).chat(
+        "hello", extra_headers={"X-Custom-Auth": "opaque-value-1234"}, timeout=5, seed=7
+    )
+    start = rec.of_type(LLMStartEvent)[0]
+    assert start.params == {"seed": 7}
+
+
+def test_provider_failing_to_open_its_stream_ends_the_run_with_an_error() -> None:
+    """A provider whose stream() raises at once: the run ends with llm.error, not a silent end."""
+    from llmhooks.llm import OfflineProvider
+
+    class Down(OfflineProvider):
+        name = "down"
+
+        def stream(self, request: Any) -> Any:
+            raise ConnectionError("no route to model")
+
+    rec = RecordingCallbacks()
+    stream = LLM(provider=Down(), callbacks=rec).stream("hi")
+    with pytest.raises(ConnectionError):
+        next(iter(stream))
+    assert rec.types() == ["llm.start", "llm.error"]
+    assert list(stream) == []

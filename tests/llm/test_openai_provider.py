@@ -223,10 +223,12 @@ def test_read_timeout_is_a_recoverable_error(llm_server: FastWireServer, rec: Re
 
 def test_in_stream_error_event(llm_server: FastWireServer, rec: RecordingCallbacks) -> None:
     """An error chunk in the stream raises the SDK's ``APIError`` and ends the run with it."""
-    llm_server.stream_error(after_chunks=2, message="boom")
+    llm_server.stream_error(after_chunks=2, message="boom", error_type="server_error")
     with pytest.raises(openai.APIError, match="boom"):
         list(make(llm_server, rec).stream("x"))
     assert rec.types()[-1] == "llm.error"
+    error = rec.events[-1]
+    assert (error.error_code, error.is_recoverable) == ("server_error", True)
     rec.assert_terminated()
 
 

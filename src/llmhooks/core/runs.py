@@ -103,17 +103,23 @@ class RunLike(Protocol):
 def classify_error(exc: BaseException) -> tuple[str | None, bool]:
     """Return ``(error_code, is_recoverable)`` read from a provider or OS exception.
 
-    ``error_code`` is the HTTP status or the ``code`` the exception carries;
-    rate limits, timeouts, connection errors and 5xx answers are recoverable.
+    ``error_code`` is the HTTP status, or for an error sent inside a stream (whose HTTP
+    status was 200) the provider's error type (``overloaded_error``, ``server_error``);
+    rate limits, overloads, timeouts, connection errors and 5xx answers are recoverable.
     """
     status = getattr(exc, "status_code", None)
     if not isinstance(status, int):
         response = getattr(exc, "response", None)
         status = getattr(response, "status_code", None)
+    if isinstance(status, int) and 200 <= status < 300:
+        status = None  # an error event inside a successful stream: the type says more
+    kind = _error_type_of(exc)
     code = getattr(exc, "code", None)
-    error_code = str(status) if isinstance(status, int) else (str(code) if code else None)
+    error_code = str(status) if isinstance(status, int) else (kind or (str(code) if code else None))
     if isinstance(status, int):
         return error_code, status in _RECOVERABLE_STATUS or status >= 500
+    if kind in _RECOVERABLE_TYPES:
+        return error_code, True
     name = type(exc).__name__
     recoverable = isinstance(exc, (TimeoutError, ConnectionError)) or name in (
         "APITimeoutError",
@@ -125,6 +131,24 @@ def classify_error(exc: BaseException) -> tuple[str | None, bool]:
         c.__name__ in ("TransportError", "TimeoutException") for c in type(exc).__mro__
     )
     return error_code, recoverable
+
+
+_RECOVERABLE_TYPES = frozenset(
+    {"overloaded_error", "api_error", "rate_limit_error", "server_error", "rate_limit_exceeded", "timeout"}
+)
+
+
+def _error_type_of(exc: BaseException) -> str | None:
+    """The provider's error type: Anthropic's ``body["error"]["type"]``, OpenAI's ``exc.type``."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error")
+        if isinstance(inner, dict) and isinstance(inner.get("type"), str):
+            return inner["type"]  # type: ignore[no-any-return]
+        if isinstance(body.get("type"), str) and body.get("type") != "error":
+            return body["type"]  # type: ignore[no-any-return]
+    kind = getattr(exc, "type", None)
+    return kind if isinstance(kind, str) else None
 
 
 class _NoopRun:

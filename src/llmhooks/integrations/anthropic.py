@@ -64,7 +64,8 @@ def _start(kw: dict[str, Any]) -> dict[str, Any]:
     return {
         "model": given(kw.get("model")),
         "messages": _messages(kw),
-        "temperature": given(kw.get("temperature")),
+        # anthropic 2.x takes no temperature argument: it travels in extra_body
+        "temperature": given(kw.get("temperature", (given(kw.get("extra_body")) or {}).get("temperature"))),
         "max_tokens": given(kw.get("max_tokens")),
         "tools": as_list(kw.get("tools")),
         "params": request_params(kw, _KNOWN),
@@ -180,6 +181,7 @@ def instrument_anthropic(client: C, *, callbacks: CallbacksLike = None) -> C:
             state.patch(messages, name, wrap(original, MESSAGES))
     state.patch(messages, "stream", _stream_helper(state, messages.stream))
     forget_cached(messages)
+    forget_cached(client)  # client.with_raw_response caches the resources too
     return client
 
 
@@ -188,4 +190,5 @@ def uninstrument_anthropic(client: Any) -> bool:
     done = remove(client)
     if done:
         forget_cached(client.messages)
+        forget_cached(client)
     return done

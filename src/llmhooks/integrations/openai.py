@@ -163,6 +163,9 @@ def instrument_openai(client: C, *, callbacks: CallbacksLike = None) -> C:
     sdk: Any = client
     _wrap_resource(state, sdk.chat.completions, CHAT, is_async)
     _wrap_resource(state, sdk.responses, RESPONSES, is_async)
+    # client-level views (client.with_raw_response.chat...) cache the resources too
+    forget_cached(sdk)
+    forget_cached(sdk.chat)
     return client
 
 
@@ -172,4 +175,6 @@ def uninstrument_openai(client: Any) -> bool:
     if done:
         forget_cached(client.chat.completions)
         forget_cached(client.responses)
+        forget_cached(client)
+        forget_cached(client.chat)
     return done

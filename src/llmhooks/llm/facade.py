@@ -32,6 +32,8 @@ from llmhooks.llm.providers.base import ChatRequest, Provider
 from llmhooks.llm.response import ChatResponse
 from llmhooks.llm.stream import ChatStream
 
+_TRANSPORT = frozenset({"extra_headers", "extra_query", "extra_body", "timeout"})
+
 __all__ = ["LLM", "PROVIDERS"]
 
 PROVIDERS: dict[str, str] = {
@@ -174,9 +176,11 @@ class LLM:
     def _run(self, request: ChatRequest, streaming: bool, callbacks: CallbacksLike) -> LLMRun:
         params: dict[str, Any] | None = None
         if request.options or request.tool_choice is not None:
-            params = dict(request.options)
+            # transport settings (headers, timeouts) are not part of the request's meaning
+            params = {k: v for k, v in request.options.items() if k not in _TRANSPORT}
             if request.tool_choice is not None:
                 params["tool_choice"] = request.tool_choice
+            params = params or None
         return llm_run(
             provider=self.provider,
             model=request.model,

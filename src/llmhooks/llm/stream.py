@@ -90,9 +90,11 @@ class ChatStream:
                 except BaseException:  # a start handler refused the call (Abort): run already ended
                     self._done = True
                     raise
-            source = self._source = self._provider.stream(self._request)
         held = self._held
         try:
+            source = self._source
+            if source is None:  # a provider may open the connection here, and fail
+                source = self._source = self._provider.stream(self._request)
             item = next(source)
         except StopIteration:
             self._ended(None)
@@ -158,9 +160,11 @@ class ChatStream:
                 except BaseException:
                     self._done = True
                     raise
-            source = self._asource = self._provider.astream(self._request)
         held = self._held
         try:
+            source = self._asource
+            if source is None:
+                source = self._asource = self._provider.astream(self._request)
             item = await source.__anext__()
         except StopAsyncIteration:
             await self._aended(None)
