@@ -125,3 +125,13 @@ async def test_call_timeout_is_a_tool_error_and_the_session_survives() -> None:
             await client.call_tool("sleep", {"seconds": 5}, timeout=0.2)
         assert await client.call_tool("add", {"a": 1, "b": 1}) == "2"
     assert [e.error_type for e in rec.of_type(ToolErrorEvent)] == ["MCPTimeoutError"]
+
+
+async def test_stdio_server_starts_when_stderr_is_not_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under Jupyter or captured output sys.stderr has no file descriptor; servers still start."""
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    async with MCPClient([stdio_config()]) as client:
+        assert await client.call_tool("add", {"a": 1, "b": 2}) == "3"

@@ -14,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import anyio
 import mcp_types as types
@@ -41,6 +42,23 @@ T = TypeVar("T")
 _PAGE_CAP = 100  # listing pages followed per kind: a server whose cursor never ends cannot hang connect
 _CLOSED_BY_CLIENT = "closed by client"
 
+
+
+def _server_errlog() -> TextIO:
+    """Where the server process's stderr goes: ours when it is a real file.
+
+    Under Jupyter, pytest's capture or a GUI, ``sys.stderr`` has no file descriptor and
+    the subprocess could not be started with it; the interpreter's original stderr (or,
+    failing that, the null device) takes its place.
+    """
+    for stream in (sys.stderr, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.fileno()
+                return stream
+        except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+            continue
+    return open(os.devnull, "w")
 
 class _WatchedStream:
     """The transport's read stream, reporting its end and any unparseable message."""
@@ -269,7 +287,7 @@ class Connection:
             )
             entered = False
             try:
-                async with stdio_client(params, errlog=sys.stderr) as streams:
+                async with stdio_client(params, errlog=_server_errlog()) as streams:
                     entered = True
                     yield streams
             except OSError as exc:
