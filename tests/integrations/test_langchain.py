@@ -21,7 +21,7 @@ from langgraph.graph.message import add_messages
 from langgraph.prebuilt import ToolNode
 from langgraph.types import Command, interrupt
 
-from llmhooks import BudgetExceeded, Callbacks, chain_run, set_global_callbacks
+from llmhooks import BudgetExceeded, Callbacks, chain_run, current_run, set_global_callbacks
 from llmhooks.events import (
     ChainEndEvent,
     ChainErrorEvent,
@@ -218,6 +218,7 @@ async def test_sync_handler_also_serves_async_graphs() -> None:
     assert [n.node_id for n in nodes] == ["agent", "tools"]
     assert rec.of_type(ToolStartEvent)[0].parent_run_id == nodes[1].run_id
     rec.assert_terminated()
+    assert current_run() is None
 
 
 class ParallelState(TypedDict):
@@ -376,3 +377,45 @@ async def test_async_handler_awaits_token_handlers_while_streaming() -> None:
     async for _ in app.astream({"messages": [HumanMessage("?")]}, config=config, stream_mode="messages"):
         pass
     assert "".join(tokens) == "streamed reply here"
+
+
+def _graph_calling_our_llm(rec: RecordingCallbacks) -> Any:
+    """One node that calls our own LLM facade and an instrumented tool."""
+    from llmhooks import LLM, tool_run
+
+    llm = LLM(callbacks=rec)
+
+    def node(state: State) -> dict[str, Any]:
+        with tool_run("lookup", callbacks=rec) as run:
+            run.finish(result="x")
+        return {"messages": [AIMessage(llm.chat("What is 2+2?").text)]}
+
+    graph = StateGraph(State)
+    graph.add_node("ask", node)
+    graph.add_edge(START, "ask")
+    graph.add_edge("ask", END)
+    return graph.compile()
+
+
+def test_our_runs_inside_a_node_are_children_of_the_node() -> None:
+    """An LLM call or tool run made inside a LangGraph node hangs under that node's run."""
+    from llmhooks.events import LLMStartEvent
+
+    rec = RecordingCallbacks()
+    app = _graph_calling_our_llm(rec)
+    app.invoke({"messages": [HumanMessage("hi")]}, config={"callbacks": [CallbackHandler(rec)]})
+    node = next(e for e in rec.of_type(GraphNodeStartEvent) if e.node_id == "ask")
+    llm_start = rec.of_type(LLMStartEvent)[0]
+    tool_start = next(e for e in rec.of_type(ToolStartEvent) if e.tool_name == "lookup")
+    assert llm_start.parent_run_id == node.run_id and tool_start.parent_run_id == node.run_id
+    assert llm_start.trace_id == node.trace_id
+    assert current_run() is None  # nothing leaks into the caller's context
+
+
+async def test_async_graph_leaves_no_run_current_in_the_caller() -> None:
+    """Under ainvoke (starts and ends in different tasks) nothing leaks into the caller's context."""
+    rec = RecordingCallbacks()
+    app = _graph_calling_our_llm(rec)
+    await app.ainvoke({"messages": [HumanMessage("hi")]}, config={"callbacks": [AsyncCallbackHandler(rec)]})
+    assert current_run() is None
+    rec.assert_terminated()

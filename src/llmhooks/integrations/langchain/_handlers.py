@@ -48,6 +48,7 @@ def _sync_callback(translate: _Translate) -> Callable[..., None]:
         if emit is not None:
             with emit:
                 emit.call(*emit.args, **emit.fields)
+            emit.settle_context()
 
     return callback
 
@@ -59,6 +60,7 @@ def _async_callback(translate: _Translate) -> Callable[..., Coroutine[Any, Any, 
         if emit is not None:
             with emit:
                 await emit.acall(*emit.args, **emit.fields)
+            emit.settle_context()
 
     return callback
 

@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any, Final, TypeVar, final
 from uuid import UUID
 
-from llmhooks.core.context import CallbacksLike, manager_for
+from llmhooks.core.context import CallbacksLike, _current, manager_for
 from llmhooks.core.runs import ChainRun, LLMRun, NodeRun, RetrievalRun, Run, ToolRun
 from llmhooks.events._ids import new_run_id
 from llmhooks.integrations.langchain._fields import (
@@ -40,6 +40,17 @@ _HIDDEN_TAG = "langsmith:hidden"
 _R = TypeVar("_R", bound=Run)
 
 
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+_SCOPES = (ChainRun, NodeRun, ToolRun)  # runs whose code may start runs of its own
+
+
 @final
 class Emit:
     """One call on a run: ``call`` from sync code, ``acall`` (awaited) from async code.
@@ -49,7 +60,7 @@ class Emit:
     callbacks for it are no-ops.
     """
 
-    __slots__ = ("acall", "args", "call", "fields", "undo")
+    __slots__ = ("acall", "args", "call", "fields", "opens", "scope", "undo")
 
     def __init__(
         self,
@@ -58,12 +69,42 @@ class Emit:
         args: tuple[Any, ...] = (),
         fields: dict[str, Any] | None = None,
         undo: Callable[[], object] | None = None,
+        scope: Run | None = None,
+        opens: bool = False,
     ) -> None:
         self.call = call
         self.acall = acall
         self.args = args
         self.fields = fields or {}
         self.undo = undo
+        self.scope = scope if isinstance(scope, _SCOPES) else None
+        self.opens = opens
+
+    def settle_context(self) -> None:
+        """After the call: make a started chain/node/tool run current, or undo that at its end.
+
+        In sync code LangChain calls a runnable's start and end callbacks inline, in the
+        context the runnable's own code runs in, so code inside a node or tool (our LLM
+        facade, a decorated function) gets that run as its parent. Only our own change is
+        undone. Under asyncio, starts and ends come from different tasks, so nothing is set.
+        """
+        run = self.scope
+        if run is None:
+            return
+        if self.opens:
+            if _loop_running():
+                # async LangChain opens a runnable in one task and ends it in another: a
+                # contextvar set here would outlive the run in the caller's context
+                return
+            _current.set(run)
+            return
+        # undo only runs of this run's subtree: async LangChain may end a child elsewhere
+        current = _current.get()
+        while current is not None:
+            if current is run:
+                _current.set(run._parent)
+                return
+            current = getattr(current, "_parent", None)
 
     def __enter__(self) -> None:
         return None
@@ -75,7 +116,7 @@ class Emit:
     @classmethod
     def start(cls, run: Run, undo: Callable[[], object]) -> Emit:
         """``run.start()``; on an Abort it emits the run's error event, then re-raises."""
-        return cls(run.start, run.astart, undo=undo)
+        return cls(run.start, run.astart, undo=undo, scope=run, opens=True)
 
     @classmethod
     def token(cls, run: LLMRun, text: str) -> Emit:
@@ -85,12 +126,12 @@ class Emit:
     @classmethod
     def finish(cls, run: Run, **fields: Any) -> Emit:
         """``run.finish(**fields)``."""
-        return cls(run.finish, run.afinish, fields=fields)
+        return cls(run.finish, run.afinish, fields=fields, scope=run)
 
     @classmethod
     def error(cls, run: Run, error: BaseException | str, **fields: Any) -> Emit:
         """``run.error(error, **fields)``."""
-        return cls(run.error, run.aerror, (error,), fields)
+        return cls(run.error, run.aerror, (error,), fields, scope=run)
 
 
 class _Alias:
