@@ -329,12 +329,19 @@ class Run:
 
         Payload ``fields`` pass through redaction first.
         """
-        if not self._mgr.wants(cls):
+        mgr = self._mgr
+        route = mgr._routes.get(cls)  # inlined CallbackManager.wants: this runs for every event
+        if route is None:
+            route = mgr._route(cls)
+        if not route[0]:
             return None  # nobody listens: neither build nor redact it
         if fields:
             fields = redact_fields(fields)
-            # one merged dict, so a producer may correct a family field (the model it resolved)
-            return cls(**{**self._base, **fields})
+            try:
+                return cls(**self._base, **fields)
+            except TypeError:
+                # a producer correcting a family field (the model it resolved), or a bad field
+                return cls(**{**self._base, **fields})
         return cls(**self._base)
 
     def _send(self, event: Event | None) -> None:
@@ -378,11 +385,12 @@ class Run:
 
     def __enter__(self) -> Self:
         start = self._open()
-        try:
-            self._send(start)
-        except BaseException as exc:
-            self._close_on_exception(exc)
-            raise
+        if start is not None:
+            try:
+                self._mgr.emit(start)
+            except BaseException as exc:
+                self._close_on_exception(exc)
+                raise
         return self
 
     async def __aenter__(self) -> Self:
@@ -435,7 +443,9 @@ class Run:
         try:
             if not self.done:
                 if exc is None:
-                    self._send(self._end_event({}))
+                    event = self._end_event({})
+                    if event is not None:
+                        self._mgr.emit(event)
                 else:
                     self._send(self._terminal_for(exc))
         finally:
@@ -501,7 +511,9 @@ class Run:
         """Emit the end event with ``fields`` (once; later calls raise RuntimeError)."""
         if self.done or self._token is None:
             self._check_open()
-        self._send(self._end_event(fields))
+        event = self._end_event(fields)
+        if event is not None:
+            self._mgr.emit(event)
 
     async def afinish(self, **fields: Any) -> None:
         """Async ``finish``: async handlers are awaited."""
