@@ -534,3 +534,32 @@ async def test_subscriber_waiting_for_its_own_manager_is_refused() -> None:
     manager.send(Ping())
     assert await manager.wait(timeout=5)
     assert errors and "cannot wait for its own" in errors[0]
+
+
+def test_callback_manager_routes_to_the_bus_only_what_it_has_subscribers_for() -> None:
+    """Producers build no token events for a bus with no token subscriber, until one subscribes."""
+    from llmhooks import CallbackManager, LLMEndEvent, LLMTokenEvent, llm_run
+
+    bus = EventManager()
+    ends: list[str] = []
+
+    @bus.subscribe
+    def on_end(event: LLMEndEvent) -> None:
+        ends.append(event.response)
+
+    manager = CallbackManager([bus])
+    assert manager.wants(LLMEndEvent) and not manager.wants(LLMTokenEvent)
+    tokens: list[str] = []
+
+    @bus.subscribe
+    def on_token(event: LLMTokenEvent) -> None:
+        tokens.append(event.token)
+
+    assert manager.wants(LLMTokenEvent)
+    with llm_run(model="m", callbacks=manager) as run:
+        run.token("hi")
+    assert bus.flush(5)
+    assert tokens == ["hi"] and ends == ["hi"]
+    bus.unsubscribe(on_token)
+    assert not manager.wants(LLMTokenEvent)
+    bus.shutdown()

@@ -23,6 +23,7 @@ suppressed, so calls a subscriber makes do not feed events back into the bus.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
@@ -57,6 +58,8 @@ class EventManager(Delivery, Callbacks):
         self._subs: tuple[Subscription, ...] = ()
         self._routes: dict[type, tuple[Subscription, ...]] = {}
         self._registered: tuple[type, ...] = ()
+        # CallbackManagers this bus is in: they route to it only what it has subscribers for
+        self._parents: weakref.WeakSet[Any] = weakref.WeakSet()
 
     # registration and subscription
 
@@ -117,6 +120,7 @@ class EventManager(Delivery, Callbacks):
                     kept.append(s)
             self._subs = (*kept, sub)
             self._routes = {}
+        self._interest_changed()
 
     def unsubscribe(self, handler: Callable[..., Any]) -> bool:
         """Stop delivering to ``handler`` (queued events included); False if it was not subscribed."""
@@ -132,7 +136,24 @@ class EventManager(Delivery, Callbacks):
             if found:
                 self._subs = tuple(kept)
                 self._routes = {}
-            return found
+        if found:
+            self._interest_changed()
+        return found
+
+    def wants(self, event_type: type) -> bool:
+        """True if events of ``event_type`` sent by producers would reach a subscriber.
+
+        A ``CallbackManager`` asks this to route to the bus only what it can use (so no
+        token events are built for a bus nobody reads tokens from).
+        """
+        try:
+            return self.has_subscribers(event_type)
+        except ValueError:  # strict and not registered: producers' events of it skip the bus
+            return False
+
+    def _interest_changed(self) -> None:
+        for parent in list(self._parents):
+            parent.reroute()
 
     def has_subscribers(self, event_type: type) -> bool:
         """True if an event of class ``event_type`` would reach some subscriber."""

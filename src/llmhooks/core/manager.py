@@ -122,8 +122,9 @@ class CallbackManager(Callbacks):
             slot = _Slot(handler, int(prio or 0), next(self._seq), timeout)
             slots = sorted((*self._slots, slot), key=lambda s: (-s.priority, s.seq))
             self._install(tuple(slots))
-            if isinstance(handler, CallbackManager):
-                handler._parents.add(self)
+            parents = getattr(handler, "_parents", None)
+            if isinstance(parents, weakref.WeakSet):  # a manager or bus whose interest can change
+                parents.add(self)
         self._refresh_parents()
 
     def remove(self, handler: Callbacks) -> bool:
@@ -133,8 +134,9 @@ class CallbackManager(Callbacks):
             if len(slots) == len(self._slots):
                 return False
             self._install(slots)
-        if isinstance(handler, CallbackManager):
-            handler._parents.discard(self)
+        parents = getattr(handler, "_parents", None)
+        if isinstance(parents, weakref.WeakSet):
+            parents.discard(self)
         self._refresh_parents()
         return True
 
@@ -165,9 +167,13 @@ class CallbackManager(Callbacks):
     def _refresh_parents(self) -> None:
         # managers nesting this one routed by what it wanted: let them route again
         for parent in list(self._parents):
-            with parent._lock:
-                parent._install(parent._slots)
-            parent._refresh_parents()
+            parent.reroute()
+
+    def reroute(self) -> None:
+        """Route events again: a handler's ``wants`` answers changed (a bus got subscribers)."""
+        with self._lock:
+            self._install(self._slots)
+        self._refresh_parents()
 
     def __contains__(self, handler: object) -> bool:
         return any(s.handler is handler for s in self._slots)
@@ -228,7 +234,7 @@ class CallbackManager(Callbacks):
         if isinstance(handler, CallbackManager):
             return handler.emit if handler.wants(event_cls) else None
         plan = plan_for(type(handler), event_cls)
-        if plan.sync_name is None:
+        if plan.sync_name is None or not _interested(handler, event_cls):
             return None
         method = getattr(handler, plan.sync_name)
         timeout = slot.timeout if slot.timeout is not None else self.default_timeout
@@ -249,7 +255,7 @@ class CallbackManager(Callbacks):
             call = self._sync_call(slot, event_cls)
             return None if call is None else (call, False, None, slot)
         plan = plan_for(type(handler), event_cls)
-        if plan.async_name is None:
+        if plan.async_name is None or not _interested(handler, event_cls):
             return None
         timeout = slot.timeout if slot.timeout is not None else self.default_timeout
         return (getattr(handler, plan.async_name), plan.async_is_coro, timeout, slot)
@@ -471,3 +477,13 @@ def _retire(counted: list[tuple[count[int], tuple[HandlerStats, ...]]]) -> None:
         value = _count_value(counter)
         for st in stats:
             st.retire(counter, value)
+
+
+def _interested(handler: Callbacks, event_cls: type[Event]) -> bool:
+    """A handler with a ``wants(event_cls)`` method (an ``EventManager``) is asked once per route.
+
+    Such a handler keeps a ``_parents`` WeakSet that managers join, and calls their
+    ``reroute()`` when its answers change.
+    """
+    wants = getattr(handler, "wants", None)
+    return wants is None or bool(wants(event_cls))
