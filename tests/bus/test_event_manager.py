@@ -563,3 +563,58 @@ def test_callback_manager_routes_to_the_bus_only_what_it_has_subscribers_for() -
     bus.unsubscribe(on_token)
     assert not manager.wants(LLMTokenEvent)
     bus.shutdown()
+
+
+def test_subscribing_while_managers_join_from_other_threads_never_fails() -> None:
+    """subscribe/unsubscribe racing per-call managers that join the bus: no error, routes follow."""
+    import threading
+
+    from llmhooks import CallbackManager, LLMStartEvent
+
+    bus = EventManager()
+    keep = [CallbackManager([bus]) for _ in range(50)]
+    stop = threading.Event()
+
+    def joiner() -> None:
+        extra: list[CallbackManager] = []
+        while not stop.is_set():
+            extra.append(CallbackManager([bus]))
+            if len(extra) > 100:
+                del extra[:]
+
+    thread = threading.Thread(target=joiner)
+    thread.start()
+    try:
+
+        def handler(event: LLMStartEvent) -> None:
+            pass
+
+        for _ in range(200):
+            bus.subscribe(handler)
+            bus.unsubscribe(handler)
+        bus.subscribe(handler)
+    finally:
+        stop.set()
+        thread.join()
+    assert all(m.wants(LLMStartEvent) for m in keep)
+    bus.shutdown()
+
+
+def test_registering_on_a_strict_bus_reroutes_its_managers() -> None:
+    """A strict bus refuses unregistered types; register() makes managers route them to it."""
+    from llmhooks import CallbackManager, LLMStartEvent
+
+    bus = EventManager(strict=True)
+    got: list[str] = []
+
+    @bus.subscribe
+    def on_start(event: LLMStartEvent) -> None:
+        got.append(event.run_id)
+
+    manager = CallbackManager([bus])
+    manager.emit(LLMStartEvent(run_id="1"))
+    bus.register(LLMStartEvent)
+    manager.emit(LLMStartEvent(run_id="2"))
+    assert bus.flush(5)
+    assert got == ["2"]
+    bus.shutdown()

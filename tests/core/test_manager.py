@@ -438,3 +438,16 @@ def test_stats_do_not_grow_with_managers_built_per_call() -> None:
     stats = glob._llmhooks_stats  # type: ignore[attr-defined]
     assert len(stats._counters) < 50
     assert global_manager().stats()["RecordingCallbacks"]["calls"] == 4000 == len(glob.events)
+
+
+def test_a_handler_attribute_named_wants_is_just_an_attribute() -> None:
+    """Only the bus's routing protocol is consulted: a user's `wants` attribute changes nothing."""
+
+    class Filtered(RecordingCallbacks):
+        def __init__(self) -> None:
+            RecordingCallbacks.__init__(self)
+            self.wants = {"email"}
+
+    h = Filtered()
+    CallbackManager([h]).emit(START)
+    assert h.types() == ["llm.start"]

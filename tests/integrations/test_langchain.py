@@ -419,3 +419,37 @@ async def test_async_graph_leaves_no_run_current_in_the_caller() -> None:
     await app.ainvoke({"messages": [HumanMessage("hi")]}, config={"callbacks": [AsyncCallbackHandler(rec)]})
     assert current_run() is None
     rec.assert_terminated()
+
+
+def test_abort_in_an_end_handler_leaves_no_run_current() -> None:
+    """A handler aborting on a chain's end propagates, and leaves the caller's context clean."""
+    from langchain_core.runnables import RunnableLambda
+
+    from llmhooks import Abort
+
+    class Reject(Callbacks):
+        def on_chain_end(self, event: ChainEndEvent) -> None:
+            raise Abort("output rejected")
+
+    with pytest.raises(Abort):
+        RunnableLambda(lambda x: x).invoke(1, config={"callbacks": [CallbackHandler(Reject())]})
+    assert current_run() is None
+
+
+def test_top_level_stream_paused_between_items_does_not_parent_the_consumers_runs() -> None:
+    """Runs the consumer starts while reading a LangChain stream are not children of it."""
+    from langchain_core.runnables import RunnableLambda
+
+    from llmhooks import llm_run
+
+    def gen(x: Any) -> Any:
+        yield from range(3)
+
+    rec = RecordingCallbacks()
+    stream = RunnableLambda(gen).stream(1, config={"callbacks": [CallbackHandler(rec)]})
+    next(stream)
+    with llm_run(model="mine", callbacks=rec):
+        pass
+    list(stream)
+    mine = next(e for e in rec.events if e.type == "llm.start")
+    assert mine.parent_run_id is None and current_run() is None

@@ -75,6 +75,7 @@ class EventManager(Delivery, Callbacks):
         with self._lock:
             self._registered = tuple(dict.fromkeys((*self._registered, *event_types)))
             self._routes = {}
+        self._interest_changed()  # a strict bus now wants what it refused before
 
     @property
     def registered(self) -> tuple[type, ...]:
@@ -140,6 +141,10 @@ class EventManager(Delivery, Callbacks):
             self._interest_changed()
         return found
 
+    def _llmhooks_wants(self, event_type: type) -> bool:
+        """The routing protocol of ``CallbackManager``: see ``wants``."""
+        return self.wants(event_type)
+
     def wants(self, event_type: type) -> bool:
         """True if events of ``event_type`` sent by producers would reach a subscriber.
 
@@ -152,7 +157,9 @@ class EventManager(Delivery, Callbacks):
             return False
 
     def _interest_changed(self) -> None:
-        for parent in list(self._parents):
+        from llmhooks.core.manager import parents_of
+
+        for parent in parents_of(self):
             parent.reroute()
 
     def has_subscribers(self, event_type: type) -> bool:

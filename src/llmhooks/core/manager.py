@@ -25,7 +25,14 @@ from typing import Any
 from llmhooks.core._resolve import plan_for, validate_handler
 from llmhooks.core.background import get_worker
 from llmhooks.core.callbacks import Callbacks
-from llmhooks.core.stats import SAMPLE_EVERY, HandlerStats, _count_value, stats_for
+from llmhooks.core.stats import (
+    SAMPLE_EVERY,
+    HandlerStats,
+    drain_retired,
+    retire_later,
+    retire_routes,
+    stats_for,
+)
 from llmhooks.errors import Abort
 from llmhooks.events.base import Event
 
@@ -92,7 +99,8 @@ class CallbackManager(Callbacks):
         # (counter, stats) of every route built since the last install: folded into the
         # handlers' stats when the routes are replaced or this manager is collected
         self._counted: list[tuple[count[int], tuple[HandlerStats, ...]]] = []
-        weakref.finalize(self, _retire, self._counted)
+        # never fold inside garbage collection (it may run while a stats lock is held): queue it
+        weakref.finalize(self, retire_later, self._counted)
         self._parents: weakref.WeakSet[CallbackManager] = weakref.WeakSet()
         for handler in handlers or ():
             self.add(handler)
@@ -121,10 +129,11 @@ class CallbackManager(Callbacks):
             timeout = getattr(handler, "timeout", None)
             slot = _Slot(handler, int(prio or 0), next(self._seq), timeout)
             slots = sorted((*self._slots, slot), key=lambda s: (-s.priority, s.seq))
-            self._install(tuple(slots))
             parents = getattr(handler, "_parents", None)
-            if isinstance(parents, weakref.WeakSet):  # a manager or bus whose interest can change
-                parents.add(self)
+            if isinstance(parents, weakref.WeakSet):  # a manager or bus whose interest can change:
+                with PARENTS_LOCK:  # join before routing, so no change of interest is missed
+                    parents.add(self)
+            self._install(tuple(slots))
         self._refresh_parents()
 
     def remove(self, handler: Callbacks) -> bool:
@@ -136,7 +145,8 @@ class CallbackManager(Callbacks):
             self._install(slots)
         parents = getattr(handler, "_parents", None)
         if isinstance(parents, weakref.WeakSet):
-            parents.discard(self)
+            with PARENTS_LOCK:
+                parents.discard(self)
         self._refresh_parents()
         return True
 
@@ -162,11 +172,12 @@ class CallbackManager(Callbacks):
         self._slots = slots
         self._routes = {_HANDLERS: slots}
         self._aroutes = {_HANDLERS: slots}
-        _retire(self._counted)
+        retire_routes(self._counted)
+        drain_retired()
 
     def _refresh_parents(self) -> None:
         # managers nesting this one routed by what it wanted: let them route again
-        for parent in list(self._parents):
+        for parent in parents_of(self):
             parent.reroute()
 
     def reroute(self) -> None:
@@ -470,20 +481,26 @@ class CallbackManager(Callbacks):
         return out
 
 
-def _retire(counted: list[tuple[count[int], tuple[HandlerStats, ...]]]) -> None:
-    """Fold the final counts of replaced (or collected) routes into their handlers' stats."""
-    while counted:
-        counter, stats = counted.pop()
-        value = _count_value(counter)
-        for st in stats:
-            st.retire(counter, value)
+PARENTS_LOCK = threading.Lock()  # guards every ``_parents`` WeakSet: joined and read from many threads
+
+
+def parents_of(child: Any) -> list[CallbackManager]:
+    """The managers that route to ``child`` (a manager or a bus), snapshot under the lock."""
+    with PARENTS_LOCK:
+        return list(child._parents)
 
 
 def _interested(handler: Callbacks, event_cls: type[Event]) -> bool:
-    """A handler with a ``wants(event_cls)`` method (an ``EventManager``) is asked once per route.
+    """Ask a handler that speaks the routing protocol whether it takes ``event_cls``.
 
-    Such a handler keeps a ``_parents`` WeakSet that managers join, and calls their
-    ``reroute()`` when its answers change.
+    The protocol (``EventManager`` speaks it): a ``_llmhooks_wants(event_cls)`` method,
+    asked once per route, and a ``_parents`` WeakSet that managers join and whose
+    ``reroute()`` the handler calls when its answers change. Any failure means "wants".
     """
-    wants = getattr(handler, "wants", None)
-    return wants is None or bool(wants(event_cls))
+    wants = getattr(handler, "_llmhooks_wants", None)
+    if wants is None:
+        return True
+    try:
+        return bool(wants(event_cls))
+    except Exception:
+        return True

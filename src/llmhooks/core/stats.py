@@ -12,7 +12,7 @@ from collections import deque
 from itertools import count
 from typing import Any
 
-__all__ = ["SAMPLE_EVERY", "HandlerStats", "stats_for"]
+__all__ = ["SAMPLE_EVERY", "HandlerStats", "drain_retired", "retire_later", "retire_routes", "stats_for"]
 
 SAMPLE_EVERY = 16  # power of two: the hot path tests ``n & (SAMPLE_EVERY - 1)``
 _SAMPLES = 512
@@ -69,7 +69,8 @@ class HandlerStats:
 
     @property
     def calls(self) -> int:
-        """Deliveries made to this handler (exact)."""
+        """Deliveries made to this handler (exact, but for deliveries racing a re-route)."""
+        drain_retired()
         with self._lock:
             return self._base + sum(_count_value(c) for c in self._counters)
 
@@ -108,3 +109,32 @@ def stats_for(handler: object) -> HandlerStats:
             except AttributeError:  # __slots__ without room for it: stats per registration
                 pass
     return stats
+
+
+# routes of collected managers, queued by their finalizers: folding them there could run
+# inside garbage collection while this thread holds a stats lock
+_RETIRED: deque[list[tuple[count[int], tuple[HandlerStats, ...]]]] = deque()
+
+
+def retire_routes(counted: list[tuple[count[int], tuple[HandlerStats, ...]]]) -> None:
+    """Fold the final counts of replaced routes into their handlers' stats; empties ``counted``."""
+    while counted:
+        counter, stats = counted.pop()
+        value = _count_value(counter)
+        for st in stats:
+            st.retire(counter, value)
+
+
+def retire_later(counted: list[tuple[count[int], tuple[HandlerStats, ...]]]) -> None:
+    """Queue a collected manager's routes; ``drain_retired`` folds them outside any lock."""
+    _RETIRED.append(counted)
+
+
+def drain_retired() -> None:
+    """Fold every queued route list (called when routes change and when stats are read)."""
+    while _RETIRED:
+        try:
+            counted = _RETIRED.popleft()
+        except IndexError:
+            return
+        retire_routes(counted)

@@ -46,9 +46,14 @@ def _sync_callback(translate: _Translate) -> Callable[..., None]:
     def callback(self: _Handler, *args: Any, **kwargs: Any) -> None:
         emit = translate(self._translator, *args, **kwargs)
         if emit is not None:
-            with emit:
-                emit.call(*emit.args, **emit.fields)
-            emit.settle_context()
+            done = False
+            try:
+                with emit:
+                    emit.call(*emit.args, **emit.fields)
+                done = True
+            finally:
+                if done or not emit.opens:  # an ended run is undone even if a handler raised
+                    emit.settle_context()
 
     return callback
 
@@ -58,9 +63,14 @@ def _async_callback(translate: _Translate) -> Callable[..., Coroutine[Any, Any, 
     async def callback(self: _Handler, *args: Any, **kwargs: Any) -> None:
         emit = translate(self._translator, *args, **kwargs)
         if emit is not None:
-            with emit:
-                await emit.acall(*emit.args, **emit.fields)
-            emit.settle_context()
+            done = False
+            try:
+                with emit:
+                    await emit.acall(*emit.args, **emit.fields)
+                done = True
+            finally:
+                if done or not emit.opens:
+                    emit.settle_context()
 
     return callback
 

@@ -114,9 +114,12 @@ class Emit:
             self.undo()
 
     @classmethod
-    def start(cls, run: Run, undo: Callable[[], object]) -> Emit:
-        """``run.start()``; on an Abort it emits the run's error event, then re-raises."""
-        return cls(run.start, run.astart, undo=undo, scope=run, opens=True)
+    def start(cls, run: Run, undo: Callable[[], object], opens: bool = True) -> Emit:
+        """``run.start()``; on an Abort it emits the run's error event, then re-raises.
+
+        ``opens``: make the run current afterwards (see ``settle_context``).
+        """
+        return cls(run.start, run.astart, undo=undo, scope=run if opens else None, opens=opens)
 
     @classmethod
     def token(cls, run: LLMRun, text: str) -> Emit:
@@ -205,7 +208,9 @@ class Translator:
             metadata={"langchain_run_id": str(run_id)},
         )
         self._runs[run_id] = run
-        return Emit.start(run, undo=partial(self._forget, run_id))
+        # only runs inside a tracked LangChain run (nodes and tools of a graph) become
+        # current: a top-level run's callbacks come from the user's own frame or generator
+        return Emit.start(run, undo=partial(self._forget, run_id), opens=parent is not None)
 
     def _forget(self, run_id: UUID) -> Run | _Alias | None:
         self._nodes.pop(run_id, None)
