@@ -547,21 +547,12 @@ class LLMRun(Run):
     end_cls = LLMEndEvent
     error_cls = LLMErrorEvent
 
-    def __init__(
-        self,
-        manager: CallbackManager,
-        family: dict[str, Any],
-        start_fields: dict[str, Any],
-        run_id: str | None = None,
-        parent_run_id: str | None = None,
-        trace_id: str | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        Run.__init__(self, manager, family, start_fields, run_id, parent_run_id, trace_id, tags, metadata)
+    def _open(self) -> Event | None:
+        # stream state set here rather than in __init__: one constructor signature for all runs
         self._index = 0
         self._ttft: float | None = None
         self._chunks: list[str] = []
+        return Run._open(self)
 
     @property
     def time_to_first_token_ms(self) -> float | None:
@@ -656,9 +647,9 @@ class AgentRun(Run):
     end_cls = AgentEndEvent
     error_cls = AgentErrorEvent
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        Run.__init__(self, *args, **kwargs)
+    def _open(self) -> Event | None:
         self.steps = 0
+        return Run._open(self)
 
     def _step_event(self, fields: dict[str, Any]) -> Event | None:
         self.steps += 1

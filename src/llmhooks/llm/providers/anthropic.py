@@ -31,7 +31,7 @@ from llmhooks.llm.providers._anthropic_parse import (
     to_anthropic_tool_choice,
     to_anthropic_tools,
 )
-from llmhooks.llm.providers.base import ChatRequest, Provider, StreamItem, unwrapped
+from llmhooks.llm.providers.base import ChatRequest, SDKProvider, StreamItem, unwrapped
 from llmhooks.llm.response import ChatResponse
 
 __all__ = ["DEFAULT_MAX_TOKENS", "AnthropicProvider"]
@@ -42,49 +42,14 @@ DEFAULT_MAX_TOKENS = 1024
 _TAKES_TEMPERATURE = "temperature" in inspect.signature(anthropic.resources.Messages.create).parameters
 
 
-class AnthropicProvider(Provider):
+class AnthropicProvider(SDKProvider):
     """Messages with the ``anthropic`` SDK; clients are made on first use."""
 
     name = "anthropic"
     default_model = "claude-sonnet-5"
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        client: Any = None,
-        async_client: Any = None,
-        client_options: dict[str, Any] | None = None,
-    ) -> None:
-        kwargs: dict[str, Any] = dict(client_options or {})
-        for key, value in (
-            ("api_key", api_key),
-            ("base_url", base_url),
-            ("timeout", timeout),
-            ("max_retries", max_retries),
-        ):
-            if value is not None:
-                kwargs[key] = value
-        self._kwargs = kwargs
-        self._client = client
-        self._async_client = async_client
-
-    @property
-    def client(self) -> Any:
-        """The sync ``anthropic.Anthropic`` client (made on first use)."""
-        if self._client is None:
-            self._client = anthropic.Anthropic(**self._kwargs)
-        return self._client
-
-    @property
-    def async_client(self) -> Any:
-        """The ``anthropic.AsyncAnthropic`` client (made on first use)."""
-        if self._async_client is None:
-            self._async_client = anthropic.AsyncAnthropic(**self._kwargs)
-        return self._async_client
+    client_class = anthropic.Anthropic
+    async_client_class = anthropic.AsyncAnthropic
 
     def params(self, request: ChatRequest, *, stream: bool = False) -> dict[str, Any]:
         """The keyword arguments for ``messages.create``."""

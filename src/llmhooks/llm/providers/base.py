@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from llmhooks.llm.response import ChatResponse
 
@@ -59,6 +59,54 @@ class Provider:
     def astream(self, request: ChatRequest) -> AsyncIterator[StreamItem]:
         """Async ``stream``."""
         raise NotImplementedError
+
+
+class SDKProvider(Provider):
+    """A provider over an official SDK: client settings kept, clients made on first use.
+
+    Subclasses name the SDK's client classes; ``client=``/``async_client=`` use yours.
+    """
+
+    client_class: ClassVar[Callable[..., Any]]
+    async_client_class: ClassVar[Callable[..., Any]]
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        client: Any = None,
+        async_client: Any = None,
+        client_options: dict[str, Any] | None = None,
+    ) -> None:
+        kwargs: dict[str, Any] = dict(client_options or {})
+        for key, value in (
+            ("api_key", api_key),
+            ("base_url", base_url),
+            ("timeout", timeout),
+            ("max_retries", max_retries),
+        ):
+            if value is not None:
+                kwargs[key] = value
+        self._kwargs = kwargs
+        self._client = client
+        self._async_client = async_client
+
+    @property
+    def client(self) -> Any:
+        """The SDK's sync client (made on first use)."""
+        if self._client is None:
+            self._client = type(self).client_class(**self._kwargs)
+        return self._client
+
+    @property
+    def async_client(self) -> Any:
+        """The SDK's async client (made on first use)."""
+        if self._async_client is None:
+            self._async_client = type(self).async_client_class(**self._kwargs)
+        return self._async_client
 
 
 ORIGINAL = "_llmhooks_original"

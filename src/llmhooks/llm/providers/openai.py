@@ -24,17 +24,20 @@ except ImportError:  # pragma: no cover - depends on the environment
     raise MissingExtraError("LLM(provider='openai') needs 'openai': pip install 'llmhooks[openai]'") from None
 
 from llmhooks.llm.providers._openai_parse import ChatChunks, from_chat_completion
-from llmhooks.llm.providers.base import ChatRequest, Provider, StreamItem, unwrapped
+from llmhooks.llm.providers.base import ChatRequest, SDKProvider, StreamItem, unwrapped
 from llmhooks.llm.response import ChatResponse
 
 __all__ = ["OpenAIProvider"]
 
 
-class OpenAIProvider(Provider):
+class OpenAIProvider(SDKProvider):
     """Chat Completions with the ``openai`` SDK; clients are made on first use."""
 
     name = "openai"
     default_model = "gpt-5.4-mini"
+
+    client_class = openai.OpenAI
+    async_client_class = openai.AsyncOpenAI
 
     def __init__(
         self,
@@ -47,37 +50,24 @@ class OpenAIProvider(Provider):
         async_client: Any = None,
         client_options: dict[str, Any] | None = None,
     ) -> None:
-        kwargs: dict[str, Any] = dict(client_options or {})
-        if api_key is not None:
-            kwargs["api_key"] = api_key
-        if base_url is not None:
-            kwargs["base_url"] = base_url
+        if base_url is not None and api_key is None:
             # local servers need no key, but the SDK insists on one
-            kwargs.setdefault("api_key", os.environ.get("OPENAI_API_KEY") or "not-needed")
-        if timeout is not None:
-            kwargs["timeout"] = timeout
-        if max_retries is not None:
-            kwargs["max_retries"] = max_retries
-        self._kwargs = kwargs
-        self._client = client
-        self._async_client = async_client
+            api_key = (
+                (client_options or {}).get("api_key") or os.environ.get("OPENAI_API_KEY") or "not-needed"
+            )
+        SDKProvider.__init__(
+            self,
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            client=client,
+            async_client=async_client,
+            client_options=client_options,
+        )
         given = client if client is not None else async_client
         url = base_url or (str(getattr(given, "base_url", "")) if given is not None else "")
         self._max_tokens_key = "max_completion_tokens" if not url or "api.openai.com" in url else "max_tokens"
-
-    @property
-    def client(self) -> Any:
-        """The sync ``openai.OpenAI`` client (made on first use)."""
-        if self._client is None:
-            self._client = openai.OpenAI(**self._kwargs)
-        return self._client
-
-    @property
-    def async_client(self) -> Any:
-        """The ``openai.AsyncOpenAI`` client (made on first use)."""
-        if self._async_client is None:
-            self._async_client = openai.AsyncOpenAI(**self._kwargs)
-        return self._async_client
 
     def params(self, request: ChatRequest, *, stream: bool = False) -> dict[str, Any]:
         """The keyword arguments for ``chat.completions.create``."""
