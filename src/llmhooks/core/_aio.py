@@ -13,10 +13,10 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-__all__ = ["pending_tasks", "run_coroutine_from_sync"]
+__all__ = ["run_coroutine_from_sync"]
 
 _local = threading.local()
-_pending: set[asyncio.Task[Any]] = set()
+_pending: set[asyncio.Task[Any]] = set()  # strong refs: the loop keeps only weak ones
 
 
 def _runner() -> asyncio.Runner:
@@ -59,8 +59,3 @@ def run_coroutine_from_sync(
             on_error(t.exception())  # type: ignore[arg-type]
 
     task.add_done_callback(_done)
-
-
-def pending_tasks() -> set[asyncio.Task[Any]]:
-    """Tasks scheduled from sync code that have not finished yet."""
-    return set(_pending)
