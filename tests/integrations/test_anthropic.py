@@ -7,10 +7,10 @@ import inspect
 from typing import Any
 
 import anthropic
-import httpx2
 import pytest
 from anthropic.lib.streaming import MessageStream, MessageStreamManager
 from anthropic.types import Message
+from tests._raised import raised
 from tests.llm._wire import FastWireServer
 from tests.servers.llm_wire import Reply, ToolCall
 
@@ -78,7 +78,7 @@ def test_stream_true_stays_an_sdk_stream(llm_server: FastWireServer, rec: Record
     """``stream=True`` returns an ``anthropic.Stream``; tokens per text delta, usage from start and delta."""
     llm_server.reply("a b c", input_tokens=7, output_tokens=3, reasoning_tokens=1)
     stream = client(llm_server, rec).messages.create(model="c", max_tokens=9, messages=MSGS, stream=True)
-    assert isinstance(stream, anthropic.Stream) and isinstance(stream.response, httpx2.Response)
+    assert isinstance(stream, anthropic.Stream)
     kinds = [e.type for e in stream]
     assert kinds[0] == "message_start" and kinds[-1] == "message_stop"
     assert [t.token for t in rec.of_type(LLMTokenEvent)] == ["a", " b", " c"]
@@ -167,12 +167,14 @@ def test_errors_are_the_sdk_exceptions(llm_server: FastWireServer, rec: Recordin
 
 
 def test_cut_stream_is_recoverable(llm_server: FastWireServer, rec: RecordingCallbacks) -> None:
-    """A cut stream lets the transport error through, as the SDK does; the event calls it recoverable."""
+    """A cut stream: the SDK's error reaches the caller unchanged; the event calls it recoverable."""
     llm_server.cut_stream(after_chunks=4, reply=Reply("a b c"))
-    with pytest.raises(httpx2.RemoteProtocolError):
-        list(client(llm_server, rec).messages.create(model="c", max_tokens=9, messages=MSGS, stream=True))
+    an = client(llm_server, rec)
+    caught = raised(lambda: list(an.messages.create(model="c", max_tokens=9, messages=MSGS, stream=True)))
     error = rec.events[-1]
     assert isinstance(error, LLMErrorEvent) and error.is_recoverable is True
+    assert error.error is caught and error.error_type == type(caught).__name__
+    rec.assert_terminated()
 
 
 def test_break_then_drop_ends_incomplete(llm_server: FastWireServer, rec: RecordingCallbacks) -> None:

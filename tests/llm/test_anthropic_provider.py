@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import anthropic
-import httpx2
 import pytest
+from tests._raised import raised
 from tests.llm._wire import FastWireServer
 from tests.servers.llm_wire import Reply, ToolCall
 
@@ -181,14 +181,14 @@ def test_http_errors_reach_the_caller_unchanged(
 
 
 def test_cut_stream_is_a_recoverable_error(llm_server: FastWireServer, rec: RecordingCallbacks) -> None:
-    """A cut stream raises the transport's own error (as the SDK lets it through); recoverable."""
+    """A cut stream: the SDK's own error reaches the caller unchanged; the event calls it recoverable."""
     llm_server.cut_stream(after_chunks=4, reply=Reply("a b c d e"))
     received: list[str] = []
-    with pytest.raises(httpx2.RemoteProtocolError):
-        received.extend(make(llm_server, rec).stream("x"))
+    caught = raised(lambda: received.extend(make(llm_server, rec).stream("x")))
     assert received == ["a"]
     error = rec.events[-1]
     assert isinstance(error, LLMErrorEvent) and error.is_recoverable is True
+    assert error.error is caught and error.error_type == type(caught).__name__
     rec.assert_terminated()
 
 
