@@ -1,9 +1,9 @@
 """Test helpers: record events with a real handler, and reset global state.
 
-    rec = RecordingCallbacks()
-    with llm_run(model="m", callbacks=rec) as run:
-        run.token("hi")
-    assert rec.types() == ["llm.start", "llm.token", "llm.end"]
+rec = RecordingCallbacks()
+with llm_run(model="m", callbacks=rec) as run:
+    run.token("hi")
+assert rec.types() == ["llm.start", "llm.token", "llm.end"]
 """
 
 from __future__ import annotations

@@ -53,7 +53,10 @@ async def test_tool_call_emits_start_and_end_with_server_name() -> None:
         assert await client.call_tool("add", {"a": 2, "b": 3}, tool_call_id="call-1") == "5"
     start, end = rec.of_type(ToolStartEvent)[0], rec.of_type(ToolEndEvent)[0]
     assert (start.tool_name, start.server_name, start.arguments, start.tool_call_id) == (
-        "add", "tools", {"a": 2, "b": 3}, "call-1"
+        "add",
+        "tools",
+        {"a": 2, "b": 3},
+        "call-1",
     )
     assert (end.run_id, end.result, end.success, end.server_name) == (start.run_id, "5", True, "tools")
     assert end.latency_ms is not None and end.latency_ms >= 0

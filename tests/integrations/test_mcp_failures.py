@@ -97,7 +97,7 @@ async def test_crash_mid_call_fails_the_call_and_emits_one_disconnect() -> None:
         ("doomed", "MCPConnectionError"),
         ("doomed", "MCPConnectionError"),
     ]
-    assert [e.server_name for e in rec.of_type(MCPConnectEvent)] .count("doomed") == 2
+    assert [e.server_name for e in rec.of_type(MCPConnectEvent)].count("doomed") == 2
     rec.assert_terminated()
 
 
@@ -159,5 +159,7 @@ def test_bad_configs_are_rejected_at_construction(configs: Any, message: str) ->
 
 def test_config_names_default_from_script_or_host() -> None:
     """Without 'name', a server is named after its script or URL host."""
-    client = MCPClient([{"command": "python", "args": ["-u", "weather_server.py"]}, {"url": "http://search.local/mcp"}])
+    client = MCPClient(
+        [{"command": "python", "args": ["-u", "weather_server.py"]}, {"url": "http://search.local/mcp"}]
+    )
     assert client.server_names == ["weather_server", "search.local"]

@@ -129,9 +129,7 @@ def validate_handler(handler: object) -> None:
             if attr not in known:
                 close = difflib.get_close_matches(attr, known, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise InvalidHandlerError(
-                    f"{cls.__name__}.{attr} is not an event method{hint}", handler
-                )
+                raise InvalidHandlerError(f"{cls.__name__}.{attr} is not an event method{hint}", handler)
             try:
                 inspect.signature(fn).bind(None, None)
             except TypeError:

@@ -379,6 +379,7 @@ class CallbackManager(Callbacks):
 
     async def _aemit_concurrent(self, entries: tuple[_AsyncEntry, ...], event: Event) -> None:
         import asyncio
+
         waits: list[Awaitable[None]] = []
         for call, is_coro, timeout, slot in entries:
             if is_coro:
@@ -429,9 +430,7 @@ class CallbackManager(Callbacks):
         slot.stats.add_failure()
         if slot.raise_errors:
             return True
-        self._log(
-            slot, event, "llmhooks handler %s failed on %s event", exc_info=exc
-        )
+        self._log(slot, event, "llmhooks handler %s failed on %s event", exc_info=exc)
         return False
 
     def _timed_out(self, slot: _Slot, event: Event, timeout: float | None) -> None:

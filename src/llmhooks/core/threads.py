@@ -1,10 +1,10 @@
 """Carry the caller's context (handlers, run tree, run_context) into threads.
 
-    async def main():
-        await llmhooks.to_thread(blocking_tool, 3)          # like asyncio.to_thread
+async def main():
+    await llmhooks.to_thread(blocking_tool, 3)          # like asyncio.to_thread
 
-    with ContextExecutor(max_workers=4) as pool:            # sync code
-        pool.submit(call_llm, "hi").result()                # parent run is the caller's
+with ContextExecutor(max_workers=4) as pool:            # sync code
+    pool.submit(call_llm, "hi").result()                # parent run is the caller's
 """
 
 from __future__ import annotations

@@ -22,17 +22,28 @@ for line in sys.stdin:
     if "id" not in message:
         continue  # a notification
     if method == "initialize":
-        reply(message["id"], {
-            "protocolVersion": message["params"]["protocolVersion"],
-            "capabilities": {"tools": {}},
-            "serverInfo": {"name": "raw", "version": "0"},
-        })
+        reply(
+            message["id"],
+            {
+                "protocolVersion": message["params"]["protocolVersion"],
+                "capabilities": {"tools": {}},
+                "serverInfo": {"name": "raw", "version": "0"},
+            },
+        )
     elif method == "tools/list":
         reply(message["id"], {"tools": [{"name": "corrupt", "inputSchema": {"type": "object"}}]})
     elif method == "tools/call":
         sys.stdout.write("debug: this is not JSON\n")
         sys.stdout.flush()
     else:
-        sys.stdout.write(json.dumps({"jsonrpc": "2.0", "id": message["id"],
-                                     "error": {"code": -32601, "message": "Method not found"}}) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "id": message["id"],
+                    "error": {"code": -32601, "message": "Method not found"},
+                }
+            )
+            + "\n"
+        )
         sys.stdout.flush()

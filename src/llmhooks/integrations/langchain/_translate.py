@@ -40,13 +40,13 @@ _HIDDEN_TAG = "langsmith:hidden"
 _R = TypeVar("_R", bound=Run)
 
 
-
 def _loop_running() -> bool:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return False
     return True
+
 
 _SCOPES = (ChainRun, NodeRun, ToolRun)  # runs whose code may start runs of its own
 

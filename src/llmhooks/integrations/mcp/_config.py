@@ -1,7 +1,7 @@
 """Server configs for ``MCPClient``: plain dicts, checked once at construction.
 
-    {"name": "files", "command": "python", "args": ["server.py"], "env": {"K": "V"}}   # stdio
-    {"name": "search", "url": "http://127.0.0.1:8000/mcp", "headers": {"Authorization": "..."}}
+{"name": "files", "command": "python", "args": ["server.py"], "env": {"K": "V"}}   # stdio
+{"name": "search", "url": "http://127.0.0.1:8000/mcp", "headers": {"Authorization": "..."}}
 """
 
 from __future__ import annotations
@@ -19,8 +19,12 @@ __all__ = ["ServerConfig", "parse_configs"]
 
 _STDIO_KEYS = frozenset({"name", "transport", "command", "args", "env", "cwd", "timeout"})
 _HTTP_KEYS = frozenset({"name", "transport", "url", "headers", "timeout"})
-_TRANSPORTS = {"stdio": "stdio", "streamable_http": "streamable_http", "streamable-http": "streamable_http",
-               "http": "streamable_http"}
+_TRANSPORTS = {
+    "stdio": "stdio",
+    "streamable_http": "streamable_http",
+    "streamable-http": "streamable_http",
+    "http": "streamable_http",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +131,7 @@ def parse_configs(configs: Any) -> list[ServerConfig]:
     if isinstance(configs, Mapping):
         configs = [configs]
     if isinstance(configs, (str, bytes)) or not isinstance(configs, Sequence):
-        raise MCPConfigError(
-            f"MCPClient takes a list of server config dicts, got {type(configs).__name__}"
-        )
+        raise MCPConfigError(f"MCPClient takes a list of server config dicts, got {type(configs).__name__}")
     if not configs:
         raise MCPConfigError("MCPClient needs at least one server config")
     parsed = [_parse_one(i, c) for i, c in enumerate(configs)]

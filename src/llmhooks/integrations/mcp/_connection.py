@@ -43,7 +43,6 @@ _PAGE_CAP = 100  # listing pages followed per kind: a server whose cursor never 
 _CLOSED_BY_CLIENT = "closed by client"
 
 
-
 def _server_errlog() -> TextIO:
     """Where the server process's stderr goes: ours when it is a real file.
 
@@ -59,6 +58,7 @@ def _server_errlog() -> TextIO:
         except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
             continue
     return open(os.devnull, "w")
+
 
 class _WatchedStream:
     """The transport's read stream, reporting its end and any unparseable message."""

@@ -1,8 +1,8 @@
 """What ``MCPClient`` hands out: tool callables for agents, listings, result values.
 
-    tools = client.tools()                 # MCPTool objects
-    await tools[0](a=1, b=2)               # same as client.call_tool("add", {"a": 1, "b": 2})
-    tools[0].parameters                    # the server's JSON schema for the arguments
+tools = client.tools()                 # MCPTool objects
+await tools[0](a=1, b=2)               # same as client.call_tool("add", {"a": 1, "b": 2})
+tools[0].parameters                    # the server's JSON schema for the arguments
 """
 
 from __future__ import annotations
