@@ -414,3 +414,18 @@ def test_noop_run_keeps_explicit_ids_for_its_children() -> None:
     with agent_run(run_id="a" * 16, trace_id=trace), tool_run("t", callbacks=rec):
         pass
     assert rec.events[0].parent_run_id == "a" * 16 and rec.events[0].trace_id == trace
+
+
+def test_tool_error_repeats_arguments_and_node_events_carry_type_and_step() -> None:
+    """Seed 000's fields: a tool error names its arguments; node end and error name type and step."""
+    rec = RecordingCallbacks()
+    with pytest.raises(KeyError), tool_run("lookup", arguments={"q": "x"}, callbacks=rec):
+        raise KeyError("q")
+    assert rec.events[-1].arguments == {"q": "x"}
+    with node_run("plan", node_type="llm", step=3, callbacks=rec) as run:
+        run.finish(outputs={"ok": True})
+    with pytest.raises(ValueError), node_run("act", node_type="tool", step=4, callbacks=rec):
+        raise ValueError("boom")
+    end, error = rec.events[-3], rec.events[-1]
+    assert (end.type, end.node_type, end.step) == ("graph.node_end", "llm", 3)
+    assert (error.type, error.node_type, error.step) == ("graph.node_error", "tool", 4)

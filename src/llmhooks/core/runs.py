@@ -631,12 +631,20 @@ class LLMRun(Run):
 
 
 class ToolRun(Run):
-    """A tool call."""
+    """A tool call; its error event repeats the arguments it was called with."""
 
-    __slots__ = ()
+    __slots__ = ("_arguments",)
     start_cls = ToolStartEvent
     end_cls = ToolEndEvent
     error_cls = ToolErrorEvent
+
+    def _open(self) -> Event | None:
+        self._arguments = self._start_fields.get("arguments")
+        return Run._open(self)
+
+    def _error_event(self, error: BaseException | str, **fields: Any) -> Event | None:
+        fields.setdefault("arguments", self._arguments)
+        return Run._error_event(self, error, **fields)
 
 
 class AgentRun(Run):
@@ -813,8 +821,8 @@ def node_run(
         return _NoopRun(run_id, parent_run_id, trace_id)  # type: ignore[return-value]
     return NodeRun(
         manager,
-        {"node_id": node_id},
-        {"node_type": node_type, "inputs": inputs, "step": step},
+        {"node_id": node_id, "node_type": node_type, "step": step},
+        {"inputs": inputs},
         run_id,
         parent_run_id,
         trace_id,

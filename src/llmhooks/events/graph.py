@@ -12,9 +12,11 @@ __all__ = ["GraphEvent", "GraphNodeEndEvent", "GraphNodeErrorEvent", "GraphNodeS
 
 @dataclass(slots=True, kw_only=True)
 class GraphEvent(Event):
-    """Base of the graph family."""
+    """Base of the graph family; every event of a node run names the node, its type and step."""
 
     node_id: str = ""
+    node_type: str | None = None
+    step: int | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -22,9 +24,7 @@ class GraphNodeStartEvent(GraphEvent):
     """A graph node started (``step`` as the graph engine counts it)."""
 
     type: ClassVar[str] = "graph.node_start"
-    node_type: str | None = None
     inputs: Any = None
-    step: int | None = None
 
 
 @dataclass(slots=True, kw_only=True)

@@ -55,9 +55,10 @@ class MCPProgressEvent(MCPEvent):
 
 @dataclass(slots=True, kw_only=True)
 class MCPLoggingEvent(MCPEvent):
-    """A log message sent by an MCP server."""
+    """A log message sent by an MCP server (``tool_name`` when sent during a tool call)."""
 
     type: ClassVar[str] = "mcp.logging"
+    tool_name: str | None = None
     level: str = "info"
     data: Any = None
     logger_name: str | None = None

@@ -40,9 +40,10 @@ class ToolEndEvent(ToolEvent):
 
 @dataclass(slots=True, kw_only=True)
 class ToolErrorEvent(ErrorInfo, ToolEvent):
-    """A tool raised, or its result was flagged as an error."""
+    """A tool raised, or its result was flagged as an error; ``arguments`` as it was called with."""
 
     type: ClassVar[str] = "tool.error"
+    arguments: Any = None
     error: BaseException | str | None = None
     error_type: str | None = None
     cancelled: bool = False

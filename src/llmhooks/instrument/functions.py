@@ -98,8 +98,8 @@ class NodeOp(Op):
             inputs = self.arguments(args, kwargs)
         return _DecoratedNodeRun(
             manager,
-            {"node_id": self.node_id},
-            {"node_type": self.node_type, "inputs": inputs, "step": None},
+            {"node_id": self.node_id, "node_type": self.node_type, "step": None},
+            {"inputs": inputs},
         )
 
     def end_fields(self, result: Any) -> dict[str, Any]:
