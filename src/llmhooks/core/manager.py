@@ -483,16 +483,19 @@ class CallbackManager(Callbacks):
             route = self._route(event_cls)
         return bool(route[0])
 
-    def routes_for(self, classes: tuple[type[Event], ...]) -> tuple[Route, ...] | None:
-        """The sync routes of ``classes`` at once (a run's events), or None if none has a handler."""
-        key = ("run", classes)
+    def routes_for(self, kind: Any) -> tuple[Route, ...] | None:
+        """The sync routes of all the events of run class ``kind`` (its ``_classes``), at once.
+
+        Cached under ``kind`` in ``_routes`` (``()`` when no handler takes any of them), so
+        a run looks them up with one dict ``get``; None when nobody listens.
+        """
         routes = self._routes
-        found = routes.get(key, _UNSET)
-        if found is _UNSET:
-            built = tuple(routes.get(c) or self._route(c) for c in classes)
-            found = built if any(r[0] for r in built) else None
-            routes[key] = found
-        return found  # type: ignore[no-any-return]
+        found = routes.get(kind)
+        if found is None:
+            built = tuple(routes.get(c) or self._route(c) for c in kind._classes)
+            found = built if any(r[0] for r in built) else ()
+            routes[kind] = found
+        return found or None
 
     def aroute(self, event_cls: type[Event]) -> ARoute:
         """The async route of ``event_cls``."""
