@@ -178,7 +178,7 @@ class _NoopRun:
         if token is None:
             return None
         old = token.old_value
-        return None if old is Token.MISSING else old  # type: ignore[no-any-return]
+        return None if old is Token.MISSING else old
 
     @property
     def run_id(self) -> str:
