@@ -268,14 +268,20 @@ async def test_mcp_server_that_goes_away_is_shown_as_a_failure() -> None:
 
 
 class Terminal:
-    """A real terminal (a pseudo-terminal): ``stream`` to print to, ``read()`` what it shows."""
+    """A real terminal (a pseudo-terminal): ``stream`` to print to, ``read()`` what it showed."""
 
     def __init__(self) -> None:
         self._main, secondary = os.openpty()
         self.stream = os.fdopen(secondary, "w", encoding="utf-8")
 
     def read(self) -> str:
-        return os.read(self._main, 65536).decode()
+        """Everything printed: the writing side is closed first, then read to its end."""
+        self.stream.close()
+        shown = b""
+        with contextlib.suppress(OSError):  # Linux: EIO once the closed side's output is read
+            while chunk := os.read(self._main, 65536):
+                shown += chunk
+        return shown.decode()
 
     def close(self) -> None:
         self.stream.close()
