@@ -75,14 +75,28 @@ def _flush_all() -> None:
 
 
 def _output_gone() -> None:
-    """Point stdout and stderr at /dev/null, so the interpreter's own flush at exit is quiet."""
+    """Point stdout at /dev/null, so the interpreter's own flush at exit is quiet.
+
+    stderr too when it is the same pipe (``2>&1 | head``); a stderr that still works is kept.
+    """
+    try:
+        out = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (tests, embedding)
+        return
+    targets = [out]
+    try:
+        err = sys.stderr.fileno()
+        same = os.path.samestat(os.fstat(out), os.fstat(err))
+    except (AttributeError, OSError, ValueError):
+        same = False
+    if same:
+        targets.append(err)
     devnull = os.open(os.devnull, os.O_WRONLY)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            os.dup2(devnull, stream.fileno())
-        except (AttributeError, OSError, ValueError):  # not a real file (tests, embedding)
-            pass
-    os.close(devnull)
+    try:
+        for fd in targets:
+            os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 if __name__ == "__main__":  # pragma: no cover

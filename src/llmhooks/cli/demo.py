@@ -189,7 +189,7 @@ def _summary(snap: dict[str, Any], cost: Any, path: Path, recorded: int, color: 
         f"  first token    {_spread(snap['ttft_ms'], 'call that streamed text', 'calls that streamed text')}",
         f"  tokens         {tokens['input']} in, {tokens['output']} out, {tokens['cached']} cached, "
         f"{tokens['reasoning']} reasoning"
-        + (" (estimated: the offline provider counts none)" if estimated else ""),
+        + (" (some estimated: a provider sent no counts)" if estimated else ""),
         f"  cost           ${cost.total_cost:.6f} for {cost.request_count} calls (illustrative demo price)",
     ]
     tools = sorted(((labels.get(name, name), row) for name, row in snap.get("tools", {}).items()), key=_first)
