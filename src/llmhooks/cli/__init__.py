@@ -15,11 +15,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="a short tour on the offline provider (no network, no key)")
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
+    from llmhooks.cli import view
+
+    view.add_arguments(sub.add_parser("view", help="look at a recording: traces, trees, HTML, Perfetto"))
     args = parser.parse_args(argv)
     if args.command == "demo":
         from llmhooks.cli.demo import run_demo
 
         return run_demo(quiet=args.quiet)
+    if args.command == "view":
+        return view.run(args)
     parser.error(f"unknown command {args.command!r}")  # pragma: no cover - argparse exits first
     return 2
 
