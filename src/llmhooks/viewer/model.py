@@ -86,30 +86,27 @@ def _role(type_name: str) -> int:
 def run_name(event: Event) -> str:
     """How a run is called in lists and trees (as ``PrintCallbacks`` labels it): ``llm openai/gpt-4o``."""
     family = event.type.partition(".")[0]
-
-    def get(name: str) -> Any:
-        return getattr(event, name, None)
-
     if family == "llm":
-        provider, model = get("provider"), get("model")
+        provider, model = getattr(event, "provider", None), getattr(event, "model", None)
         return f"llm {provider}/{model}" if provider else f"llm {model}"
     if family == "tool":
-        server, tool = get("server_name"), get("tool_name")
+        server, tool = getattr(event, "server_name", None), getattr(event, "tool_name", "")
         return f"tool {server}.{tool}" if server else f"tool {tool}"
-    if family == "graph":
-        return f"node {get('node_id')}"
-    if family == "agent":
-        name = get("agent_name")
-        return f"agent {name}" if name else "agent"
-    if family == "chain":
-        return f"chain {get('chain_name')}"
-    if family == "retrieval":
-        name = get("retriever")
-        return f"retrieval {name}" if name else "retrieval"
-    if family == "mcp":
-        return f"mcp {get('server_name')}"
-    name = get("model") or get("provider")
-    return f"{family} {name}" if name else family
+    field, default = _NAME_FIELDS.get(family, ("model", None))
+    name = getattr(event, field, None) or (getattr(event, "provider", None) if field == "model" else None)
+    if name:
+        return f"{_NAME_WORDS.get(family, family)} {name}"
+    return default or family
+
+
+_NAME_FIELDS = {  # family -> (field naming the run, name when it is empty)
+    "graph": ("node_id", "node"),
+    "agent": ("agent_name", "agent"),
+    "chain": ("chain_name", "chain"),
+    "retrieval": ("retriever", "retrieval"),
+    "mcp": ("server_name", "mcp"),
+}
+_NAME_WORDS = {"graph": "node"}
 
 
 @dataclass(slots=True)
@@ -193,12 +190,10 @@ class Run:
         "trace_id",
     )
 
-    def __init__(self, event: Event, kind: str) -> None:
+    def __init__(self, event: Event) -> None:
         self.run_id = event.run_id
         self.parent_id = event.parent_run_id or None
         self.trace_id = event.trace_id
-        self.kind = kind
-        self.name = run_name(event)
         self.start = event.timestamp
         self.end: float | None = None
         self.latency_ms: float | None = None
@@ -206,9 +201,11 @@ class Run:
         self.error: str | None = None
         self.error_type: str | None = None
         self.sustained_errors = 0
-        self.model: str | None = getattr(event, "model", None)
-        tool = getattr(event, "tool_name", None) if kind == "tool" else None
-        self.tool: str | None = tool
+        self.kind = ""
+        self.name = ""
+        self.model: str | None = None
+        self.tool: str | None = None
+        self._identify(event)
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
         self.cost: float | None = None
@@ -222,6 +219,14 @@ class Run:
 
     def __repr__(self) -> str:
         return f"<Run {self.name!r} {self.status} {self.run_id}>"
+
+    def _identify(self, event: Event) -> None:
+        """Kind, name, model and tool from ``event`` (its start, or the first event seen of it)."""
+        family = event.type.partition(".")[0]
+        self.kind = _KIND.get(family, family)
+        self.name = run_name(event)
+        self.model = getattr(event, "model", None) or self.model
+        self.tool = getattr(event, "tool_name", None) if self.kind == "tool" else None
 
     @property
     def duration_ms(self) -> float | None:
@@ -422,10 +427,10 @@ class Recording:
             run.tokens.append(getattr(event, "token", ""))
         elif role == _START:
             if run.start_event is None:
+                if run.events or run.tokens or run.end_event is not None:  # opened by a later event
+                    run.start = event.timestamp
+                    run._identify(event)
                 run.start_event = event
-                run.start = event.timestamp
-                run.name = run_name(event)
-                run.model = run.model or getattr(event, "model", None)
             else:
                 run.events.append(event)
         elif role in (_END, _ERROR):
@@ -438,8 +443,7 @@ class Recording:
         return run
 
     def _open(self, event: Event, trace: Trace) -> Run:
-        kind = _KIND.get(event.type.partition(".")[0], event.type.partition(".")[0])
-        run = Run(event, kind)
+        run = Run(event)
         self.runs[run.run_id] = run
         trace.runs.append(run)
         parent = self.runs.get(run.parent_id) if run.parent_id else None
@@ -465,6 +469,8 @@ class Recording:
         if run.end_event is not None:  # a second end (a producer bug): keep it, as an event
             run.events.append(event)
             return
+        if run.start_event is None and run.kind != _KIND.get(event.type.partition(".")[0]):
+            run._identify(event)  # opened by a progress or log event: the end says what it is
         run.end_event = event
         run.end = event.timestamp
         run.latency_ms = getattr(event, "latency_ms", None)

@@ -152,7 +152,8 @@ def write_perfetto(
     document = {"traceEvents": perfetto_events(recording, traces, step=step), "displayTimeUnit": "ms"}
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))  # C encoder: json.dump is not
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(document, f, ensure_ascii=False, separators=(",", ":"))
+        f.write(text)
     os.replace(tmp, out)
     return out

@@ -30,10 +30,17 @@ class Progress:
         total: how many steps make 100%, or ``None`` when unknown.
         file: where to draw (default ``sys.stderr``).
         enabled: force on or off (default: on when ``file`` is a terminal).
+        rich: use rich's bar (default: when rich is installed); ``False``: the plain one.
     """
 
     def __init__(
-        self, label: str, total: int | None = None, *, file: TextIO | None = None, enabled: bool | None = None
+        self,
+        label: str,
+        total: int | None = None,
+        *,
+        file: TextIO | None = None,
+        enabled: bool | None = None,
+        rich: bool | None = None,
     ) -> None:
         self.label = label
         self.total = total
@@ -44,6 +51,7 @@ class Progress:
             except (AttributeError, ValueError):
                 enabled = False
         self.enabled = enabled
+        self.use_rich = rich
         self.done = 0
         self._next_draw = 0.0
         self._rich: Any = None
@@ -51,7 +59,7 @@ class Progress:
         self._drawn = False
 
     def __enter__(self) -> Progress:
-        if self.enabled:
+        if self.enabled and self.use_rich is not False:
             try:
                 from rich.console import Console
                 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn

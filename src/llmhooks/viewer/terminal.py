@@ -34,6 +34,13 @@ __all__ = [
 COLUMNS = ("#", "time", "trace", "root run", "duration", "calls", "tokens", "cost", "errors")
 
 
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def use_color(stream: TextIO) -> bool:
     """Colour on ``stream``: off with ``NO_COLOR``, on with ``FORCE_COLOR``, else on for a terminal."""
     if os.environ.get("NO_COLOR"):
@@ -43,10 +50,7 @@ def use_color(stream: TextIO) -> bool:
         return True
     if os.environ.get("TERM") == "dumb":
         return False
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
+    return _isatty(stream)
 
 
 def format_ms(ms: float | None) -> str:
@@ -98,11 +102,19 @@ def render_traces(traces: Sequence[Trace], stream: TextIO, *, color: bool = Fals
             table = Table(box=None, header_style="bold", pad_edge=False)
             for name in COLUMNS:
                 numeric = name in ("#", "duration", "calls", "tokens", "cost", "errors")
-                table.add_column(name, justify="right" if numeric else "left", no_wrap=name != "root run")
+                table.add_column(
+                    name,
+                    justify="right" if numeric else "left",
+                    no_wrap=True,
+                    overflow="ellipsis",
+                    min_width=12 if name == "root run" else None,
+                )
             for row, trace in zip(rows, traces, strict=True):
                 style = "red" if trace.rollup.errors else None
                 table.add_row(*row, style=style)
-            Console(file=stream, force_terminal=True, highlight=False, soft_wrap=False).print(table)
+            width = None if _isatty(stream) else 200  # a pipe has no width: do not squeeze to 80
+            console = Console(file=stream, force_terminal=True, highlight=False, soft_wrap=False, width=width)
+            console.print(table)
             return
     widths = [
         max(len(name), *(len(r[i]) for r in rows)) if rows else len(name) for i, name in enumerate(COLUMNS)
