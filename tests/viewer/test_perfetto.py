@@ -1,4 +1,4 @@
-"""Chrome trace-event JSON: complete events in microseconds, properly nested per lane, one process per trace."""
+"""Chrome trace-event JSON: complete events in microseconds, nested per lane, one process per trace."""
 
 from __future__ import annotations
 

@@ -21,7 +21,6 @@ from llmhooks.viewer.terminal import format_cost, format_ms
 
 from .conftest import Made
 
-
 SYMBOLS = str.maketrans("▶✔✘·", ">+x-")
 
 
@@ -222,7 +221,7 @@ def test_command_errors_are_one_clear_line(
 ) -> None:
     """Bad input: exit code 1 and one line on stderr saying what is wrong, no traceback."""
     monkeypatch.chdir(tmp_path)
-    code, out, err = view(capsys, *args)
+    code, _, err = view(capsys, *args)
     assert code == 1 and err.startswith("llmhooks view: ") and message in err and "Traceback" not in err
 
 

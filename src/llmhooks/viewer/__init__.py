@@ -15,6 +15,7 @@ Modules: ``source`` (where events come from), ``model``, ``filters``, ``terminal
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable
 
@@ -73,13 +74,21 @@ def load(
         bar.total = src.count()
     recording = Recording()
     add = recording.add
-    with bar:
-        done = 0
-        for event in src.read(result):
-            add(transform(event) if transform is not None else event)
-            done += 1
-            if not done & 1023:
-                bar.update(done)
-        bar.update(done)
+    # Everything read is kept, so the cyclic GC would only rescan a growing heap of live
+    # events: off while reading, 100,000 events load about a third faster (bench/view.py).
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        with bar:
+            done = 0
+            for event in src.read(result):
+                add(transform(event) if transform is not None else event)
+                done += 1
+                if not done & 1023:
+                    bar.update(done)
+            bar.update(done)
+    finally:
+        if paused:
+            gc.enable()
     recording.skipped = result.skipped
     return recording.finish()

@@ -69,7 +69,7 @@
   }
 
   function plural(n, word) {
-    return n === 1 ? word : word + "s";
+    return n === 1 ? word : /(ch|sh|s|x)$/.test(word) ? word + "es" : word + "s";
   }
 
   // -- a list that draws only the rows in view ----------------------------------------
@@ -119,8 +119,10 @@
         row.dataset.index = idx;
         row.hidden = false;
         this.render(idx, row);
-      } else {
+      } else if (!row.hidden) {
         row.hidden = true;
+        delete row.dataset.run;
+        delete row.dataset.trace;
       }
     }
   };
