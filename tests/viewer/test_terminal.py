@@ -197,7 +197,7 @@ def test_command_writes_html_and_perfetto(
         capsys, str(agent_rec.jsonl), "--html", str(html), "--perfetto", str(trace), "--errors"
     )
     assert code == 0
-    assert f"wrote {html}: 1 traces, 7 runs" in out and f"wrote {trace}: 1 traces, 7 runs" in out
+    assert f"wrote {html}: 1 trace, 7 runs" in out and f"wrote {trace}: 1 trace, 7 runs" in out
     assert html.read_text().startswith("<!doctype html>")
     events = json.loads(trace.read_text())["traceEvents"]
     assert len([e for e in events if e["ph"] == "X"]) == 7

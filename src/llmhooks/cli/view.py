@@ -55,6 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     show.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def _fail(message: str) -> int:
     print(f"llmhooks view: {message}", file=sys.stderr)
     return 1
@@ -123,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
     skipped = f", {recording.skipped} unreadable record(s) skipped" if recording.skipped else ""
     total = len(recording.traces)
     shown = f" ({len(traces)} match)" if len(traces) != total else ""
-    print(f"{args.path}: {recording.events:,} events, {total:,} traces{shown}{skipped}", file=out)
+    counted = f"{_count(recording.events, 'event')}, {_count(total, 'trace')}"
+    print(f"{args.path}: {counted}{shown}{skipped}", file=out)
     if args.html or args.perfetto:
         return _write(args, recording, traces)
     if not traces:
@@ -156,19 +161,18 @@ def _write(args: argparse.Namespace, recording: Any, traces: list[Any]) -> int:
     from llmhooks.viewer import Progress, write_html, write_perfetto
 
     runs = sum(len(t.runs) for t in traces)
+    made = f"{_count(len(traces), 'trace')}, {_count(runs, 'run')}"
     enabled = False if args.no_progress else None
     try:
         if args.html:
             with Progress(f"writing {args.html}", runs, enabled=enabled) as bar:
                 title = os.path.basename(args.path)
                 write_html(recording, args.html, traces=traces, title=title, step=bar.update)
-            print(f"wrote {args.html}: {len(traces):,} traces, {runs:,} runs (open it in a browser)")
+            print(f"wrote {args.html}: {made} (open it in a browser)")
         if args.perfetto:
             with Progress(f"writing {args.perfetto}", runs, enabled=enabled) as bar:
                 write_perfetto(recording, args.perfetto, traces=traces, step=bar.update)
-            print(
-                f"wrote {args.perfetto}: {len(traces):,} traces, {runs:,} runs (open it at ui.perfetto.dev)"
-            )
+            print(f"wrote {args.perfetto}: {made} (open it at ui.perfetto.dev)")
     except OSError as exc:
         return _fail(f"cannot write: {exc}")
     return 0

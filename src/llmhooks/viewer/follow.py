@@ -51,6 +51,8 @@ def follow(
 ) -> Recording:
     """Print the events of ``source`` as they are written, until ``stop`` is set; returns what was read.
 
+    Everything already written is printed first, even when ``stop`` is set on entry.
+
     Args:
         interval: seconds between polls once everything written so far is printed.
         transform: applied to each event before it is shown (the CLI's ``--price``).
@@ -58,7 +60,7 @@ def follow(
     recording = Recording()
     result = ReplayResult()
     emit = tree_printer(stream, color=color, verbose=verbose, tokens=tokens).emit
-    while stop is None or not stop.is_set():
+    while True:
         batch = source.poll(result)
         for event in batch:
             if transform is not None:

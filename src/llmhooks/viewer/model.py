@@ -68,8 +68,10 @@ _roles: dict[str, int] = {}
 def _role(type_name: str) -> int:
     role = _roles.get(type_name)
     if role is None:
-        action = type_name.rpartition(".")[2]
-        if type_name == "llm.token":
+        family, _, action = type_name.partition(".")
+        if family not in _KIND:  # e.g. bus.handler_error: about a handler, not a run
+            role = _OTHER
+        elif type_name == "llm.token":
             role = _TOKEN
         elif action in _STARTS:
             role = _START
@@ -437,7 +439,7 @@ class Recording:
             self._close(run, event, role)
         else:
             run.events.append(event)
-            if isinstance(event, ErrorInfo):
+            if event.type in _SUSTAINED and isinstance(event, ErrorInfo):
                 run.sustained_errors += 1
                 run.error = run.error or event.error_message
         return run
