@@ -212,3 +212,43 @@ def test_poll_returns_only_complete_new_lines(agent_rec: Made, tmp_path: Path) -
         f.write(lines[1][20:] + lines[2])
     assert [e.run_id for e in source.poll()] == [r["run_id"] for r in agent_rec.raw[1:3]]
     assert source.poll() == []
+
+
+def test_a_realtime_session_is_one_run_and_counts_errors_it_went_on_after() -> None:
+    """connected .. disconnected is one run; a recoverable realtime error is counted, not an end."""
+    from llmhooks.events import (
+        RealtimeConnectedEvent,
+        RealtimeDisconnectedEvent,
+        RealtimeErrorEvent,
+        RealtimeResponseEvent,
+    )
+
+    ids = {"run_id": "a" * 16, "trace_id": "b" * 32, "provider": "openai", "session_id": "s1"}
+    events = [
+        RealtimeConnectedEvent(**ids, timestamp=100.0),
+        RealtimeErrorEvent(**ids, error="rate limited", is_recoverable=True, timestamp=100.5),
+        RealtimeResponseEvent(**ids, text="hello", timestamp=101.0),
+        RealtimeDisconnectedEvent(**ids, reason="closed", timestamp=102.0),
+    ]
+    [trace] = Recording.from_events(events).finish().traces
+    session = trace.root
+    assert (session.kind, session.status, session.duration_ms) == ("realtime", "ok", 2000.0)
+    assert [e.type for e in session.events] == ["realtime.error", "realtime.response"]
+    assert session.rollup.errors == 1 and session.error == "rate limited"
+
+
+def test_sqlite_poll_returns_rows_added_since_the_last_poll(tmp_path: Path) -> None:
+    """SQLite polling: nothing before the table exists, then each new committed row once."""
+    from llmhooks import EventRecorder, llm_run
+    from llmhooks.viewer.source import SqliteSource
+
+    path = tmp_path / "live.db"
+    source = SqliteSource(path)
+    assert source.poll() == []
+    recorder = EventRecorder(path)
+    with llm_run(provider="openai", model="gpt-4o", messages=[], callbacks=recorder) as run:
+        assert [e.type for e in source.poll()] == ["llm.start"]
+        run.finish(input_tokens=1, output_tokens=1)
+    assert [e.type for e in source.poll()] == ["llm.end"] and source.poll() == []
+    assert source.count() == 2
+    recorder.close()

@@ -225,6 +225,16 @@ def test_command_errors_are_one_clear_line(
     assert code == 1 and err.startswith("llmhooks view: ") and message in err and "Traceback" not in err
 
 
+def test_command_on_a_database_that_is_no_recording(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A ``.db`` file that is not SQLite: one line saying so, exit code 1."""
+    path = tmp_path / "other.db"
+    path.write_bytes(b"not a database at all" * 100)
+    code, _, err = view(capsys, str(path))
+    assert code == 1 and err.startswith(f"llmhooks view: {path} is not a recording llmhooks can read")
+
+
 def test_command_on_a_file_that_is_no_recording(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Lines that are not events are skipped and counted, as replay does."""
     path = tmp_path / "notes.jsonl"
