@@ -241,7 +241,7 @@ class Run:
 
     @property
     def rollup(self) -> Rollup:
-        """Totals over this run and its descendants (see ``Recording.rollups``)."""
+        """Totals over this run and its descendants, cached: after ``Recording.add``, call ``rollups()``."""
         if self._rollup is None:
             _compute_rollups([self])
         assert self._rollup is not None

@@ -172,9 +172,9 @@ def render_tree(
         verbose: ``PrintCallbacks(verbose=True)``: payload previews, progress, logs.
         tokens: write streamed tokens inline, as they were recorded.
     """
-    top = focus if focus is not None else None
+    top = focus
     roll = top.rollup if top is not None else trace.rollup
-    what = f"run {top.run_id} {top.name}" if top is not None else f"{trace.name}"
+    what = f"run {top.run_id} {top.name}" if top is not None else trace.name
     heading = f"trace {trace.trace_id}  {_time(trace.start)}  {what}: {rollup_line(roll)}"
     if shown is not None:
         total = roll.runs
