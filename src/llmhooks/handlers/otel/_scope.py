@@ -14,7 +14,7 @@ any other the previous context is restored only where the run's span is still cu
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -24,16 +24,21 @@ __all__ = ["SpanScope"]
 
 
 class SpanScope:
-    """Attaches the span of a run (looked up by ``span_of``) while the run is current."""
+    """Attaches the span of a run (from ``live``: run id -> object with ``span``) while it is current.
 
-    __slots__ = ("_span_of",)
+    It holds the handler's table of open runs, not the handler, so a handler dropped
+    by its owner is collected (and its finalizer unregisters this scope).
+    """
 
-    def __init__(self, span_of: Callable[[str], trace.Span | None]) -> None:
-        self._span_of = span_of
+    __slots__ = ("_live",)
+
+    def __init__(self, live: Mapping[str, Any]) -> None:
+        self._live = live
 
     def enter(self, run: Any) -> Any:
         """Make the run's span current here; returns what ``exit`` needs, or None."""
-        span = self._span_of(run.run_id)
+        live = self._live.get(run.run_id)
+        span = live.span if live is not None else None
         if span is None:
             return None
         return otel_context.attach(trace.set_span_in_context(span)), span

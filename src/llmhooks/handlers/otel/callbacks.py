@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+import weakref
 from typing import Any, Literal
 
 from llmhooks.errors import MissingExtraError
@@ -38,6 +39,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     ) from None
 
 from llmhooks._validate import check_bool, check_choice
+from llmhooks.core import add_run_scope, remove_run_scope
 from llmhooks.core.callbacks import Callbacks
 from llmhooks.events import (
     AgentEndEvent,
@@ -191,8 +193,9 @@ class OpenTelemetryCallbacks(Callbacks):
         self._instruments: Instruments | None = None
         self._logger: Logger | None = None
         self._llm_attrs: dict[tuple[str | None, str | None, str], dict[str, Any]] = {}
-        self.scope = SpanScope(self._span_of)
-        _register_scope(self.scope)
+        self.scope = SpanScope(self._live)
+        add_run_scope(self.scope)
+        weakref.finalize(self, remove_run_scope, self.scope)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -664,7 +667,7 @@ class OpenTelemetryCallbacks(Callbacks):
         Spans ended here (a run whose end this handler will never see, e.g. because it
         was removed from its manager mid-run) carry ``llmhooks.incomplete=True``.
         """
-        _unregister_scope(self.scope)
+        remove_run_scope(self.scope)
         now = time.time_ns()
         while self._live:
             try:
@@ -696,19 +699,3 @@ def _jsonable_attributes(details: dict[str, Any]) -> dict[str, Any]:
 
     out = to_jsonable(details)
     return out if isinstance(out, dict) else {}
-
-
-def _register_scope(scope: SpanScope) -> None:
-    try:
-        from llmhooks.core.scope import add_run_scope  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # a core without run scopes: spans are exported, not made current
-        return
-    add_run_scope(scope)
-
-
-def _unregister_scope(scope: SpanScope) -> None:
-    try:
-        from llmhooks.core.scope import remove_run_scope  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return
-    remove_run_scope(scope)
