@@ -124,7 +124,9 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
     from llmhooks.handlers.cost import CostTracker, Price
     from llmhooks.handlers.logging import LoggingCallbacks
     from llmhooks.handlers.metrics import MetricsCallbacks
+    from llmhooks.handlers.otel import OpenTelemetryCallbacks
     from llmhooks.handlers.printing import PrintCallbacks
+    from llmhooks.handlers.prometheus import PrometheusCallbacks
     from llmhooks.handlers.ratelimit import RateLimiter
     from llmhooks.handlers.record import EventRecorder, ReplayResult, areplay, replay
     from llmhooks.handlers.streaming import StreamingProgress
@@ -160,6 +162,8 @@ _LAZY: dict[str, str] = {
     "replay": "llmhooks.handlers.record",
     "areplay": "llmhooks.handlers.record",
     "Price": "llmhooks.handlers.cost",
+    "OpenTelemetryCallbacks": "llmhooks.handlers.otel",  # extra: otel
+    "PrometheusCallbacks": "llmhooks.handlers.prometheus",  # extra: prometheus
     # instrumentation, bus, other handler styles
     "instrument_llm": "llmhooks.instrument",
     "instrument_tool": "llmhooks.instrument",
@@ -263,8 +267,10 @@ __all__ = [
     "MetricsCallbacks",
     "MissingExtraError",
     "NodeRun",
+    "OpenTelemetryCallbacks",
     "Price",
     "PrintCallbacks",
+    "PrometheusCallbacks",
     "RateLimitExceeded",
     "RateLimiter",
     "RealtimeAgentTranscriptionEvent",

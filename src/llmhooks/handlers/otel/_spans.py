@@ -11,7 +11,7 @@ go through the user's processors, sampler and resource unchanged.
 
 For any other tracer (a vendor's provider, the API's no-op one) the span is started
 the ordinary way under the right parent: trace id and parent are kept, the span id is
-the tracer's own (``start`` then returns ``ids_kept=False``).
+the tracer's own (``keeps_ids`` is False).
 """
 
 from __future__ import annotations
@@ -56,11 +56,11 @@ def hex_id(text: str | None, bits: int) -> int:
 class SpanFactory:
     """Starts spans for one tracer; built once per tracer provider."""
 
-    __slots__ = ("_limits", "_processor", "_resource", "_sampler", "_scope", "_sdk", "tracer")
+    __slots__ = ("_limits", "_processor", "_resource", "_sampler", "_scope", "keeps_ids", "tracer")
 
     def __init__(self, tracer: trace.Tracer) -> None:
         self.tracer = tracer
-        self._sdk = isinstance(tracer, sdk_trace.Tracer)
+        self.keeps_ids = isinstance(tracer, sdk_trace.Tracer)  # else the tracer draws its own span ids
         if isinstance(tracer, sdk_trace.Tracer):
             self._sampler = tracer.sampler
             self._resource = tracer.resource
@@ -81,8 +81,8 @@ class SpanFactory:
         trace_id: int,
         parent: SpanContext | None,
         start_time: int,
-    ) -> tuple[trace.Span, bool]:
-        """Start a span; returns it and whether it carries ``span_id``.
+    ) -> trace.Span:
+        """Start a span, with ``span_id`` as its id when ``keeps_ids`` (and the id is valid).
 
         ``parent`` is the parent span's context (ours or a foreign one) or None for a
         root; its trace id wins over ``trace_id``, so a tree never spans two traces.
@@ -96,10 +96,9 @@ class SpanFactory:
             parent_ctx = _EMPTY  # never the ambient context: the parent was decided by the caller
             if not trace_id:
                 trace_id = _IDS.generate_trace_id()
-        if not self._sdk:
-            return self.tracer.start_span(name, parent_ctx, kind, attributes, start_time=start_time), False
-        kept = bool(span_id)
-        if not kept:
+        if not self.keeps_ids:
+            return self.tracer.start_span(name, parent_ctx, kind, attributes, start_time=start_time)
+        if not span_id:
             span_id = _IDS.generate_span_id()
         result = self._sampler.should_sample(parent_ctx, trace_id, name, kind, attributes)
         decision: Any = result.decision  # the SDK's Decision methods are not annotated
@@ -108,7 +107,7 @@ class SpanFactory:
             trace_id, span_id, is_remote=False, trace_flags=flags, trace_state=result.trace_state
         )
         if not decision.is_recording():
-            return NonRecordingSpan(context), kept
+            return NonRecordingSpan(context)
         span = RunSpan(
             name=name,
             context=context,
@@ -122,4 +121,4 @@ class SpanFactory:
             instrumentation_scope=self._scope,
         )
         span.start(start_time=start_time, parent_context=parent_ctx)
-        return span, kept
+        return span

@@ -193,6 +193,7 @@ class OpenTelemetryCallbacks(Callbacks):
         self._instruments: Instruments | None = None
         self._logger: Logger | None = None
         self._llm_attrs: dict[tuple[str | None, str | None, str], dict[str, Any]] = {}
+        self._token_attrs: dict[int, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
         self.scope = SpanScope(self._live)
         add_run_scope(self.scope)
         weakref.finalize(self, remove_run_scope, self.scope)
@@ -236,20 +237,14 @@ class OpenTelemetryCallbacks(Callbacks):
             attrs[C.LLMHOOKS_USER_ID] = event.user_id
         if event.tags:
             attrs[C.LLMHOOKS_TAGS] = list(event.tags)
-        span, kept = self._spans().start(
-            name,
-            kind,
-            attrs,
-            hex_id(event.run_id, 64),
-            hex_id(event.trace_id, 128),
-            parent,
-            _ns(event.timestamp),
-        )
-        if not kept:
-            span.set_attribute(C.LLMHOOKS_RUN_ID, event.run_id)
-        context = span.get_span_context()
-        if context.trace_id != hex_id(event.trace_id, 128):
-            span.set_attribute(C.LLMHOOKS_TRACE_ID, event.trace_id)
+        factory = self._spans()
+        span_id, trace_id = hex_id(event.run_id, 64), hex_id(event.trace_id, 128)
+        # decided before the span starts: one attribute set, no extra locking afterwards
+        if not span_id or not factory.keeps_ids:
+            attrs[C.LLMHOOKS_RUN_ID] = event.run_id
+        if parent is not None and parent.trace_id != trace_id:
+            attrs[C.LLMHOOKS_TRACE_ID] = event.trace_id
+        span = factory.start(name, kind, attrs, span_id, trace_id, parent, _ns(event.timestamp))
         live = _Live(span, metric_attrs, event.timestamp)
         self._live[event.run_id] = live
         return live
@@ -310,6 +305,17 @@ class OpenTelemetryCallbacks(Callbacks):
             self._llm_attrs[key] = attrs
         return attrs
 
+    def _tokens_of(self, attrs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The token metric attributes for ``attrs`` (cached for the shared per-model dicts)."""
+        hit = self._token_attrs.get(id(attrs))
+        if hit is not None and hit[0] is attrs:
+            return hit[1], hit[2]
+        pair = {**attrs, C.TOKEN_TYPE: C.TOKEN_INPUT}, {**attrs, C.TOKEN_TYPE: C.TOKEN_OUTPUT}
+        if len(self._token_attrs) >= _MAX_CACHED:
+            self._token_attrs.clear()
+        self._token_attrs[id(attrs)] = (attrs, *pair)  # keeps attrs alive: its id stays its own
+        return pair
+
     def on_llm_start(self, event: LLMStartEvent) -> None:
         if self._defer(event):
             self._live[event.run_id] = _Live(None, {}, event.timestamp)
@@ -359,22 +365,10 @@ class OpenTelemetryCallbacks(Callbacks):
         if event.model and event.model != attrs.get(C.REQUEST_MODEL):
             attrs = {**attrs, C.RESPONSE_MODEL: event.model}
         if span.is_recording():
-            if event.model:
-                span.set_attribute(C.RESPONSE_MODEL, event.model)
-            if event.finish_reason:
-                span.set_attribute(C.RESPONSE_FINISH_REASONS, [event.finish_reason])
-            _set_usage(span, event)
-            if event.time_to_first_token_ms is not None:
-                span.set_attribute(C.RESPONSE_TIME_TO_FIRST_CHUNK, event.time_to_first_token_ms / 1000.0)
-            if event.incomplete:
-                span.set_attribute(C.LLMHOOKS_INCOMPLETE, True)
-            if event.cost is not None:
-                span.set_attribute(C.LLMHOOKS_COST_USD, event.cost)
+            out = _end_attributes(event)  # one set_attributes: the span takes its lock once
             if self._content_span:
-                span.set_attribute(
-                    C.OUTPUT_MESSAGES,
-                    dumps(output_messages(event.response, event.tool_calls, event.finish_reason)),
-                )
+                out[C.OUTPUT_MESSAGES] = dumps(output_messages(event.response, event.tool_calls, event.finish_reason))
+            span.set_attributes(out)
         if self._content_event:
             self._emit_details(live, event, attrs)
         span.end(_ns(event.timestamp))
@@ -383,10 +377,12 @@ class OpenTelemetryCallbacks(Callbacks):
             return
         if event.latency_ms is not None:
             inst.duration.record(event.latency_ms / 1000.0, attrs)
-        if event.input_tokens is not None:
-            inst.tokens.record(event.input_tokens, {**attrs, C.TOKEN_TYPE: C.TOKEN_INPUT})
-        if event.output_tokens is not None:
-            inst.tokens.record(event.output_tokens, {**attrs, C.TOKEN_TYPE: C.TOKEN_OUTPUT})
+        if event.input_tokens is not None or event.output_tokens is not None:
+            with_input, with_output = self._tokens_of(attrs)
+            if event.input_tokens is not None:
+                inst.tokens.record(event.input_tokens, with_input)
+            if event.output_tokens is not None:
+                inst.tokens.record(event.output_tokens, with_output)
         if live.stream and event.time_to_first_token_ms is not None:
             inst.ttfc.record(event.time_to_first_token_ms / 1000.0, attrs)
 
@@ -679,19 +675,32 @@ class OpenTelemetryCallbacks(Callbacks):
                 live.span.end(now)
 
 
-def _set_usage(span: trace.Span, event: LLMEndEvent) -> None:
+def _end_attributes(event: LLMEndEvent) -> dict[str, Any]:
+    """The response attributes of an LLM end event."""
+    out: dict[str, Any] = {}
+    if event.model:
+        out[C.RESPONSE_MODEL] = event.model
+    if event.finish_reason:
+        out[C.RESPONSE_FINISH_REASONS] = [event.finish_reason]
     if event.input_tokens is not None:
-        span.set_attribute(C.USAGE_INPUT_TOKENS, event.input_tokens)
+        out[C.USAGE_INPUT_TOKENS] = event.input_tokens
     if event.output_tokens is not None:
-        span.set_attribute(C.USAGE_OUTPUT_TOKENS, event.output_tokens)
+        out[C.USAGE_OUTPUT_TOKENS] = event.output_tokens
     if event.cached_input_tokens:
-        span.set_attribute(C.USAGE_CACHE_READ_INPUT_TOKENS, event.cached_input_tokens)
+        out[C.USAGE_CACHE_READ_INPUT_TOKENS] = event.cached_input_tokens
     if event.cache_write_input_tokens:
-        span.set_attribute(C.USAGE_CACHE_CREATION_INPUT_TOKENS, event.cache_write_input_tokens)
+        out[C.USAGE_CACHE_CREATION_INPUT_TOKENS] = event.cache_write_input_tokens
     if event.reasoning_tokens:
-        span.set_attribute(C.USAGE_REASONING_OUTPUT_TOKENS, event.reasoning_tokens)
+        out[C.USAGE_REASONING_OUTPUT_TOKENS] = event.reasoning_tokens
     if event.usage_estimated:
-        span.set_attribute(C.LLMHOOKS_USAGE_ESTIMATED, True)
+        out[C.LLMHOOKS_USAGE_ESTIMATED] = True
+    if event.time_to_first_token_ms is not None:
+        out[C.RESPONSE_TIME_TO_FIRST_CHUNK] = event.time_to_first_token_ms / 1000.0
+    if event.incomplete:
+        out[C.LLMHOOKS_INCOMPLETE] = True
+    if event.cost is not None:
+        out[C.LLMHOOKS_COST_USD] = event.cost
+    return out
 
 
 def _jsonable_attributes(details: dict[str, Any]) -> dict[str, Any]:
