@@ -511,3 +511,17 @@ def test_close_ends_the_spans_of_runs_it_will_never_see_end(otel: Otel) -> None:
     assert (otel.span("execute_tool forever").attributes or {})[C.LLMHOOKS_INCOMPLETE] is True
     run.finish()  # the end arriving later changes nothing
     assert len(otel.spans()) == 1
+
+
+def test_without_the_extra_the_error_says_what_to_install() -> None:
+    """No opentelemetry installed: ``MissingExtraError`` with the pip command, not a bare ImportError."""
+    code = (
+        "import sys; sys.modules['opentelemetry'] = None\n"
+        "import llmhooks\n"
+        "try:\n"
+        "    llmhooks.OpenTelemetryCallbacks\n"
+        "except llmhooks.MissingExtraError as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert "pip install 'llmhooks[otel]'" in out.stdout

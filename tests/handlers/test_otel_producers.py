@@ -9,6 +9,7 @@ import pytest
 
 pytest.importorskip("opentelemetry.sdk", reason="needs the otel extra")
 
+from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 from tests.handlers.otel_support import Otel
 from tests.llm._wire import FastWireServer
@@ -207,3 +208,59 @@ def test_langchain_bridge_with_a_langgraph_graph(otel: Otel) -> None:
     chat_attrs = chat.attributes or {}
     assert (chat_attrs[C.USAGE_INPUT_TOKENS], chat_attrs[C.USAGE_OUTPUT_TOKENS]) == (12, 7)
     assert len({s.context.trace_id for s in otel.spans() if s.context}) == 1
+
+
+class _SpanAtRequest:
+    """An httpx2 transport (the SDKs' HTTP client) noting the current span when a request goes out."""
+
+    def __init__(self) -> None:
+        import httpx2
+
+        self.seen: list[int] = []
+        outer = self
+
+        class Transport(httpx2.HTTPTransport):
+            def handle_request(self, request: Any) -> Any:
+                outer.seen.append(trace.get_current_span().get_span_context().span_id)
+                return super().handle_request(request)
+
+        self.client = httpx2.Client(transport=Transport())
+
+
+def _openai_client(wire: FastWireServer, otel: Otel, http: _SpanAtRequest) -> Any:
+    import openai
+
+    client = openai.OpenAI(base_url=wire.openai_base_url, api_key="k", max_retries=0, http_client=http.client)
+    return instrument_openai(client, callbacks=otel.callbacks)
+
+
+def test_the_sdks_http_request_runs_inside_the_llm_span(wire: FastWireServer, otel: Otel) -> None:
+    """The SDK's HTTP call is made while the LLM span is current: HTTP client spans nest under it."""
+    pytest.importorskip("httpx2")
+    http = _SpanAtRequest()
+    wire.reply("hello")
+    _openai_client(wire, otel, http).chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "hi"}]
+    )
+    span = otel.span("chat m")
+    assert span.context is not None and http.seen == [span.context.span_id]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="integrations/_patch.py opens a stream's HTTP request outside the stream's run "
+    "(HeldRun enters it in a private context): the request sees the caller's span",
+)
+def test_the_http_request_opening_a_stream_runs_inside_the_llm_span(wire: FastWireServer, otel: Otel) -> None:
+    """A streamed call: the request that opens the stream should see the LLM span as current."""
+    pytest.importorskip("httpx2")
+    http = _SpanAtRequest()
+    wire.reply("a b")
+    with agent_run(agent_name="outer", callbacks=otel.callbacks):
+        list(
+            _openai_client(wire, otel, http).chat.completions.create(
+                model="m", messages=[{"role": "user", "content": "hi"}], stream=True
+            )
+        )
+    span = otel.span("chat m")
+    assert span.context is not None and http.seen == [span.context.span_id]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -329,3 +331,17 @@ def test_bad_arguments_fail_at_construction(
         PrometheusCallbacks(registry, **kwargs)
     assert list(registry.collect()) == []  # nothing half-registered was left behind
     PrometheusCallbacks(registry).close()
+
+
+def test_without_the_extra_the_error_says_what_to_install() -> None:
+    """No prometheus-client installed: ``MissingExtraError`` with the pip command."""
+    code = (
+        "import sys; sys.modules['prometheus_client'] = None\n"
+        "import llmhooks\n"
+        "try:\n"
+        "    llmhooks.PrometheusCallbacks\n"
+        "except llmhooks.MissingExtraError as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert "pip install 'llmhooks[prometheus]'" in out.stdout
