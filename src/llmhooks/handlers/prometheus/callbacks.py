@@ -169,6 +169,7 @@ class PrometheusCallbacks(Callbacks):
         check_bool("health", health)
         interval = check_number("health_interval", health_interval, minimum=0.05)
         self._children: dict[tuple[Any, ...], Any] = {}
+        self._sessions: set[str] = set()  # run ids of MCP sessions counted in mcp_sessions
         self._registered: list[Any] = []
         try:
             self._define(namespace, extra, latency, ttft, tool)
@@ -354,12 +355,16 @@ class PrometheusCallbacks(Callbacks):
     def on_mcp_connect(self, event: MCPConnectEvent) -> None:
         server = self._label("server", event.server_name)
         self._child(self.mcp_connections, server, self._label("transport", event.transport)).inc()
-        self._child(self.mcp_sessions, server).inc()
+        if event.run_id not in self._sessions:
+            self._sessions.add(event.run_id)
+            self._child(self.mcp_sessions, server).inc()
 
     def on_mcp_disconnect(self, event: MCPDisconnectEvent) -> None:
         server = self._label("server", event.server_name)
         self._child(self.mcp_disconnections, server).inc()
-        self._child(self.mcp_sessions, server).dec()
+        if event.run_id in self._sessions:  # a session opened before this handler was added is not counted
+            self._sessions.discard(event.run_id)
+            self._child(self.mcp_sessions, server).dec()
 
     def on_mcp_logging(self, event: MCPLoggingEvent) -> None:
         server = self._label("server", event.server_name)
