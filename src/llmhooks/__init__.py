@@ -54,6 +54,7 @@ from llmhooks.core import (
     tool_run,
     use_run,
 )
+from llmhooks.core.classify import register_classifier as _register_classifier
 from llmhooks.errors import (
     Abort,
     BudgetExceeded,
@@ -339,3 +340,13 @@ __all__ = [
     "uninstrument_openai",
     "use_run",
 ]
+
+
+def _classify_sdk_error(exc: BaseException) -> tuple[str | None, bool] | None:
+    # the core knows protocols, integrations know SDKs: loaded on the first error only
+    from llmhooks.integrations.errors import classify_sdk_error
+
+    return classify_sdk_error(exc)
+
+
+_register_classifier(_classify_sdk_error)
