@@ -91,6 +91,35 @@ async def test_async_stream(llm_server: FastWireServer, rec: RecordingCallbacks)
     assert rec.events[-1].total_tokens == 7  # type: ignore[attr-defined]
 
 
+def test_reading_a_finished_stream_again_keeps_what_was_recorded(
+    llm_server: FastWireServer, rec: RecordingCallbacks
+) -> None:
+    """A stream read to the end yields nothing more, as an SDK stream does; its response stays."""
+    llm_server.reply("one two", input_tokens=4, output_tokens=2)
+    stream = make(llm_server, rec).stream("count")
+    assert list(stream) == ["one", " two"]
+    response = stream.response
+    assert response is not None and response.usage.output_tokens == 2
+    assert list(stream) == [] and next(iter(stream), None) is None
+    assert stream.response is response and stream.text == "one two"
+    assert len(llm_server.requests) == 1  # no second request
+    rec.assert_types(["llm.start", "llm.token", "llm.token", "llm.end"])
+
+
+async def test_reading_a_finished_async_stream_again_keeps_what_was_recorded(
+    llm_server: FastWireServer, rec: RecordingCallbacks
+) -> None:
+    """The same for ``async for``: nothing more, the response kept, one terminal event."""
+    llm_server.reply("a b", input_tokens=5, output_tokens=2)
+    stream = make(llm_server, rec).stream("x")
+    assert [d async for d in stream] == ["a", " b"]
+    response = stream.response
+    assert [d async for d in stream] == []
+    assert stream.response is response is not None and response.text == "a b"
+    rec.assert_terminated()
+    assert rec.types().count("llm.end") == 1
+
+
 def _sse(*deltas: str) -> str:
     chunks = [
         {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
