@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from tests.servers.llm_wire import LLMWireServer
 
-from llmhooks import LLM, Agent, LLMEndEvent, LLMStartEvent, ToolErrorEvent, ToolStartEvent
+from llmhooks import LLM, Agent, LLMEndEvent, LLMStartEvent, ToolEndEvent, ToolErrorEvent, ToolStartEvent
 from llmhooks.agent import MaxStepsExceeded
 from llmhooks.testing import RecordingCallbacks
 
@@ -155,6 +155,28 @@ def test_agent_over_the_openai_sdk(wire: LLMWireServer) -> None:
         "call_it",
         "Rome",
     )
+
+
+def scale(value: float, factor: int | None = None) -> float:
+    """Scale a value by an optional factor."""
+    return value * (factor if factor is not None else 1)
+
+
+def test_null_for_an_optional_argument_is_accepted(wire: LLMWireServer) -> None:
+    """A model sending ``null`` for ``factor: int | None`` gets the tool run, not a validation error."""
+    wire.reply_tool_call("scale", {"value": 2.5, "factor": None}, call_id="call_s")
+    wire.reply("It is 2.5.")
+    llm = LLM(
+        provider="openai", model="gpt-4o-mini", api_key="test", base_url=wire.openai_base_url, max_retries=0
+    )
+    rec = RecordingCallbacks()
+    result = Agent(tools=[scale], llm=llm, callbacks=rec).run("Scale 2.5")
+    assert result.output == "It is 2.5."
+    assert rec.of_type(ToolErrorEvent) == []
+    [end] = rec.of_type(ToolEndEvent)
+    assert end.result == 2.5
+    sent = wire.requests[0].json["tools"][0]["function"]["parameters"]["properties"]["factor"]
+    assert sent == {"type": ["integer", "null"], "default": None}
 
 
 async def test_mcp_tools_work_as_agent_tools() -> None:
