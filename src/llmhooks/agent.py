@@ -98,9 +98,6 @@ class Agent:
             messages.extend(dict(m) for m in goal)
         return messages
 
-    def _schemas(self) -> list[dict[str, Any]] | None:
-        return [t.schema() for t in self.tools] or None
-
     # sync
 
     def run(self, goal: str | Sequence[dict[str, Any]]) -> AgentResult:
@@ -108,7 +105,7 @@ class Agent:
         messages = self._start_messages(goal)
         with callbacks_context(self.callbacks), agent_run(goal=_goal_text(goal), agent_name=self.name) as run:
             for step in range(1, self.max_steps + 1):
-                response = self.llm.chat(messages, tools=self._schemas())
+                response = self.llm.chat(messages, tools=self.tools)
                 messages.append(response.to_message())
                 if not response.tool_calls:
                     run.step(action="final_answer", observation=response.text)
@@ -165,7 +162,7 @@ class Agent:
         with callbacks_context(self.callbacks):
             async with agent_run(goal=_goal_text(goal), agent_name=self.name) as run:
                 for step in range(1, self.max_steps + 1):
-                    response = await self.llm.achat(messages, tools=self._schemas())
+                    response = await self.llm.achat(messages, tools=self.tools)
                     messages.append(response.to_message())
                     if not response.tool_calls:
                         await run.astep(action="final_answer", observation=response.text)
@@ -212,7 +209,7 @@ class Agent:
         messages = self._start_messages(goal)
         with callbacks_context(self.callbacks), agent_run(goal=_goal_text(goal), agent_name=self.name) as run:
             for step in range(1, self.max_steps + 1):
-                stream = self.llm.stream(messages, tools=self._schemas())
+                stream = self.llm.stream(messages, tools=self.tools)
                 yielded = False
                 for delta in stream:
                     yielded = True
@@ -240,7 +237,7 @@ class Agent:
         with callbacks_context(self.callbacks):
             async with agent_run(goal=_goal_text(goal), agent_name=self.name) as run:
                 for step in range(1, self.max_steps + 1):
-                    stream = self.llm.stream(messages, tools=self._schemas())
+                    stream = self.llm.stream(messages, tools=self.tools)
                     yielded = False
                     async for delta in stream:
                         yielded = True

@@ -49,10 +49,10 @@ def _type_schema(hint: Any) -> dict[str, Any]:
         args = get_args(hint)
         options = [a for a in args if a is not type(None)]
         if len(options) == 1:
-            schema = _type_schema(options[0])
+            union = _type_schema(options[0])
         else:
-            schema = {"anyOf": [_type_schema(a) for a in options]}
-        return _nullable(schema) if len(options) < len(args) else schema
+            union = {"anyOf": [_type_schema(a) for a in options]}
+        return _nullable(union) if len(options) < len(args) else union
     if origin is Literal:
         values = list(get_args(hint))
         schema: dict[str, Any] = {"enum": values}
