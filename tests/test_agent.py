@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 from collections.abc import Iterator
 
 import pytest
 from tests.servers.llm_wire import LLMWireServer
 
-from llmhooks import LLM, Agent, LLMEndEvent, LLMStartEvent, ToolEndEvent, ToolErrorEvent, ToolStartEvent
+from llmhooks import (
+    LLM,
+    Agent,
+    AgentEndEvent,
+    AgentErrorEvent,
+    LLMEndEvent,
+    LLMStartEvent,
+    ToolEndEvent,
+    ToolErrorEvent,
+    ToolStartEvent,
+)
 from llmhooks.agent import MaxStepsExceeded
 from llmhooks.testing import RecordingCallbacks
 
@@ -229,3 +240,144 @@ def test_stream_consumer_runs_stay_outside_the_agent() -> None:
             pass
     assert all(e.parent_run_id is None for e in mine.events)
     assert not any(e.model == "mine" for e in agent_rec.of_type(LLMStartEvent))
+
+
+# -- early stop: every child run ends before its parent, one terminal event each -------------
+
+
+def assert_children_end_first(rec: RecordingCallbacks) -> None:
+    """Each run has one terminal event, and it comes before its parent's terminal event."""
+    rec.assert_terminated()
+    ends = {e.run_id: i for i, e in enumerate(rec.events) if e.type.endswith((".end", ".error"))}
+    parents = {e.run_id: e.parent_run_id for e in rec.events if e.type.endswith(".start")}
+    for run_id, parent in parents.items():
+        if parent in ends:
+            assert ends[run_id] < ends[parent], f"run {run_id} ended after its parent {parent}"
+
+
+def agent_end(rec: RecordingCallbacks) -> AgentEndEvent:
+    end = rec.events[-1]
+    assert isinstance(end, AgentEndEvent), rec.types()
+    return end
+
+
+STORY = "Tell me a story"  # the offline model answers it without tools, word by word
+
+
+def test_stream_closed_early_ends_the_llm_run_then_the_agent_incomplete() -> None:
+    """``close()`` after a few words: llm.end then agent.end, both ``incomplete=True``, no error."""
+    rec = RecordingCallbacks()
+    stream = Agent(tools=[add], callbacks=rec).stream(STORY)
+    words = [next(stream), next(stream)]
+    stream.close()  # type: ignore[attr-defined]
+    assert rec.types()[-2:] == ["llm.end", "agent.end"]
+    llm_end = rec.of_type(LLMEndEvent)[-1]
+    assert llm_end.incomplete is True and llm_end.response == "".join(words)
+    end = agent_end(rec)
+    assert end.incomplete is True and end.result == "".join(words) and end.steps == 0
+    assert not any(e.type.endswith(".error") for e in rec.events)
+    assert_children_end_first(rec)
+
+
+def test_stream_dropped_after_break_ends_at_once_while_a_handler_keeps_the_events() -> None:
+    """``break`` then dropping the stream: the runs end right away, child first, nothing kept open."""
+    rec = RecordingCallbacks()
+    agent = Agent(tools=[add], callbacks=rec)
+    for _ in agent.stream("Use add to compute 1 and 1"):  # a tool step, then the final answer
+        break
+    assert_children_end_first(rec)
+    assert agent_end(rec).incomplete is True
+    assert rec.types() == [
+        "agent.start",
+        "llm.start", "llm.end",
+        "tool.start", "tool.end",
+        "agent.step",
+        "llm.start", "llm.token", "llm.end",
+        "agent.end",
+    ]  # fmt: skip
+    assert agent_end(rec).steps == 1
+
+
+def test_stream_stopped_between_model_turns(wire: LLMWireServer) -> None:
+    """Stopped at the separator after a turn that asked for a tool (OpenAI SDK): the tool never runs."""
+    wire.reply_tool_call("add", {"a": 1, "b": 1}, call_id="call_1", text="Let me add.")
+    llm = LLM(provider="openai", model="gpt-4o-mini", api_key="test", base_url=wire.openai_base_url)
+    rec = RecordingCallbacks()
+    stream = Agent(tools=[add], llm=llm, callbacks=rec).stream("add 1 and 1")
+    received = []
+    for delta in stream:
+        received.append(delta)
+        if delta == "\n":
+            break
+    del stream
+    gc.collect()
+    assert "".join(received) == "Let me add.\n"
+    assert rec.types() == [
+        "agent.start",
+        "llm.start",
+        "llm.token",
+        "llm.token",
+        "llm.token",
+        "llm.end",
+        "agent.end",
+    ]
+    assert rec.of_type(LLMEndEvent)[0].incomplete is False  # that turn was complete
+    end = agent_end(rec)
+    assert end.incomplete is True and end.result == "Let me add." and end.steps == 0
+    assert_children_end_first(rec)
+
+
+async def test_astream_aclose_ends_the_llm_run_then_the_agent_incomplete() -> None:
+    """``await aclose()``: the same order and fields as the sync stream."""
+    rec = RecordingCallbacks()
+    stream = Agent(tools=[add], callbacks=rec).astream(STORY)
+    first = await stream.__anext__()
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert rec.types()[-2:] == ["llm.end", "agent.end"]
+    assert rec.of_type(LLMEndEvent)[-1].incomplete is True
+    end = agent_end(rec)
+    assert end.incomplete is True and end.result == first
+    assert_children_end_first(rec)
+
+
+def test_astream_dropped_after_break_is_closed_by_the_event_loop() -> None:
+    """An async stream dropped half-read is closed when its loop finalises it, child first."""
+    rec = RecordingCallbacks()
+
+    async def main() -> None:
+        async for _ in Agent(tools=[add], callbacks=rec).astream(STORY):
+            break
+
+    asyncio.run(main())
+    assert_children_end_first(rec)
+    assert agent_end(rec).incomplete is True
+    assert rec.of_type(LLMEndEvent)[-1].incomplete is True
+
+
+async def test_astream_cancelled_while_tools_run_ends_them_before_the_agent() -> None:
+    """Cancelling the consumer while tool calls are in flight: each tool run ends (cancelled) first."""
+    started = asyncio.Event()
+
+    async def wait_forever(x: int) -> int:
+        """Never returns."""
+        started.set()
+        await asyncio.Event().wait()
+        return x
+
+    rec = RecordingCallbacks()
+    agent = Agent(tools=[wait_forever, slow_square], callbacks=rec)
+
+    async def consume() -> None:
+        async for _ in agent.astream("Use wait_forever on 1 and slow_square on 2"):
+            pass
+
+    task = asyncio.create_task(consume())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert_children_end_first(rec)
+    errors = {e.tool_name: e for e in rec.of_type(ToolErrorEvent)}
+    assert errors["wait_forever"].cancelled is True and errors["wait_forever"].arguments == {"x": 1}
+    last = rec.events[-1]
+    assert isinstance(last, AgentErrorEvent) and last.cancelled is True

@@ -25,7 +25,7 @@ from llmhooks.errors import Abort, LLMHooksError
 from llmhooks.tools import Tool, as_tools
 
 if TYPE_CHECKING:
-    from llmhooks.llm import LLM
+    from llmhooks.llm import LLM, ChatStream
     from llmhooks.llm.response import ToolCall
 
 __all__ = ["Agent", "AgentResult", "MaxStepsExceeded"]
@@ -198,8 +198,11 @@ class Agent:
     # streaming of the final answer
 
     def stream(self, goal: str | Sequence[dict[str, Any]]) -> Iterator[str]:
-        """Run the loop, yielding the text of the final answer as the model streams it.
+        """Run the loop, yielding the model's text as it streams (``"\\n"`` between turns).
 
+        Stopped early (``break`` then dropped, ``close()``): the model call in progress
+        ends first (``llm.end``, ``incomplete=True``), then the agent run ends with
+        ``incomplete=True`` and ``result`` the text of that call so far; no error event.
         The generator runs in its own context (``isolated``): the agent's run and
         handlers stay out of the code that consumes the stream.
         """
@@ -208,53 +211,73 @@ class Agent:
     def _stream(self, goal: str | Sequence[dict[str, Any]]) -> Generator[str, None, None]:
         messages = self._start_messages(goal)
         with callbacks_context(self.callbacks), agent_run(goal=_goal_text(goal), agent_name=self.name) as run:
-            for step in range(1, self.max_steps + 1):
-                stream = self.llm.stream(messages, tools=self.tools)
-                yielded = False
-                for delta in stream:
-                    yielded = True
-                    yield delta
-                response = stream.response
-                assert response is not None  # read to the end above
-                messages.append(response.to_message())
-                if not response.tool_calls:
-                    run.step(action="final_answer", observation=response.text)
-                    self._finish(run, response.text, step, messages)
-                    return
-                if yielded:
-                    yield "\n"
-                results = self._call_tools(response.tool_calls)
-                messages.extend(results)
-                run.step(**_step_fields(response.tool_calls, results))
-            self._out_of_steps(run, messages)
+            turn: ChatStream | None = None
+            try:
+                for step in range(1, self.max_steps + 1):
+                    # the with block closes the model call's run before the agent's, whatever stops us
+                    with self.llm.stream(messages, tools=self.tools) as turn:
+                        yielded = False
+                        for delta in turn:
+                            yielded = True
+                            yield delta
+                    response = turn.response
+                    assert response is not None  # read to the end above
+                    messages.append(response.to_message())
+                    if not response.tool_calls:
+                        run.step(action="final_answer", observation=response.text)
+                        self._finish(run, response.text, step, messages)
+                        return
+                    if yielded:
+                        yield "\n"
+                    results = self._call_tools(response.tool_calls)
+                    messages.extend(results)
+                    run.step(**_step_fields(response.tool_calls, results))
+                self._out_of_steps(run, messages)
+            except GeneratorExit:  # the consumer stopped reading: an early stop, not a failure
+                run.finish(result=turn.text if turn is not None else "", incomplete=True)
+                raise
 
     def astream(self, goal: str | Sequence[dict[str, Any]]) -> AsyncIterator[str]:
-        """Async ``stream``, also in its own context."""
+        """Async ``stream`` (``await aclose()`` stops it early the same way), also in its own context."""
         return aisolated(self._astream(goal))
 
     async def _astream(self, goal: str | Sequence[dict[str, Any]]) -> AsyncGenerator[str, None]:
         messages = self._start_messages(goal)
         with callbacks_context(self.callbacks):
             async with agent_run(goal=_goal_text(goal), agent_name=self.name) as run:
-                for step in range(1, self.max_steps + 1):
-                    stream = self.llm.stream(messages, tools=self.tools)
-                    yielded = False
-                    async for delta in stream:
-                        yielded = True
-                        yield delta
-                    response = stream.response
-                    assert response is not None  # read to the end above
-                    messages.append(response.to_message())
-                    if not response.tool_calls:
-                        await run.astep(action="final_answer", observation=response.text)
-                        await self._afinish(run, response.text, step, messages)
-                        return
-                    if yielded:
-                        yield "\n"
-                    results = await asyncio.gather(*(self._acall_tool(c) for c in response.tool_calls))
-                    messages.extend(results)
-                    await run.astep(**_step_fields(response.tool_calls, results))
-                await self._aout_of_steps(run, messages)
+                turn: ChatStream | None = None
+                paused = False  # True while the consumer holds a delta: what is thrown in then is theirs
+                try:
+                    for step in range(1, self.max_steps + 1):
+                        async with self.llm.stream(messages, tools=self.tools) as turn:
+                            yielded = False
+                            async for delta in turn:
+                                yielded = True
+                                paused = True
+                                yield delta
+                                paused = False
+                        response = turn.response
+                        assert response is not None  # read to the end above
+                        messages.append(response.to_message())
+                        if not response.tool_calls:
+                            await run.astep(action="final_answer", observation=response.text)
+                            await self._afinish(run, response.text, step, messages)
+                            return
+                        if yielded:
+                            paused = True
+                            yield "\n"
+                            paused = False
+                        results = await asyncio.gather(*(self._acall_tool(c) for c in response.tool_calls))
+                        messages.extend(results)
+                        await run.astep(**_step_fields(response.tool_calls, results))
+                    await self._aout_of_steps(run, messages)
+                except (GeneratorExit, asyncio.CancelledError) as exc:
+                    # a cancellation thrown in while paused comes from the loop finalising a
+                    # dropped stream at shutdown (its aclose task cancelled before it ran):
+                    # an early stop like GeneratorExit, not a cancelled run
+                    if isinstance(exc, GeneratorExit) or paused:
+                        await run.afinish(result=turn.text if turn is not None else "", incomplete=True)
+                    raise
 
     # endings
 

@@ -38,11 +38,12 @@ class AgentStepEvent(AgentEvent):
 
 @dataclass(slots=True, kw_only=True)
 class AgentEndEvent(AgentEvent):
-    """An agent run finished with ``result``."""
+    """An agent run finished with ``result`` (``incomplete=True``: its stream was stopped early)."""
 
     type: ClassVar[str] = "agent.end"
     result: Any = None
     steps: int | None = None
+    incomplete: bool = False
     latency_ms: float | None = None
 
 
