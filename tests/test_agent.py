@@ -118,6 +118,17 @@ async def test_arun_awaits_async_tools_and_handlers() -> None:
     rec.assert_terminated()
 
 
+async def test_sync_run_called_from_async_code_runs_async_tools() -> None:
+    """``Agent.run`` inside a running loop (a Jupyter cell): an async tool still runs, in the agent's tree."""
+    rec = RecordingCallbacks()
+    result = Agent(tools=[slow_square], callbacks=rec).run("Use slow_square on 6")
+    assert "36" in result.output
+    [start] = rec.of_type(ToolStartEvent)
+    assert start.parent_run_id == rec.events[0].run_id
+    assert rec.of_type(ToolEndEvent)[0].result == 36
+    rec.assert_terminated()
+
+
 def test_stream_yields_the_final_answer_word_by_word() -> None:
     """Agent.stream yields the streamed text; LLM token events belong to the LLM runs."""
     rec = RecordingCallbacks()

@@ -22,7 +22,7 @@ from llmhooks.core.generators import aisolated, isolated
 from llmhooks.core.runs import agent_run, tool_run
 from llmhooks.core.threads import ContextExecutor
 from llmhooks.errors import Abort, LLMHooksError
-from llmhooks.tools import Tool, as_tools
+from llmhooks.tools import Tool, ToolArgumentError, as_tools
 
 if TYPE_CHECKING:
     from llmhooks.llm import LLM, ChatStream
@@ -123,8 +123,10 @@ class Agent:
 
     def _call_tool(self, call: ToolCall) -> dict[str, Any]:
         tool = self._by_name.get(call.name)
-        if tool is None:
-            return self._unknown_tool(call)
+        refused = self._refusal(call, tool)
+        if refused is not None:
+            return self._report(call, tool, refused)
+        assert tool is not None
         if tool.emits_events:  # MCP tools report their own tool run
             try:
                 return call.result_message(tool.invoke(call.arguments, tool_call_id=call.id))
@@ -144,14 +146,36 @@ class Agent:
             return call.result_message(_error_text(exc))
         return call.result_message(result)
 
-    def _unknown_tool(self, call: ToolCall) -> dict[str, Any]:
-        known = ", ".join(self._by_name) or "none"
-        error = LookupError(f"unknown tool {call.name!r}; available tools: {known}")
+    def _refusal(self, call: ToolCall, tool: Tool | None) -> Exception | None:
+        """Why ``call`` cannot be made at all, for what would not report it as a tool run itself."""
+        if tool is None:
+            known = ", ".join(self._by_name) or "none"
+            return LookupError(f"unknown tool {call.name!r}; available tools: {known}")
+        if tool.emits_events:  # it reports its run only once called: its arguments are checked here
+            try:
+                tool.validate(call.arguments)
+            except ToolArgumentError as exc:
+                return exc
+        return None
+
+    def _report(self, call: ToolCall, tool: Tool | None, error: Exception) -> dict[str, Any]:
+        """A tool run that fails with ``error`` before the tool is called (as a local tool's would)."""
         try:
-            with tool_run(call.name, arguments=call.arguments, tool_call_id=call.id):
+            with tool_run(**_run_fields(call, tool)):
                 raise error
-        except LookupError:
-            pass
+        except Exception as exc:
+            if exc is not error:  # an Abort from a start handler
+                raise
+        return call.result_message(_error_text(error))
+
+    async def _areport(self, call: ToolCall, tool: Tool | None, error: Exception) -> dict[str, Any]:
+        """Async ``_report``: async handlers are awaited."""
+        try:
+            async with tool_run(**_run_fields(call, tool)):
+                raise error
+        except Exception as exc:
+            if exc is not error:
+                raise
         return call.result_message(_error_text(error))
 
     # async
@@ -174,8 +198,10 @@ class Agent:
 
     async def _acall_tool(self, call: ToolCall) -> dict[str, Any]:
         tool = self._by_name.get(call.name)
-        if tool is None:
-            return self._unknown_tool(call)
+        refused = self._refusal(call, tool)
+        if refused is not None:
+            return await self._areport(call, tool, refused)
+        assert tool is not None
         if tool.emits_events:
             try:
                 return call.result_message(await tool.ainvoke(call.arguments, tool_call_id=call.id))
@@ -313,6 +339,20 @@ def _goal_text(goal: str | Sequence[dict[str, Any]]) -> str:
         if m.get("role") == "user":
             return str(m.get("content"))
     return ""
+
+
+def _run_fields(call: ToolCall, tool: Tool | None) -> dict[str, Any]:
+    """The tool run of ``call``, named as the tool's own runs are (an MCP tool by its server's name)."""
+    if tool is None:
+        return {"tool_name": call.name, "arguments": call.arguments, "tool_call_id": call.id}
+    return {
+        "tool_name": getattr(tool.fn, "tool_name", None) or tool.name,
+        "arguments": call.arguments,
+        "tool_call_id": call.id,
+        "server_name": tool.server_name,
+        # a tool reporting its own runs names their handlers (an MCP client's callbacks=)
+        "callbacks": getattr(tool.fn, "callbacks", None) if tool.emits_events else None,
+    }
 
 
 def _error_text(exc: BaseException) -> str:

@@ -20,6 +20,9 @@ from ``MCPClient.tools()``) is used as it is.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import contextvars
 import enum
 import inspect
 import re
@@ -139,8 +142,8 @@ class Tool:
     parameters: dict[str, Any] = field(default_factory=dict)
     server_name: str | None = None
     is_async: bool = False
-    # True for tools that report their own tool runs (MCP tools): call them with
-    # tool_call_id= instead of wrapping them in a second tool run
+    # True for tools that report their own tool runs (MCP tools): they have
+    # invoke/ainvoke(arguments, tool_call_id=...) and are not wrapped in a second tool run
     emits_events: bool = False
 
     @classmethod
@@ -244,17 +247,18 @@ class Tool:
         return any(p.kind is p.VAR_KEYWORD for p in params)
 
     def invoke(self, arguments: Mapping[str, Any] | None = None, *, tool_call_id: str | None = None) -> Any:
-        """Validate and call (sync); an async tool is run to completion."""
+        """Validate and call (sync); an async tool is run to completion.
+
+        From a thread whose event loop is running (sync code called from async code, a
+        Jupyter cell), an async tool runs on a fresh loop in a helper thread, with this
+        context, since that loop cannot run it while this call waits.
+        """
         args = self.validate(arguments)
         if self.emits_events:
-            import asyncio
-
-            return asyncio.run(self.fn.ainvoke(args, tool_call_id=tool_call_id))  # type: ignore[attr-defined]
+            return self.fn.invoke(args, tool_call_id=tool_call_id)  # type: ignore[attr-defined]
         result = self.fn(**args)
         if inspect.isawaitable(result):
-            import asyncio
-
-            return asyncio.run(_await(result))
+            return _run_to_completion(result)
         return result
 
     async def ainvoke(
@@ -276,6 +280,17 @@ class Tool:
 
 async def _await(value: Awaitable[Any]) -> Any:
     return await value
+
+
+def _run_to_completion(value: Awaitable[Any]) -> Any:
+    """Await ``value`` from sync code: here when no loop runs in this thread, else in a helper thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_await(value))
+    ctx = contextvars.copy_context()
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="llmhooks-tool") as pool:
+        return pool.submit(ctx.run, asyncio.run, _await(value)).result()
 
 
 def _mismatch(value: Any, spec: Mapping[str, Any]) -> str | None:
