@@ -292,7 +292,7 @@ def mcp_threads() -> list[threading.Thread]:
 
 
 def test_sessions_outlive_the_loop_that_connected_them_and_close_when_dropped() -> None:
-    """``asyncio.run(client.connect())`` then sync calls; a client dropped unclosed still closes its sessions."""
+    """``asyncio.run(client.connect())``, then sync calls; a client dropped unclosed closes its sessions."""
     rec = RecordingCallbacks()
     client = MCPClient([stdio_config("kept")], callbacks=rec)
     asyncio.run(client.connect())
