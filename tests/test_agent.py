@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+from tests.llm._wire import FastWireServer
 from tests.servers.llm_wire import LLMWireServer
 
 from llmhooks import (
@@ -53,7 +54,7 @@ def broken(city: str) -> str:
 
 @pytest.fixture
 def wire() -> Iterator[LLMWireServer]:
-    with LLMWireServer() as srv:
+    with FastWireServer() as srv:
         yield srv
 
 
@@ -104,9 +105,42 @@ def test_bad_arguments_become_a_tool_error_the_model_sees() -> None:
     result = Agent(tools=[broken], callbacks=rec).run("Use broken for Paris")
     [err] = rec.of_type(ToolErrorEvent)
     assert err.error_type == "RuntimeError" and "service down" in err.error_message
+    assert err.arguments == {"city": "Paris"} and err.tool_call_id is not None
     tool_message = next(m for m in result.messages if m["role"] == "tool")
     assert "service down for Paris" in tool_message["content"]
     assert rec.types()[-1] == "agent.end"
+
+
+async def test_unknown_tool_and_bad_arguments_are_tool_errors_in_run_and_arun(wire: LLMWireServer) -> None:
+    """A model calling a tool the agent lacks, or with bad arguments: tool.start then tool.error."""
+    from llmhooks import Callbacks
+
+    seen: list[str] = []
+
+    class Slow(Callbacks):
+        async def on_tool_error_async(self, event: ToolErrorEvent) -> None:
+            await asyncio.sleep(0)
+            seen.append(f"{event.tool_name}:{event.error_type}")
+
+    llm = LLM(provider="openai", model="gpt-4o-mini", api_key="test", base_url=wire.openai_base_url)
+    for use_async in (False, True):
+        wire.reply_tool_call("subtract", {"a": 1, "b": 2}, call_id="call_u")
+        wire.reply("I cannot subtract.")
+        rec = RecordingCallbacks()
+        agent = Agent(tools=[add], llm=llm, callbacks=[rec, Slow()])
+        result = await agent.arun("subtract") if use_async else agent.run("subtract")
+        [err] = rec.of_type(ToolErrorEvent)
+        assert (err.tool_name, err.error_type, err.arguments) == ("subtract", "LookupError", {"a": 1, "b": 2})
+        assert "available tools: add" in next(m["content"] for m in result.messages if m["role"] == "tool")
+        assert rec.types().index("tool.error") < rec.types().index("agent.step")
+        rec.assert_terminated()
+    assert seen[-1] == "subtract:LookupError"  # the async handler was awaited before arun went on
+    wire.reply_tool_call("add", {"a": 1}, call_id="call_b")
+    wire.reply("Missing b.")
+    rec = RecordingCallbacks()
+    await Agent(tools=[add], llm=llm, callbacks=rec).arun("add")
+    [err] = rec.of_type(ToolErrorEvent)
+    assert err.error_type == "ToolArgumentError" and err.arguments == {"a": 1}
 
 
 async def test_arun_awaits_async_tools_and_handlers() -> None:

@@ -6,8 +6,11 @@
 One run: agent start, then per model call an LLM start/end, then for each tool call the
 model asked for (several run in parallel) a tool start/end or error, an agent step, and
 so on until the model answers without tool calls or ``max_steps`` is reached; then agent
-end. A tool that raises or gets bad arguments gives a tool error event and the model
-sees the error text as the tool's result; the agent goes on.
+end. A tool that raises, gets bad arguments or does not exist gives a tool error event
+and the model sees the error text as the tool's result; the agent goes on. Every child
+run ends before the agent's; a stream stopped early by its reader ends the model call in
+progress, then the agent run with ``incomplete=True`` (see ``Agent.stream``). MCP tools
+(which report their own tool runs) work in ``run`` and ``arun`` alike. See docs/agent.md.
 """
 
 from __future__ import annotations
