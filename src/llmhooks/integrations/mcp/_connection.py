@@ -7,6 +7,10 @@ session, reports when it is ready, then waits until it is told to close or the
 server goes away (end of its stream, invalid JSON, a transport failure). The owner
 emits ``MCPConnectEvent`` once the handshake and listings are done and exactly one
 ``MCPDisconnectEvent`` when the session ends, whatever ended it.
+
+All of it runs on the client's own loop (``_loop``). Session events go to the caller of
+an operation in progress on the session (``relays``: a connect, a close, a call), whose
+handlers run where that caller waits; with none in progress, they are delivered here.
 """
 
 from __future__ import annotations

@@ -156,10 +156,8 @@ class Relay:
                 self._settle(message[2], _REFUSED)
 
     def _settle(self, ack: asyncio.Future[BaseException | None], outcome: BaseException | None) -> None:
-        if ack.get_loop() is self._loop:  # the caller is the I/O loop itself
-            _set(ack, outcome)
-        else:
-            self._io.call_soon(_set, ack, outcome)
+        # the ack belongs to the I/O loop; a stopped loop has no one left waiting for it
+        self._io.call_soon(_set, ack, outcome)
 
     # the I/O side
 
