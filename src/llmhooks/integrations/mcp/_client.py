@@ -63,10 +63,13 @@ class _ProgressRelay:
     ``tool.end``. An ``Abort`` from a handler cancels the call.
     """
 
-    __slots__ = ("_idle", "_pending", "_relay", "_run", "_scope", "_server", "_tool", "aborted")
+    __slots__ = ("_idle", "_manager", "_pending", "_relay", "_run", "_scope", "_server", "_tool", "aborted")
 
-    def __init__(self, run: Any, relay: Relay, server: str, tool: str, scope: anyio.CancelScope) -> None:
+    def __init__(
+        self, run: Any, manager: Any, relay: Relay, server: str, tool: str, scope: anyio.CancelScope
+    ) -> None:
         self._run = run
+        self._manager = manager
         self._relay = relay
         self._server = server
         self._tool = tool
@@ -83,14 +86,14 @@ class _ProgressRelay:
         try:
             # a caller that stopped waiting refuses it: its run has ended, so it is dropped
             await self._relay.deliver(
-                run.manager,
+                self._manager,
                 redact_event(
                     MCPProgressEvent(
                         run_id=run.run_id,
                         parent_run_id=run.parent_run_id,
                         trace_id=run.trace_id,
                         user_id=run.user_id,
-                        tags=run.tags,
+                        tags=list(run.tags),
                         metadata=run.metadata,
                         server_name=self._server,
                         tool_name=self._tool,
@@ -431,8 +434,10 @@ class MCPClient:
             session = self._session(conn)
             with anyio.CancelScope() as scope:
                 relayed = None
-                if progress and run.is_recording and run.manager.wants(MCPProgressEvent):
-                    relayed = _ProgressRelay(run, relay, conn.name, tool, scope)
+                # a run nobody takes tool events from may still have progress listeners
+                manager = run.manager if run.is_recording else manager_for(self._callbacks)
+                if progress and manager is not None and manager.wants(MCPProgressEvent):
+                    relayed = _ProgressRelay(run, manager, relay, conn.name, tool, scope)
                 try:
                     result = await session.call_tool(
                         tool, args, read_timeout_seconds=limit, progress_callback=relayed
