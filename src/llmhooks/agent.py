@@ -346,16 +346,15 @@ def _goal_text(goal: str | Sequence[dict[str, Any]]) -> str:
 
 def _run_fields(call: ToolCall, tool: Tool | None) -> dict[str, Any]:
     """The tool run of ``call``, named as the tool's own runs are (an MCP tool by its server's name)."""
-    if tool is None:
-        return {"tool_name": call.name, "arguments": call.arguments, "tool_call_id": call.id}
-    return {
-        "tool_name": getattr(tool.fn, "tool_name", None) or tool.name,
-        "arguments": call.arguments,
-        "tool_call_id": call.id,
-        "server_name": tool.server_name,
-        # a tool reporting its own runs names their handlers (an MCP client's callbacks=)
-        "callbacks": getattr(tool.fn, "callbacks", None) if tool.emits_events else None,
-    }
+    fields: dict[str, Any] = {"tool_name": call.name, "arguments": call.arguments, "tool_call_id": call.id}
+    if tool is not None:
+        fields.update(tool_name=tool.name, server_name=tool.server_name)
+        if tool.emits_events:  # as its own runs: its server's name for it, its handlers (callbacks=)
+            fields.update(
+                tool_name=getattr(tool.fn, "tool_name", None) or tool.name,
+                callbacks=getattr(tool.fn, "callbacks", None),
+            )
+    return fields
 
 
 def _error_text(exc: BaseException) -> str:
