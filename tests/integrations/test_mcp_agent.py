@@ -87,15 +87,15 @@ def test_sync_client_and_agent_in_plain_sync_code() -> None:
 async def test_arun_and_run_give_the_same_events() -> None:
     """The same MCP tool through ``arun`` and ``run``: the same event sequence."""
     sequences = []
-    for use_async in (True, False):
-        rec = RecordingCallbacks()
-        async with MCPClient([stdio_config()]) as client:
+    async with MCPClient([stdio_config()]) as client:
+        for use_async in (True, False):
+            rec = RecordingCallbacks()
             agent = Agent(tools=client.tools(), callbacks=rec)
             goal = "Use add to compute 4 and 5"
             result = await agent.arun(goal) if use_async else agent.run(goal)
-        assert result.output == "The result of add is 9."
-        check_tool_run(rec)
-        sequences.append(rec.types())
+            assert result.output == "The result of add is 9."
+            check_tool_run(rec)
+            sequences.append(rec.types())
     assert sequences[0] == sequences[1]
 
 
@@ -150,66 +150,62 @@ async def test_async_handlers_are_awaited_on_the_callers_loop() -> None:
 
 
 async def test_mcp_tool_with_bad_arguments_gives_the_same_events_as_a_local_tool() -> None:
-    """A model calling an MCP tool with a wrong argument: tool.start then tool.error, as for a local tool."""
+    """A model calling an MCP tool with a wrong argument: tool.start then tool.error, as for a local tool.
+
+    Tool error events carry the arguments, for these and for a call the server failed.
+    """
 
     def add(a: int, b: int) -> int:
         """Add two integers."""
         return a + b
 
-    def events(rec: RecordingCallbacks) -> list[tuple[str, Any, Any]]:
+    def tool_events(events: list[Event]) -> list[tuple[str, Any, Any]]:
         return [
             (e.type, getattr(e, "arguments", None), getattr(e, "error_type", None))
-            for e in rec.events
+            for e in events
             if e.type.startswith("tool.")
         ]
 
     goal = "Use add with a=2"  # the offline model finds no value for b
     local = RecordingCallbacks()
     await Agent(tools=[add], callbacks=local).arun(goal)
-    remote = RecordingCallbacks()
+    remote, failed_call = RecordingCallbacks(), RecordingCallbacks()
     async with MCPClient([stdio_config()], callbacks=remote) as client:  # the client's handlers hear it
         tools = [t for t in client.tools() if t.__name__ == "add"]
         result = await Agent(tools=tools).arun(goal)
-    assert events(remote) == events(local)
-    [error] = remote.of_type(ToolErrorEvent)
+        remote.assert_terminated()
+        refused = list(remote.events)
+        fail = [t for t in client.tools() if t.__name__ == "fail"]
+        await Agent(tools=fail, callbacks=failed_call).arun('Use fail with reason="disk full"')
+    assert tool_events(refused) == tool_events(local.events)
+    [error] = [e for e in refused if isinstance(e, ToolErrorEvent)]
     assert error.error_type == "ToolArgumentError" and error.server_name == "tools"
     assert error.tool_call_id is not None and "missing required argument(s) b" in error.error_message
-    assert error.arguments == remote.of_type(ToolStartEvent)[0].arguments
+    assert error.arguments == next(e for e in refused if isinstance(e, ToolStartEvent)).arguments
     assert "ToolArgumentError" in next(m["content"] for m in result.messages if m["role"] == "tool")
-    remote.assert_terminated()
+    [failed] = failed_call.of_type(ToolErrorEvent)  # a call the server failed
+    assert failed.arguments == {"reason": "disk full"} and failed.error_type == "MCPToolError"
     with pytest.raises(ToolArgumentError):  # called directly, the Tool still refuses them
         Tool.from_function(tools[0]).invoke({"a": 1})
 
 
-async def test_tool_error_events_carry_the_arguments() -> None:
-    """``ToolErrorEvent.arguments``: for a call the server failed, and through an agent."""
-    rec = RecordingCallbacks()
-    async with MCPClient([stdio_config()], callbacks=rec) as client:
-        fail = [t for t in client.tools() if t.__name__ == "fail"]
-        await Agent(tools=fail, callbacks=rec).arun('Use fail with reason="disk full"')
-    [error] = rec.of_type(ToolErrorEvent)
-    assert error.arguments == {"reason": "disk full"} and error.error_type == "MCPToolError"
-
-
 async def test_server_logs_during_a_call_name_the_tool_and_come_before_its_end() -> None:
-    """A log sent during a call carries ``tool_name`` and reaches handlers before ``tool.end``."""
+    """A log sent during a call carries ``tool_name`` and reaches handlers before ``tool.end``.
+
+    Logs name no request: with two different tools in flight on one server, ``tool_name`` is None.
+    """
     rec = RecordingCallbacks()
     async with MCPClient([stdio_config()], callbacks=rec) as client:
         assert await client.call_tool("shout", {"text": "hi"}) == "HI"
         assert await client.call_tool("slow_progress", {"steps": 1}) == "counted to 1"
-    logs = rec.of_type(MCPLoggingEvent)
-    assert [(log.tool_name, log.logger_name) for log in logs] == [
-        ("shout", "shouter"),
-        ("slow_progress", "counter"),
-    ]
-    types = [t for t in rec.types() if t.startswith(("tool.", "mcp.logging"))]
-    assert types == ["tool.start", "mcp.logging", "tool.end"] * 2
-
-
-async def test_concurrent_calls_of_different_tools_leave_the_log_unattributed() -> None:
-    """Logs name no request: with two different tools in flight on one server, ``tool_name`` is None."""
-    rec = RecordingCallbacks()
-    async with MCPClient([stdio_config()], callbacks=rec) as client:
+        logs = rec.of_type(MCPLoggingEvent)
+        assert [(log.tool_name, log.logger_name) for log in logs] == [
+            ("shout", "shouter"),
+            ("slow_progress", "counter"),
+        ]
+        types = [t for t in rec.types() if t.startswith(("tool.", "mcp.logging"))]
+        assert types == ["tool.start", "mcp.logging", "tool.end"] * 2
+        rec.clear()
         await asyncio.gather(
             client.call_tool("shout", {"text": "a"}), client.call_tool("sleep", {"seconds": 0.3})
         )
