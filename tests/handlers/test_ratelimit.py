@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 
@@ -137,15 +138,20 @@ def test_max_wait_refuses_instead_of_waiting() -> None:
     ("kwargs", "message"),
     [
         ({}, "needs requests_per_minute"),
-        ({"requests_per_minute": 0}, "requests_per_minute must be a whole number >= 1, got 0"),
-        ({"requests_per_minute": 1.5}, "requests_per_minute must be a whole number"),
-        ({"tokens_per_minute": 100, "period": 0}, "period must be"),
-        ({"requests_per_minute": 1, "max_wait": -1}, "max_wait"),
+        ({"requests_per_minute": 0}, "requests_per_minute must be >= 1, got 0"),
+        ({"requests_per_minute": 1.5}, "requests_per_minute must be an integer or None, got 1.5"),
+        ({"requests_per_minute": "60"}, r"requests_per_minute must be an integer or None, got '60' \(str\)"),
+        ({"tokens_per_minute": 100, "period": 0}, "period must be > 0"),
+        ({"tokens_per_minute": 100, "period": math.nan}, "period must be a finite number, got nan"),
+        ({"requests_per_minute": 1, "max_wait": -1}, "max_wait must be >= 0, got -1"),
+        ({"requests_per_minute": 1, "max_wait": math.nan}, "max_wait must be a finite number, got nan"),
+        ({"requests_per_minute": 1, "max_wait": "5"}, r"max_wait must be a number or None, got '5' \(str\)"),
+        ({"requests_per_minute": 1, "default_max_tokens": "1k"}, "default_max_tokens must be an integer"),
     ],
 )
 def test_bad_arguments_raise_at_construction(kwargs: dict[str, object], message: str) -> None:
-    """Bad limits are refused when the limiter is built, saying what is wrong."""
-    with pytest.raises(ValueError, match=message):
+    """Bad limits are refused when the limiter is built, naming the argument, the value and the rule."""
+    with pytest.raises((ValueError, TypeError), match=message):
         RateLimiter(**kwargs)  # type: ignore[arg-type]
 
 
