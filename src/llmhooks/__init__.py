@@ -52,6 +52,7 @@ from llmhooks.core import (
     suppress_instrumentation,
     to_thread,
     tool_run,
+    use_run,
 )
 from llmhooks.errors import (
     Abort,
@@ -330,4 +331,5 @@ __all__ = [
     "tool_run",
     "uninstrument_anthropic",
     "uninstrument_openai",
+    "use_run",
 ]

@@ -26,9 +26,10 @@ from random import getrandbits
 from typing import Any, ClassVar, Protocol, Self
 
 from llmhooks.core import redaction as _redaction
-from llmhooks.core.context import CallbacksLike, _current, _run_ctx, manager_for
+from llmhooks.core.context import CallbacksLike, _run_ctx, manager_for
 from llmhooks.core.manager import CallbackManager
 from llmhooks.core.redaction import redact_fields, redact_metadata
+from llmhooks.core.scope import _current, ambient_trace_id, enter_scopes, exit_scopes, run_scopes
 from llmhooks.events import (
     AgentEndEvent,
     AgentErrorEvent,
@@ -264,6 +265,7 @@ class Run:
         "_family",
         "_mgr",
         "_parent",
+        "_scoped",
         "_start_fields",
         "_t0",
         "_token",
@@ -366,7 +368,8 @@ class Run:
             if not self.trace_id:
                 self.trace_id = parent.trace_id
         if not self.trace_id:
-            self.trace_id = f"{getrandbits(128):032x}"
+            # a root run joins the trace a run scope knows of (OpenTelemetry's current span)
+            self.trace_id = (run_scopes() and ambient_trace_id()) or f"{getrandbits(128):032x}"
         # every event of the run shares these; built once, expanded per event
         self._base = {
             "run_id": self.run_id,
@@ -378,6 +381,7 @@ class Run:
             **self._family,
         }
         self._t0 = time.perf_counter()
+        self._scoped: list[tuple[Any, Any]] | None = None
         start = self._event(self.start_cls, self._start_fields)  # may raise: nothing is set yet
         self._start_fields = {}
         self._token = _current.set(self)
@@ -391,6 +395,8 @@ class Run:
             except BaseException as exc:
                 self._close_on_exception(exc)
                 raise
+        if run_scopes():
+            self._scoped = enter_scopes(self)
         return self
 
     async def __aenter__(self) -> Self:
@@ -400,6 +406,8 @@ class Run:
         except BaseException as exc:
             await self._aclose_on_exception(exc)
             raise
+        if run_scopes():
+            self._scoped = enter_scopes(self)
         return self
 
     def start(self) -> Self:
@@ -449,6 +457,9 @@ class Run:
                 else:
                     self._send(self._terminal_for(exc))
         finally:
+            if self._scoped is not None:
+                exit_scopes(self, self._scoped)
+                self._scoped = None
             try:
                 _current.reset(self._token)  # type: ignore[arg-type]
             except ValueError:  # exited in another context (a generator resumed elsewhere)
@@ -462,6 +473,9 @@ class Run:
                 else:
                     await self._asend(self._terminal_for(exc))
         finally:
+            if self._scoped is not None:
+                exit_scopes(self, self._scoped)
+                self._scoped = None
             _reset_current(self._token, self._parent)
 
     def _close_on_exception(self, exc: BaseException) -> None:
