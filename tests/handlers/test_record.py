@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import math
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -335,3 +336,24 @@ def test_path_under_a_file_is_refused_clearly(tmp_path: Path) -> None:
         EventRecorder(tmp_path / "notes.txt" / "out.jsonl")
     with pytest.raises(TypeError, match="path must be a file path"):
         EventRecorder(42)  # type: ignore[arg-type]
+
+
+SIGTERMED = """
+import os, signal, sys
+from llmhooks import EventRecorder, llm_run
+recorder = EventRecorder(sys.argv[1], flush_every=1000)
+for i in range(10):
+    with llm_run(provider="p", model="m", prompt=f"call {i}", callbacks=[recorder]) as run:
+        run.finish(response="ok")
+os.kill(os.getpid(), signal.SIGTERM)  # what docker stop sends
+signal.pause()
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM") or sys.platform == "win32", reason="POSIX signals")
+def test_uncommitted_tail_survives_sigterm(tmp_path: Path) -> None:
+    """SIGTERM ends the program as SIGTERM does, after the recorder has committed what it held."""
+    path = tmp_path / "term.db"
+    proc = subprocess.run([sys.executable, "-c", SIGTERMED, str(path)], timeout=60)
+    assert proc.returncode == -signal.SIGTERM
+    assert len(list(read_events(path))) == 20

@@ -4,7 +4,9 @@ A writer that batches (``EventRecorder(flush_every=100)``) would otherwise keep 
 tail unwritten until its next event, and lose it if the program exits without closing
 it. Writers call ``due(writer, interval)`` when their first unflushed item arrives; one
 daemon thread for the whole process calls ``writer.flush_due()`` ``interval`` seconds
-later. At exit every open writer gets ``flush_at_exit()``::
+later. On every exit the core covers (interpreter exit, SIGTERM, SIGHUP, multiprocessing
+children: ``core/exits.py``), after the background queues have delivered what they held,
+every open writer gets ``flush_at_exit()``::
 
     track(self)                       # once, when the writer opens
     due(self, self.flush_interval)    # when the first unflushed item arrives
@@ -12,7 +14,6 @@ later. At exit every open writer gets ``flush_at_exit()``::
 
 from __future__ import annotations
 
-import atexit
 import heapq
 import itertools
 import logging
@@ -21,6 +22,8 @@ import threading
 import time
 import weakref
 from typing import Protocol
+
+from llmhooks.core.exits import add_exit_flush
 
 __all__ = ["Flushable", "due", "track", "untrack"]
 
@@ -40,11 +43,16 @@ _heap: list[tuple[float, int, Flushable]] = []  # strong refs only while somethi
 _seq = itertools.count()
 _thread: threading.Thread | None = None
 _open: weakref.WeakSet[Flushable] = weakref.WeakSet()  # open writers, for the exit flush
+_hooked = False
 
 
 def track(writer: Flushable) -> None:
-    """Flush ``writer`` at interpreter exit if it is still open then (held weakly)."""
+    """Flush ``writer`` at exit if it is still open then (held weakly)."""
+    global _hooked
     _open.add(writer)
+    if not _hooked:
+        _hooked = True
+        add_exit_flush(_at_exit)
 
 
 def untrack(writer: Flushable) -> None:
@@ -91,5 +99,4 @@ def _after_fork() -> None:
     _heap.clear()
 
 
-atexit.register(_at_exit)
 os.register_at_fork(after_in_child=_after_fork)

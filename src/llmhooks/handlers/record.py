@@ -52,6 +52,7 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL, "
     "run_id TEXT, trace_id TEXT, timestamp REAL, data TEXT NOT NULL)"
 )
+_EXIT_LOCK_WAIT_S = 2.0
 _INSERT = "INSERT INTO events (type, run_id, trace_id, timestamp, data) VALUES (?, ?, ?, ?, ?)"
 
 
@@ -129,7 +130,8 @@ class EventRecorder(Callbacks):
         self.recorded = 0
         self.dropped = 0  # events received after close()
         self._pending = 0
-        self._lock = threading.Lock()
+        # reentrant: the exit flush may run in a signal handler, in a thread that holds it
+        self._lock = threading.RLock()
         self._closed = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.format == "sqlite":
@@ -209,9 +211,15 @@ class EventRecorder(Callbacks):
                 self._flush_locked()
 
     def flush_at_exit(self) -> None:
-        """At interpreter exit: flush, and flush every later event at once (it may be the last)."""
+        """At exit (queues already delivered): flush, then flush each later event at once."""
         self.flush_every = 1
-        self.flush()
+        if not self._lock.acquire(timeout=_EXIT_LOCK_WAIT_S):  # a thread stuck holding it: never hang
+            return
+        try:
+            if not self._closed:
+                self._flush_locked()
+        finally:
+            self._lock.release()
 
     def close(self) -> None:
         """Flush and close the file; later events are counted in ``dropped``. Idempotent."""
