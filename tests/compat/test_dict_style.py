@@ -357,3 +357,9 @@ async def test_one_instance_serves_concurrent_calls() -> None:
     assert len(pairs) == 20
     assert all(q[1:] == a[1:] and ms >= 0 for q, a, ms in pairs)
     assert uuid  # the seed's example imports it
+
+
+def test_composite_of_something_not_a_list_is_named() -> None:
+    """CompositeCallbackHandler(123): a TypeError saying what it takes, at construction."""
+    with pytest.raises(TypeError, match="handlers must be a list of CustomAsyncCallbackHandler"):
+        CompositeCallbackHandler(123)  # type: ignore[arg-type]

@@ -416,3 +416,11 @@ def test_bad_arguments_raise_at_construction(kwargs: dict[str, object], error: t
     """Arguments are checked when the tracker is built, naming the argument and what it takes."""
     with pytest.raises(error, match=message):
         CostTracker(**kwargs)  # type: ignore[arg-type]
+
+
+def test_price_table_of_the_wrong_kind_is_named() -> None:
+    """A list where the price table belongs: a TypeError saying what it must be."""
+    with pytest.raises(TypeError, match="prices must be a dict of model name"):
+        CostTracker(prices=[("gpt-4o", 1.0)])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="prices must be a dict of model name"):
+        CostLimiter(max_cost=1.0, prices="cheap")  # type: ignore[arg-type]

@@ -158,6 +158,10 @@ class CompositeCallbackHandler(CustomAsyncCallbackHandler):
     _native_events = True  # takes events itself: its methods are not translated
 
     def __init__(self, handlers: Iterable[CustomAsyncCallbackHandler] | None = None) -> None:
+        if handlers is not None and not isinstance(handlers, Iterable):
+            raise TypeError(
+                f"handlers must be a list of CustomAsyncCallbackHandler instances, got {handlers!r}"
+            )
         self._members = CallbackManager()
         for h in handlers or ():
             self.add_handler(h)

@@ -159,6 +159,11 @@ class Pricer:
     def __init__(
         self, prices: Mapping[str, Price | Mapping[str, Any]] | None = None, *, use_genai_prices: bool = True
     ) -> None:
+        if prices is not None and not isinstance(prices, Mapping):
+            raise TypeError(
+                "prices must be a dict of model name -> Price or {'input': ..., 'output': ...}, "
+                f"got {type(prices).__name__}"
+            )
         self._exact: dict[str, Price] = {}
         self._prefix: list[tuple[str, Price]] = []
         for key, value in (prices or {}).items():

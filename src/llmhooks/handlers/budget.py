@@ -116,14 +116,12 @@ class CostLimiter(Callbacks):
             check_number("estimate", estimate, minimum=0)
         else:
             check_callable("estimate (USD, or a function of the start event)", estimate, allow_none=True)
-        if prices is not None and not isinstance(prices, Mapping):
-            raise TypeError(f"prices must be a dict of model -> price, got {type(prices).__name__}")
         has_prices = bool(prices) or genai_prices_available()
         if not has_prices and estimate is None:
             raise missing_prices_error("CostLimiter")
         self.user_limits = limits
         self._estimate = estimate
-        self.pricer = Pricer(prices) if has_prices else None
+        self.pricer = Pricer(prices) if has_prices else None  # checks the table
         self._lock = threading.Lock()
         self._spent = 0.0
         self._reserved = 0.0
