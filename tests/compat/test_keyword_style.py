@@ -646,3 +646,19 @@ def test_other_styles_are_not_adopted_again() -> None:
     with llm_run(model="m", prompt="p", callbacks=[Dict()]) as run:
         run.finish(response="r")
     assert got == [[{"role": "user", "content": "p"}], "r"]
+
+
+def test_keyword_methods_of_a_mixin_are_recognised_too() -> None:
+    """A mixin that is not itself a Callbacks, holding seed 001 methods: served, not failing quietly."""
+    got: list[str] = []
+
+    class AuditMixin:
+        def on_llm_start(self, prompt, **kwargs):
+            got.append(prompt)
+
+    class Handler(AuditMixin, PlainCallbacks):
+        pass
+
+    with llm_run(model="m", prompt="from a mixin", callbacks=[Handler()]) as run:
+        run.finish(response="r")
+    assert got == ["from a mixin"]

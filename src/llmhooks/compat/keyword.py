@@ -408,7 +408,8 @@ def adopt_keyword_methods(cls: type) -> bool:
         return False
     found = False
     with _adopt_lock:
-        mro = [k for k in cls.__mro__ if k is not Callbacks and issubclass(k, Callbacks)]
+        # every class before Callbacks in the MRO, mixins included (as the core validates them)
+        mro = cls.__mro__[: cls.__mro__.index(Callbacks)] if Callbacks in cls.__mro__ else ()
         for klass in mro:
             if _ADOPTED in klass.__dict__:
                 found = True

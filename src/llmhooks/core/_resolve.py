@@ -92,13 +92,16 @@ def _known_names() -> set[str]:
     return names
 
 
+_CO_VARARGS, _CO_VARKEYWORDS = 0x04, 0x08  # inspect's values, without importing inspect
+
+
 def _plain_event_method(fn: Any) -> bool:
     """True if ``fn`` is written ``(self, event)``: nothing for another style to recognise."""
     code = getattr(fn, "__code__", None)
     if code is None or getattr(fn, "__llmhooks_style_method__", None) is not None:
         return True
-    flags = code.co_flags
-    return code.co_argcount == 2 and not flags & 0x0C and code.co_varnames[1] == "event"  # no *a, **kw
+    starred = code.co_flags & (_CO_VARARGS | _CO_VARKEYWORDS)
+    return code.co_argcount == 2 and not starred and code.co_varnames[1] == "event"
 
 
 def _other_style(cls: type) -> bool:
@@ -146,7 +149,7 @@ def validate_handler(handler: object) -> None:
     import difflib
     import inspect
 
-    keyword = _other_style(cls)
+    _other_style(cls)
     known = _known_names()
     for klass in cls.__mro__:
         if klass is Callbacks or klass is object:
@@ -165,7 +168,7 @@ def validate_handler(handler: object) -> None:
                 inspect.signature(fn).bind(None, None)
             except TypeError:
                 form = _keyword_form(attr)
-                also = f", or in seed 001's keyword style as {form}" if form and not keyword else ""
+                also = f", or in seed 001's keyword style as {form}" if form else ""
                 raise InvalidHandlerError(
                     f"{cls.__name__}.{attr}{inspect.signature(fn)} cannot take the event: "
                     f"write it as (self, event){also}",
