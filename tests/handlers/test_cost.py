@@ -424,3 +424,23 @@ def test_price_table_of_the_wrong_kind_is_named() -> None:
         CostTracker(prices=[("gpt-4o", 1.0)])  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="prices must be a dict of model name"):
         CostLimiter(max_cost=1.0, prices="cheap")  # type: ignore[arg-type]
+
+
+def test_warned_models_are_bounded_with_one_line_saying_so() -> None:
+    """Past WARN_MAX unknown models, one line says further ones are not logged; nothing more grows."""
+    code = (
+        "import logging, sys\n"
+        "from llmhooks import CostTracker, LLMEndEvent\n"
+        "from llmhooks.handlers import _pricing\n"
+        "logging.basicConfig(stream=sys.stdout, format='%(message)s')\n"
+        "tracker = CostTracker()\n"
+        "tracker.on_llm_end(LLMEndEvent(provider=None, model=None, input_tokens=1))\n"
+        "for i in range(_pricing.WARN_MAX + 50):\n"
+        "    tracker.on_llm_end(LLMEndEvent(provider='acme', model=f'm{i}', input_tokens=1))\n"
+        "print(len(_pricing._warned))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    lines = out.stdout.splitlines()
+    assert int(lines[-1]) == 1000
+    assert sum("no price for acme/" in line for line in lines) == 999  # plus the call without a model
+    assert sum("further ones are not logged" in line for line in lines) == 1

@@ -50,6 +50,7 @@ _shared_lock = threading.Lock()
 # process-wide: (provider, model) already warned about, and whether the cap was announced
 _warned: dict[tuple[str | None, str | None], None] = {}
 _warned_lock = threading.Lock()
+_cap_announced = False
 
 
 def _put(cache: dict[_Key, Any], key: _Key, value: Any) -> None:
@@ -78,13 +79,17 @@ def _warn_once(provider: str | None, model: str | None, message: str, *args: Any
     key = (provider, model)
     if key in _warned:
         return
+    global _cap_announced
     with _warned_lock:
         if key in _warned:
             return
         full = len(_warned) >= WARN_MAX
-        if full and (None, None) in _warned:
-            return
-        _warned[(None, None) if full else key] = None
+        if full:
+            if _cap_announced:
+                return
+            _cap_announced = True
+        else:
+            _warned[key] = None
     if full:
         logger.warning(
             "llmhooks: %d models without a price or usage were reported; further ones are not logged",
