@@ -24,7 +24,7 @@ from typing import Literal
 from llmhooks.core.callbacks import Callbacks
 from llmhooks.core.manager import CallbackManager
 from llmhooks.errors import Abort
-from llmhooks.events import Event
+from llmhooks.events import Event, event_types
 from llmhooks.events.serialize import event_from_dict
 
 __all__ = ["SQLITE_SUFFIXES", "ReplayResult", "areplay", "format_for", "read_events", "replay"]
@@ -146,10 +146,10 @@ def _parse(text: str, place: int, counts: ReplayResult) -> Event | None:
         return None
     try:
         return event_from_dict(data)
-    except ValueError:
-        counts._skip(place, "unknown event type")
-    except Exception:  # fields of the wrong kind: a record from another version, or edited by hand
-        counts._skip(place, "not an event object")
+    except Exception:  # a type this version does not know, or fields of the wrong kind
+        kind = data.get("type")
+        known = isinstance(kind, str) and kind in event_types()
+        counts._skip(place, "not an event object" if known else "unknown event type")
     return None
 
 
