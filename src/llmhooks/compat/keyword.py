@@ -432,6 +432,6 @@ def adopt_keyword_methods(cls: type) -> bool:
                 ) from None
             setattr(klass, _ADOPTED, frozenset(names))
             if not any("raise_errors" in k.__dict__ for k in klass.__mro__ if k is not Callbacks):
-                klass.raise_errors = True
+                setattr(klass, "raise_errors", True)  # noqa: B010 - klass may be a mixin, not a Callbacks
             found = True
     return found
