@@ -357,3 +357,32 @@ def test_uncommitted_tail_survives_sigterm(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", SIGTERMED, str(path)], timeout=60)
     assert proc.returncode == -signal.SIGTERM
     assert len(list(read_events(path))) == 20
+
+
+def test_background_recorder_keeps_every_event_of_a_burst_from_threads(tmp_path: Path) -> None:
+    """16 threads x 1,000 events into a background recorder with a small queue: all written."""
+    import threading
+
+    from llmhooks import CallbackManager, LLMStartEvent
+    from llmhooks.handlers.record import EventRecorder, read_events
+
+    class SmallQueue(EventRecorder):
+        background_queue_size = 32
+
+    recorder = SmallQueue(tmp_path / "burst.jsonl", background=True, flush_every=100)
+    manager = CallbackManager([recorder])
+
+    def burst(k: int) -> None:
+        for i in range(1000):
+            manager.emit(LLMStartEvent(model=f"{k}-{i}"))
+
+    threads = [threading.Thread(target=burst, args=(k,)) for k in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert recorder.flush(30) is True
+    recorder.close()
+    assert recorder.dropped == 0 and recorder.recorded == 16_000
+    models = {e.model for e in read_events(tmp_path / "burst.jsonl")}
+    assert len(models) == 16_000

@@ -27,6 +27,7 @@ redacted when built, so recordings are too.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from pathlib import Path
@@ -52,6 +53,7 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL, "
     "run_id TEXT, trace_id TEXT, timestamp REAL, data TEXT NOT NULL)"
 )
+logger = logging.getLogger("llmhooks")
 _EXIT_LOCK_WAIT_S = 2.0
 _INSERT = "INSERT INTO events (type, run_id, trace_id, timestamp, data) VALUES (?, ?, ?, ?, ?)"
 
@@ -93,6 +95,10 @@ def _text(value: str | None) -> str | None:
 class EventRecorder(Callbacks):
     """Records every event it receives to a JSONL or SQLite file; thread- and task-safe.
 
+    With ``background=True`` it has a queue and a writer thread of its own; a full queue
+    makes producers wait rather than lose events (``background_overflow = "block"``): a
+    recording is what users trust to be complete.
+
     Args:
         path: file to write; created with its parent directories, appended to if it exists.
         format: ``"jsonl"`` or ``"sqlite"``; by default from the suffix.
@@ -108,6 +114,8 @@ class EventRecorder(Callbacks):
             ``format``, a ``path`` under a file or naming a directory.
         OSError: the file cannot be opened.
     """
+
+    background_overflow = "block"
 
     def __init__(
         self,
@@ -126,9 +134,10 @@ class EventRecorder(Callbacks):
             "flush_interval", flush_interval, minimum=0, exclusive_minimum=True, allow_none=True
         )
         self.background = check_bool("background", background)
+        self._unflushed = 0
         self.fsync = check_bool("fsync", fsync)
         self.recorded = 0
-        self.dropped = 0  # events received after close()
+        self._late = 0  # events received after close()
         self._pending = 0
         # reentrant: the exit flush may run in a signal handler, in a thread that holds it
         self._lock = threading.RLock()
@@ -156,7 +165,7 @@ class EventRecorder(Callbacks):
             row = (event.type, _text(event.run_id), _text(event.trace_id), event.timestamp, _json(event))
             with self._lock:
                 if self._closed:
-                    self.dropped += 1
+                    self._late += 1
                     return
                 db = self._db
                 if not db.in_transaction:  # never BEGIN inside a transaction a failed INSERT left open
@@ -172,7 +181,7 @@ class EventRecorder(Callbacks):
             line = _line(event)
             with self._lock:
                 if self._closed:
-                    self.dropped += 1
+                    self._late += 1
                     return
                 assert self._file is not None
                 self._file.write(line)
@@ -194,15 +203,36 @@ class EventRecorder(Callbacks):
         elif self._db is not None and self._db.in_transaction:
             self._db.execute("COMMIT")
 
-    def flush(self) -> None:
-        """Write out everything recorded so far (waits for the background worker if used)."""
-        if self.background:
-            from llmhooks.core.background import flush
+    @property
+    def dropped(self) -> int:
+        """Events not written: received after ``close()``, or discarded by a full queue (never,
+        with the default ``background_overflow = "block"``), or still queued when a flush gave up."""
+        from llmhooks.core.stats import stats_for
 
-            flush(timeout=10.0)
+        return self._late + stats_for(self).dropped + self._unflushed
+
+    def flush(self, timeout: float | None = 10.0) -> bool:
+        """Write out everything recorded so far (waits for its background queue if used).
+
+        Returns:
+            True if every event handed to the recorder is written; False if its background
+            queue did not drain within ``timeout`` (the events still queued are counted in
+            ``dropped`` until they are written, and a warning says how many).
+        """
+        done = True
+        worker = getattr(self, "_llmhooks_queue", None) if self.background else None
+        if worker is not None:
+            done = worker.flush(timeout)
+            self._unflushed = worker.pending if not done else 0
+            if not done:
+                logger.warning(
+                    "llmhooks EventRecorder(%s): %d event(s) still queued after %ss",
+                    self.path, self._unflushed, timeout,
+                )  # fmt: skip
         with self._lock:
             if not self._closed:
                 self._flush_locked()
+        return done
 
     def flush_due(self) -> None:
         """Flush what has waited ``flush_interval`` (called by the flush thread)."""
