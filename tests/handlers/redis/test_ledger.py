@@ -9,6 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from tests.handlers.redis._server import RedisServer
 
 from llmhooks import LLM, CostTracker, flush, llm_run, run_context
 from llmhooks.handlers.redis import (
@@ -19,7 +20,6 @@ from llmhooks.handlers.redis import (
     cycle_of,
     monthly_cycle,
 )
-from tests.handlers.redis._server import RedisServer
 
 PRICES = {"m": {"input": 1.0, "output": 2.0}}  # USD per million tokens
 
@@ -63,7 +63,10 @@ def test_record_is_once_per_run_id(redis_url: str) -> None:
     entry = LedgerEntry("run-1", "alice", "2026-12", {"calls": 1, "input_tokens": 7, "output_tokens": 3})
     assert ledger.record(entry) is True
     assert ledger.record(entry) is False
-    assert ledger.record_many([entry, LedgerEntry("run-2", "alice", "2026-12", {"calls": 1})]) == [False, True]
+    assert ledger.record_many([entry, LedgerEntry("run-2", "alice", "2026-12", {"calls": 1})]) == [
+        False,
+        True,
+    ]
     totals = ledger.totals("alice", "2026-12")
     assert (totals.calls, totals.input_tokens, totals.output_tokens) == (2, 7, 3)
 
@@ -138,7 +141,10 @@ def test_offline_llm_calls_from_64_threads_and_200_tasks_are_exact(redis_url: st
     assert sum(r.calls for r in rows) == 64 * 5 + 200
     assert sum(r.total_tokens for r in rows) == tokens
     assert sum(r.input_tokens for r in rows) == (64 * 5 + 200) * 4
-    assert {r.user_id: r.calls for r in rows} == {**{f"t{i}": 80 for i in range(4)}, **{f"a{i}": 50 for i in range(4)}}
+    assert {r.user_id: r.calls for r in rows} == {
+        **{f"t{i}": 80 for i in range(4)},
+        **{f"a{i}": 50 for i in range(4)},
+    }
 
 
 async def test_async_record_and_totals(redis_url: str) -> None:
@@ -158,7 +164,7 @@ def test_a_write_that_timed_out_and_is_retried_counts_once(server: RedisServer) 
     ledger.record(LedgerEntry("run-0", "other", "c", {"calls": 1}))  # connected, script loaded
     server.pause()
     started = time.monotonic()
-    with pytest.raises(RedisUnavailable, match="did not answer within 0.2s"):
+    with pytest.raises(RedisUnavailable, match=r"did not answer within 0\.2s"):
         ledger.record(entry)
     assert time.monotonic() - started < 1.0
     server.resume()

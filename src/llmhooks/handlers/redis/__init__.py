@@ -13,15 +13,21 @@ waits at most ``timeout`` seconds for an answer. See ``docs/deploy.md``.
 from __future__ import annotations
 
 from llmhooks.handlers.redis._connection import DEFAULT_URL, RedisConnection, RedisUnavailable, connect
+from llmhooks.handlers.redis.budget import BudgetUnavailable, RedisCostLimiter
 from llmhooks.handlers.redis.cycles import cycle_of, monthly_cycle
 from llmhooks.handlers.redis.ledger import LedgerEntry, LedgerTotals, TokenLedger
+from llmhooks.handlers.redis.ratelimit import RateLimitUnavailable, RedisRateLimiter
 from llmhooks.handlers.redis.tokens import RedisTokenLedger
 
 __all__ = [
     "DEFAULT_URL",
+    "BudgetUnavailable",
     "LedgerEntry",
     "LedgerTotals",
+    "RateLimitUnavailable",
     "RedisConnection",
+    "RedisCostLimiter",
+    "RedisRateLimiter",
     "RedisTokenLedger",
     "RedisUnavailable",
     "TokenLedger",

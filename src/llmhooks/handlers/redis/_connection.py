@@ -322,7 +322,9 @@ def _async_from_url(url: str, timeout: float) -> aredis.Redis:
 
 
 def _async_client(kwargs: dict[str, Any], timeout: float) -> aredis.Redis:
-    connection_class: Any = aredis.UnixDomainSocketConnection if "unix_socket_path" in kwargs else aredis.Connection
+    connection_class: Any = (
+        aredis.UnixDomainSocketConnection if "unix_socket_path" in kwargs else aredis.Connection
+    )
     if "unix_socket_path" in kwargs:
         kwargs = {**kwargs, "path": kwargs["unix_socket_path"]}
         del kwargs["unix_socket_path"]

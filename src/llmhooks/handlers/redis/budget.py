@@ -182,6 +182,7 @@ class RedisCostLimiter(Callbacks):
         self._warned_down = False
         self._pid = os.getpid()
         self._wake = threading.Event()
+        self._sending = threading.Lock()
         self._thread: threading.Thread | None = None
         _live.add(self)
 
@@ -422,18 +423,20 @@ class RedisCostLimiter(Callbacks):
             time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
 
     def _send_pending(self) -> None:
-        with self._lock:
-            batch = list(self._pending)
-        if not batch:
-            return
-        calls = [(self._keys, self._settle_args(run_id, cost, held)) for run_id, cost, held in batch]
-        try:
-            self.connection.run(lambda r: SETTLE.pipelined(r, calls))
-        except RedisUnavailable:
-            return
-        with self._lock:
-            for _ in batch:
-                self._pending.popleft()
+        with self._sending:  # one sender at a time (flush() and the keep-alive thread)
+            with self._lock:
+                batch = list(self._pending)
+            if not batch:
+                return
+            calls = [(self._keys, self._settle_args(run_id, cost, held)) for run_id, cost, held in batch]
+            try:
+                self.connection.run(lambda r: SETTLE.pipelined(r, calls))
+            except RedisUnavailable:
+                return
+            with self._lock:
+                for item in batch:  # only what was sent: the queue may have dropped its oldest meanwhile
+                    if self._pending and self._pending[0] is item:
+                        self._pending.popleft()
 
     # leases
 
@@ -464,6 +467,7 @@ class RedisCostLimiter(Callbacks):
             self._held.clear()
             self._pending.clear()
             self._lock = threading.Lock()
+            self._sending = threading.Lock()
             self._wake = threading.Event()
             self._thread = None
 
@@ -549,8 +553,11 @@ def _keep_alive(ref: weakref.ref[RedisCostLimiter]) -> None:
         limiter = ref()
         if limiter is None:
             return
-        limiter._send_pending()
-        limiter._renew()
+        try:
+            limiter._send_pending()
+            limiter._renew()
+        except Exception:  # this thread must outlive any surprise: leases depend on it
+            logger.debug("RedisCostLimiter keep-alive failed", exc_info=True)
         del limiter
 
 
