@@ -1,4 +1,4 @@
-"""The ``llmhooks`` command: ``llmhooks demo``."""
+"""The ``llmhooks`` command: ``llmhooks demo``, ``llmhooks collect``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="a short tour on the offline provider (no network, no key)")
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
+    from llmhooks.cli import collect
+
+    collect.add_parser(sub)
     args = parser.parse_args(argv)
+    if getattr(args, "run", None) is not None:
+        return int(args.run(args))
     if args.command == "demo":
         from llmhooks.cli.demo import run_demo
 

@@ -4,6 +4,10 @@
   admitted count as JSON.
 - ``hold URL NAME LEASE``: reserves one $0.60 call and never finishes it; prints
   ``reserved`` and sleeps until killed.
+- ``ship URL STREAM CALLS``: CALLS offline LLM calls shipped to STREAM; prints the events
+  of each type it emitted, as JSON (the ground truth a collector must match).
+- ``Stuck``: a handler that hangs on its first event (a collector that dies mid-batch);
+  ``Slow``: one that takes 5 ms per event.
 - ``rate URL NAME CALLS RPM``: CALLS calls through a shared limit of RPM per minute that
   never waits (``max_wait=0``); prints the admitted count as JSON.
 """
@@ -13,9 +17,45 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections import Counter
 
-from llmhooks import BudgetExceeded, RateLimitExceeded, llm_run
-from llmhooks.handlers.redis import RedisCostLimiter, RedisRateLimiter
+from llmhooks import LLM, BudgetExceeded, Callbacks, Event, RateLimitExceeded, flush, llm_run, run_context
+from llmhooks.handlers.redis import RedisCostLimiter, RedisRateLimiter, RedisStreamShipper
+
+
+class Counting(Callbacks):
+    """Counts events by type (the ground truth of what was shipped)."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def on_event(self, event: Event) -> None:
+        self.counts[event.type] += 1
+
+
+class Stuck(Callbacks):
+    """Hangs on its first event, after saying so on stdout."""
+
+    def on_event(self, event: Event) -> None:
+        print("stuck", flush=True)
+        time.sleep(3600)
+
+
+class Slow(Callbacks):
+    """Takes 5 ms per event (so one collector cannot drain a stream alone)."""
+
+    def on_event(self, event: Event) -> None:
+        time.sleep(0.005)
+
+
+def ship(url: str, stream: str, calls: int) -> None:
+    truth = Counting()
+    llm = LLM(provider="offline", callbacks=[truth, RedisStreamShipper(url, stream=stream)])
+    for i in range(calls):
+        with run_context(user_id=f"u{i % 3}"):
+            llm.chat(f"hello number {i}")
+    assert flush(30)
+    print(json.dumps(dict(truth.counts)), flush=True)
 
 
 def budget(url: str, name: str, calls: int) -> None:
@@ -58,6 +98,8 @@ if __name__ == "__main__":
         budget(args[0], args[1], int(args[2]))
     elif kind == "hold":
         hold(args[0], args[1], float(args[2]))
+    elif kind == "ship":
+        ship(args[0], args[1], int(args[2]))
     elif kind == "rate":
         rate(args[0], args[1], int(args[2]), int(args[3]))
     else:

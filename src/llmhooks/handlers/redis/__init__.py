@@ -17,9 +17,16 @@ from llmhooks.handlers.redis.budget import BudgetUnavailable, RedisCostLimiter
 from llmhooks.handlers.redis.cycles import cycle_of, monthly_cycle
 from llmhooks.handlers.redis.ledger import LedgerEntry, LedgerTotals, TokenLedger
 from llmhooks.handlers.redis.ratelimit import RateLimitUnavailable, RedisRateLimiter
+from llmhooks.handlers.redis.stream import (
+    DEFAULT_STREAM,
+    RedisStreamConsumer,
+    RedisStreamExporter,
+    RedisStreamShipper,
+)
 from llmhooks.handlers.redis.tokens import RedisTokenLedger
 
 __all__ = [
+    "DEFAULT_STREAM",
     "DEFAULT_URL",
     "BudgetUnavailable",
     "LedgerEntry",
@@ -28,6 +35,9 @@ __all__ = [
     "RedisConnection",
     "RedisCostLimiter",
     "RedisRateLimiter",
+    "RedisStreamConsumer",
+    "RedisStreamExporter",
+    "RedisStreamShipper",
     "RedisTokenLedger",
     "RedisUnavailable",
     "TokenLedger",

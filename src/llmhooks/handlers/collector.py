@@ -1,0 +1,307 @@
+"""``Collector``: events shipped by other processes, rebuilt and fed to handlers here.
+
+    consumer = RedisStreamConsumer("redis://redis:6379/0", group="metrics")
+    collector = Collector(consumer, [MetricsCallbacks(), EventRecorder("events.jsonl")])
+    collector.run(stop=stop_event)        # what ``llmhooks collect`` runs
+
+Each step reads a batch (``EventConsumer.read``), or now and then takes over entries a
+dead collector left unacknowledged (``claim_stale``); asks the consumer which event ids
+are new (``begin``: an id another collector of the group handled, or is handling, is a
+duplicate); rebuilds the new ones (``event_from_dict``) and dispatches them through a
+``CallbackManager`` (handler failures isolated and counted there); waits for background
+handlers to finish (``llmhooks.flush``); and only then marks them handled and
+acknowledges the whole batch (``complete``). A collector killed before ``complete``
+leaves its batch pending, to be claimed by another and handled once.
+
+Entries that cannot be read back (not JSON, unknown event type) are counted as
+``malformed``, logged, and acknowledged, so one bad entry cannot stall the group.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from llmhooks._validate import check_int, check_number
+from llmhooks.core.background import flush
+from llmhooks.core.callbacks import Callbacks
+from llmhooks.core.manager import CallbackManager
+from llmhooks.errors import Abort
+from llmhooks.events.serialize import event_from_dict
+from llmhooks.handlers._backoff import Backoff
+from llmhooks.handlers._percentiles import LogHistogram
+
+__all__ = ["Collector", "CollectorStats", "Delivery", "EventConsumer"]
+
+logger = logging.getLogger("llmhooks.collect")
+
+
+@dataclass(slots=True)
+class Delivery:
+    """One entry read from the stream: its id, and the event's fields (None: unreadable)."""
+
+    entry_id: str
+    data: dict[str, Any] | None
+    event_id: str | None = None
+
+
+class EventConsumer(Protocol):
+    """A group reader of shipped events: one implementation per engine."""
+
+    name: str
+    retryable: tuple[type[BaseException], ...]
+
+    def read(self, count: int, block: float) -> list[Delivery]:
+        """Up to ``count`` entries never delivered to the group, waiting up to ``block`` seconds."""
+
+    def claim_stale(self, count: int) -> list[Delivery]:
+        """Up to ``count`` entries other consumers of the group left unacknowledged too long."""
+
+    def begin(self, deliveries: Sequence[Delivery]) -> list[bool]:
+        """For each delivery, whether this consumer should handle it (False: a duplicate)."""
+
+    def complete(self, deliveries: Sequence[Delivery], handled: Sequence[bool]) -> None:
+        """Record the handled event ids and acknowledge every delivery."""
+
+    def backlog(self) -> Mapping[str, int | None]:
+        """``pending`` (delivered, unacknowledged) and ``lag`` (not yet delivered) entries."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+@dataclass
+class CollectorStats:
+    """What a collector did: counts, per type, and end-to-end lag (event time to handled)."""
+
+    handled: int = 0
+    duplicates: int = 0
+    malformed: int = 0
+    claimed: int = 0
+    errors: int = 0
+    by_type: Counter[str] = field(default_factory=Counter)
+    lag_ms: LogHistogram = field(default_factory=LogHistogram)
+    started: float = field(default_factory=time.monotonic)
+    backlog: dict[str, int | None] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-safe totals, lag percentiles and the last backlog seen."""
+        return {
+            "handled": self.handled,
+            "duplicates": self.duplicates,
+            "malformed": self.malformed,
+            "claimed": self.claimed,
+            "errors": self.errors,
+            "by_type": dict(sorted(self.by_type.items())),
+            "lag_ms": self.lag_ms.summary(),
+            "seconds": time.monotonic() - self.started,
+            "backlog": dict(self.backlog),
+        }
+
+    def line(self, name: str, rate: float) -> str:
+        """A one-line progress report."""
+        lag = self.lag_ms
+        p50, p99 = lag.percentile(0.5), lag.percentile(0.99)
+        e2e = "" if p50 is None or p99 is None else f" | event to handled p50 {p50:.1f} ms p99 {p99:.1f} ms"
+        pending, behind = self.backlog.get("pending"), self.backlog.get("lag")
+        return (
+            f"collect[{name}]: {self.handled} events (+{rate:.0f}/s), {self.duplicates} duplicates, "
+            f"{self.malformed} malformed, {self.claimed} claimed | pending {_n(pending)}, "
+            f"not yet read {_n(behind)}{e2e}"
+        )
+
+
+@dataclass(slots=True)
+class _Batch:
+    """A batch being handled, and how far it got."""
+
+    deliveries: list[Delivery]
+    fresh: set[int] | None = None  # ids (id()) of the deliveries this collector claimed
+    handled: list[bool] | None = None
+    flushed: bool = False
+
+
+def _n(value: int | None) -> str:
+    return "?" if value is None else str(value)
+
+
+class Collector:
+    """Reads shipped events through an ``EventConsumer`` and feeds them to handlers.
+
+    Args:
+        consumer: the group reader (``RedisStreamConsumer``).
+        handlers: the handlers to feed (any ``Callbacks``, or a ``CallbackManager``).
+        batch_size: entries read at most per step.
+        block: seconds a read waits for new entries.
+        claim_every: seconds between two looks for entries a dead collector left.
+        flush_timeout: seconds to wait for background handlers before acknowledging.
+    """
+
+    def __init__(
+        self,
+        consumer: EventConsumer,
+        handlers: Iterable[Callbacks] | CallbackManager,
+        *,
+        batch_size: int = 256,
+        block: float = 1.0,
+        claim_every: float = 5.0,
+        flush_timeout: float = 30.0,
+    ) -> None:
+        self.consumer = consumer
+        self.manager = handlers if isinstance(handlers, CallbackManager) else CallbackManager(list(handlers))
+        self.batch_size = check_int("batch_size", batch_size, minimum=1)
+        self.block = float(check_number("block", block, minimum=0))
+        self.claim_every = float(check_number("claim_every", claim_every, minimum=0))
+        self.flush_timeout = float(check_number("flush_timeout", flush_timeout, minimum=0))
+        self.stats = CollectorStats()
+        self._next_claim = 0.0
+        self._backoff = Backoff(0.1, 5.0)
+        self._holding: _Batch | None = None
+
+    # one step
+
+    def step(self) -> int:
+        """Read (or claim) one batch, handle it, acknowledge it; the number of entries taken.
+
+        A batch whose ``begin`` or ``complete`` failed (the engine away) is kept and taken
+        up again by the next step at the stage that failed: its events are never
+        dispatched twice by this collector, and nothing new is read until it is done.
+        """
+        if self._holding is not None:
+            self._finish(self._holding)
+            return 0
+        now = time.monotonic()
+        batch: list[Delivery] = []
+        if now >= self._next_claim:
+            self._next_claim = now + self.claim_every
+            batch = self.consumer.claim_stale(self.batch_size)
+            self.stats.claimed += len(batch)
+        if not batch:
+            batch = self.consumer.read(self.batch_size, self.block)
+        if batch:
+            self._holding = _Batch(batch)
+            self._finish(self._holding)
+        return len(batch)
+
+    def handle(self, batch: Sequence[Delivery]) -> None:
+        """Handle the new events of ``batch``, then acknowledge all of it."""
+        self._holding = _Batch(list(batch))
+        self._finish(self._holding)
+
+    def _finish(self, held: _Batch) -> None:
+        batch = held.deliveries
+        if held.fresh is None:
+            readable = [d for d in batch if d.data is not None and d.event_id]
+            claimed = self.consumer.begin(readable)
+            held.fresh = {id(d) for d, new in zip(readable, claimed, strict=True) if new}
+        if held.handled is None:
+            held.handled = self._dispatch_all(batch, held.fresh)
+        if not held.flushed:
+            background = any(getattr(h, "background", False) for h in self.manager.handlers)
+            if background and not flush(self.flush_timeout):
+                raise TimeoutError(f"background handlers did not finish within {self.flush_timeout}s")
+            held.flushed = True
+        self.consumer.complete(batch, held.handled)
+        self._holding = None
+
+    def _dispatch_all(self, batch: Sequence[Delivery], fresh: set[int]) -> list[bool]:
+        handled: list[bool] = []
+        stats = self.stats
+        seen_here: set[str] = set()
+        for delivery in batch:
+            if delivery.data is None or not delivery.event_id:
+                stats.malformed += 1
+                logger.warning("collect: entry %s is not an llmhooks event; acknowledged", delivery.entry_id)
+                handled.append(False)
+            elif id(delivery) not in fresh or delivery.event_id in seen_here:
+                stats.duplicates += 1
+                handled.append(False)
+            else:
+                seen_here.add(delivery.event_id)
+                handled.append(self._dispatch(delivery))
+        return handled
+
+    def _dispatch(self, delivery: Delivery) -> bool:
+        assert delivery.data is not None
+        try:
+            event = event_from_dict(delivery.data)
+        except (ValueError, TypeError) as exc:
+            self.stats.malformed += 1
+            logger.warning("collect: entry %s cannot be rebuilt (%s); acknowledged", delivery.entry_id, exc)
+            return False
+        try:
+            self.manager.emit(event)
+        except Abort:  # a limiter refusing: the call happened long ago, there is nothing to stop
+            logger.debug("collect: a handler raised Abort on %s", event.type, exc_info=True)
+        self.stats.handled += 1
+        self.stats.by_type[event.type] += 1
+        self.stats.lag_ms.add((time.time() - event.timestamp) * 1000)
+        return True
+
+    # the loop
+
+    def run(
+        self,
+        *,
+        stop: threading.Event | None = None,
+        idle_exit: float | None = None,
+        max_events: int | None = None,
+        progress: Callable[[Collector], None] | None = None,
+        progress_every: float = 5.0,
+    ) -> CollectorStats:
+        """Collect until ``stop`` is set, ``idle_exit`` seconds pass with nothing read and
+        nothing pending in the group, or ``max_events`` entries were taken.
+
+        While the engine is unreachable it retries with backoff (logged), so a collector
+        outlives a restart of the server.
+
+        Returns:
+            the collector's statistics.
+        """
+        stop = stop or threading.Event()
+        last_entry = time.monotonic()
+        next_report = time.monotonic() + progress_every
+        taken = 0
+        # TimeoutError: background handlers too slow; the batch was not acknowledged
+        retryable = (*getattr(self.consumer, "retryable", (OSError,)), TimeoutError)
+        while not stop.is_set():
+            try:
+                n = self.step()
+                self._backoff.reset()
+            except retryable as exc:
+                self.stats.errors += 1
+                delay = self._backoff.next()
+                logger.warning("collect: %s; retrying in %.1fs", exc, delay)
+                stop.wait(delay)
+                last_entry = time.monotonic()  # an outage is not idleness: wait for what it held back
+                continue
+            now = time.monotonic()
+            taken += n
+            if n:
+                last_entry = now
+            if progress is not None and now >= next_report:
+                next_report = now + progress_every
+                self.refresh_backlog()
+                progress(self)
+            if max_events is not None and taken >= max_events:
+                break
+            if idle_exit is not None and now - last_entry >= idle_exit:
+                self.refresh_backlog()
+                if not self.stats.backlog.get("pending"):
+                    break
+                # entries still pending in the group (a dead collector's): claim them first
+                last_entry = now - idle_exit / 2
+        self.refresh_backlog()
+        return self.stats
+
+    def refresh_backlog(self) -> None:
+        """Ask the consumer for the group's backlog (kept in ``stats.backlog``)."""
+        try:
+            self.stats.backlog = dict(self.consumer.backlog())
+        except Exception:  # a progress report must never stop collection
+            logger.debug("collect: backlog unavailable", exc_info=True)
