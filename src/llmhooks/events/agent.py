@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from llmhooks.events.base import ErrorInfo, Event
@@ -10,14 +9,12 @@ from llmhooks.events.base import ErrorInfo, Event
 __all__ = ["AgentEndEvent", "AgentErrorEvent", "AgentEvent", "AgentStartEvent", "AgentStepEvent"]
 
 
-@dataclass(slots=True, kw_only=True)
 class AgentEvent(Event):
     """Base of the agent family."""
 
     agent_name: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class AgentStartEvent(AgentEvent):
     """An agent run started towards ``goal``."""
 
@@ -25,7 +22,6 @@ class AgentStartEvent(AgentEvent):
     goal: Any = None
 
 
-@dataclass(slots=True, kw_only=True)
 class AgentStepEvent(AgentEvent):
     """An agent took step number ``step`` (1-based): ``action`` and what came of it."""
 
@@ -36,7 +32,6 @@ class AgentStepEvent(AgentEvent):
     observation: Any = None
 
 
-@dataclass(slots=True, kw_only=True)
 class AgentEndEvent(AgentEvent):
     """An agent run finished with ``result``."""
 
@@ -46,7 +41,6 @@ class AgentEndEvent(AgentEvent):
     latency_ms: float | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class AgentErrorEvent(ErrorInfo, AgentEvent):
     """An agent run failed or was cancelled."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from llmhooks.events.base import ErrorInfo, Event
@@ -10,14 +9,12 @@ from llmhooks.events.base import ErrorInfo, Event
 __all__ = ["ChainEndEvent", "ChainErrorEvent", "ChainEvent", "ChainStartEvent"]
 
 
-@dataclass(slots=True, kw_only=True)
 class ChainEvent(Event):
     """Base of the chain family."""
 
     chain_name: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
 class ChainStartEvent(ChainEvent):
     """A chain started with ``inputs``."""
 
@@ -25,7 +22,6 @@ class ChainStartEvent(ChainEvent):
     inputs: Any = None
 
 
-@dataclass(slots=True, kw_only=True)
 class ChainEndEvent(ChainEvent):
     """A chain finished with ``result``."""
 
@@ -34,7 +30,6 @@ class ChainEndEvent(ChainEvent):
     latency_ms: float | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class ChainErrorEvent(ErrorInfo, ChainEvent):
     """A chain failed or was cancelled."""
 
