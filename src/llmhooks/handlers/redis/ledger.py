@@ -78,7 +78,11 @@ return 1
 
 @dataclass(frozen=True, slots=True)
 class LedgerEntry:
-    """One call's increments: ``counts`` maps field names (``FIELDS``) to integers."""
+    """One call's increments: ``counts`` maps field names (``FIELDS``) to integers.
+
+    ``run_id`` is the idempotency key under the ledger's prefix: one write per call (two
+    writers that mean to count one call twice give it two keys, ``"<run>:a"``, ``"<run>:b"``).
+    """
 
     run_id: str
     user_id: str
