@@ -8,7 +8,8 @@ Each step reads a batch (``EventConsumer.read``), or now and then takes over ent
 dead collector left unacknowledged (``claim_stale``); asks the consumer which event ids
 are new (``begin``: an id another collector of the group handled, or is handling, is a
 duplicate); rebuilds the new ones (``event_from_dict``) and dispatches them through a
-``CallbackManager`` (handler failures isolated and counted there); waits for background
+``CallbackManager`` (handler failures isolated and counted there; a handler with
+``on_batch``, such as ``RedisTokenLedger``, gets the batch's events in one call); waits for background
 handlers to finish (``llmhooks.flush``); and only then marks them handled and
 acknowledges the whole batch (``complete``). A collector killed before ``complete``
 leaves its batch pending, to be claimed by another and handled once.
@@ -32,6 +33,7 @@ from llmhooks.core.background import flush
 from llmhooks.core.callbacks import Callbacks
 from llmhooks.core.manager import CallbackManager
 from llmhooks.errors import Abort
+from llmhooks.events import Event
 from llmhooks.events.serialize import event_from_dict
 from llmhooks.handlers._backoff import Backoff
 from llmhooks.handlers._percentiles import LogHistogram
@@ -84,6 +86,8 @@ class CollectorStats:
     malformed: int = 0
     claimed: int = 0
     errors: int = 0
+    handler_errors: int = 0
+    last_handled: float | None = None
     by_type: Counter[str] = field(default_factory=Counter)
     lag_ms: LogHistogram = field(default_factory=LogHistogram)
     started: float = field(default_factory=time.monotonic)
@@ -97,6 +101,8 @@ class CollectorStats:
             "malformed": self.malformed,
             "claimed": self.claimed,
             "errors": self.errors,
+            "handler_errors": self.handler_errors,
+            "last_handled": self.last_handled,
             "by_type": dict(sorted(self.by_type.items())),
             "lag_ms": self.lag_ms.summary(),
             "seconds": time.monotonic() - self.started,
@@ -153,7 +159,14 @@ class Collector:
         flush_timeout: float = 30.0,
     ) -> None:
         self.consumer = consumer
-        self.manager = handlers if isinstance(handlers, CallbackManager) else CallbackManager(list(handlers))
+        if isinstance(handlers, CallbackManager):
+            self.batch_handlers: list[Callbacks] = []
+            self.manager = handlers
+        else:
+            given = list(handlers)
+            # handlers with on_batch (the shipper, the Redis ledger) take each batch in one call
+            self.batch_handlers = [h for h in given if callable(getattr(h, "on_batch", None))]
+            self.manager = CallbackManager([h for h in given if h not in self.batch_handlers])
         self.batch_size = check_int("batch_size", batch_size, minimum=1)
         self.block = float(check_number("block", block, minimum=0))
         self.claim_every = float(check_number("claim_every", claim_every, minimum=0))
@@ -213,35 +226,48 @@ class Collector:
         handled: list[bool] = []
         stats = self.stats
         seen_here: set[str] = set()
+        events: list[Event] = []
         for delivery in batch:
+            event = None
             if delivery.data is None or not delivery.event_id:
                 stats.malformed += 1
                 logger.warning("collect: entry %s is not an llmhooks event; acknowledged", delivery.entry_id)
-                handled.append(False)
             elif id(delivery) not in fresh or delivery.event_id in seen_here:
                 stats.duplicates += 1
-                handled.append(False)
             else:
                 seen_here.add(delivery.event_id)
-                handled.append(self._dispatch(delivery))
+                event = self._dispatch(delivery)
+            handled.append(event is not None)
+            if event is not None:
+                events.append(event)
+        if events:
+            for handler in self.batch_handlers:
+                try:
+                    handler.on_batch(events)  # type: ignore[attr-defined]
+                except Exception:  # isolated like any handler: logged, counted, collection goes on
+                    stats.handler_errors += 1
+                    logger.exception("collect: %r failed on a batch of %d events", handler, len(events))
+            now = time.time()
+            stats.last_handled = now
+            for event in events:
+                stats.lag_ms.add((now - event.timestamp) * 1000)
         return handled
 
-    def _dispatch(self, delivery: Delivery) -> bool:
+    def _dispatch(self, delivery: Delivery) -> Event | None:
         assert delivery.data is not None
         try:
             event = event_from_dict(delivery.data)
         except (ValueError, TypeError) as exc:
             self.stats.malformed += 1
             logger.warning("collect: entry %s cannot be rebuilt (%s); acknowledged", delivery.entry_id, exc)
-            return False
+            return None
         try:
             self.manager.emit(event)
         except Abort:  # a limiter refusing: the call happened long ago, there is nothing to stop
             logger.debug("collect: a handler raised Abort on %s", event.type, exc_info=True)
         self.stats.handled += 1
         self.stats.by_type[event.type] += 1
-        self.stats.lag_ms.add((time.time() - event.timestamp) * 1000)
-        return True
+        return event
 
     # the loop
 
