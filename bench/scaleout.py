@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -41,7 +42,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from llmhooks import LLM, BudgetExceeded, Callbacks, Event, LLMEndEvent, flush, run_context  # noqa: E402
-from llmhooks.handlers.redis import RedisCostLimiter, RedisStreamShipper, TokenLedger  # noqa: E402
+from llmhooks.handlers.redis import (  # noqa: E402
+    RedisCostLimiter,
+    RedisStreamConsumer,
+    RedisStreamShipper,
+    TokenLedger,
+)
 
 PRICES = {"llmhooks-offline": {"input": 1.0, "output": 4.0}}  # USD per million tokens, illustrative
 STREAM, GROUP, PREFIX = "bench:events", "bench", "bench:"
@@ -229,36 +235,31 @@ def _budget(url: str, workers: int, calls: int, share: float) -> float:
 
 
 def run(args: argparse.Namespace, url: str) -> int:
+    budget = _budget(url, args.workers, args.calls, args.budget_share)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     llmhooks_cli = [sys.executable, "-m", "llmhooks"]
+    logs = [
+        Path(tempfile.mkstemp(prefix="llmhooks-collector-", suffix=".log")[1]) for _ in range(args.collectors)
+    ]
     collectors = [
         subprocess.Popen(
             [
                 *llmhooks_cli,
                 *("collect", "--redis", url, "--stream", STREAM, "--group", GROUP, "--batch", "512"),
-                *(
-                    "--progress",
-                    "0",
-                    "--exit-when-idle",
-                    "3",
-                    "--json",
-                    "tokens",
-                    f"ledger(prefix={PREFIX!r})",
-                ),
+                *("--progress", "5", "--json", "tokens", f"ledger(prefix={PREFIX!r})"),
             ],
             env=env,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=log.open("w"),
             text=True,
         )
-        for _ in range(args.collectors)
+        for log in logs
     ]
-    for proc in collectors:  # reading before the first event is shipped
-        assert proc.stderr is not None
-        line = proc.stderr.readline()
-        if "feeding" not in line:
-            raise SystemExit(f"collector did not start: {line}{proc.stderr.read()}")
-    budget = _budget(url, args.workers, args.calls, args.budget_share)
+    deadline = time.monotonic() + 60
+    while not all("feeding" in log.read_text() for log in logs):  # all reading before the first event
+        if time.monotonic() > deadline or any(p.poll() is not None for p in collectors):
+            raise SystemExit("a collector did not start: " + " ".join(log.read_text() for log in logs))
+        time.sleep(0.05)
     started = time.time()
     workers = [
         subprocess.Popen(
@@ -277,13 +278,21 @@ def run(args: argparse.Namespace, url: str) -> int:
             raise SystemExit(f"worker failed: {err[-3000:]}")
         truths.append(json.loads(out))
     workers_done = time.time()
+    consumer = RedisStreamConsumer(url, stream=STREAM, group=GROUP, consumer="bench-observer")
+    while True:  # every entry delivered and acknowledged: stop the collectors (they finish their batch)
+        backlog = consumer.backlog()
+        if backlog["lag"] == 0 and backlog["pending"] == 0:
+            break
+        time.sleep(0.2)
     summaries = []
     for proc in collectors:
-        out, err = proc.communicate(timeout=600)
+        proc.send_signal(signal.SIGTERM)
+    for proc, log in zip(collectors, logs, strict=True):
+        out, _ = proc.communicate(timeout=600)
         if proc.returncode != 0:
-            raise SystemExit(f"collector failed: {err[-3000:]}")
+            raise SystemExit(f"collector failed: {log.read_text()[-3000:]}")
         summaries.append(json.loads(out))
-
+        log.unlink()
     truth_types = sum((Counter(t["by_type"]) for t in truths), Counter())
     got_types = sum((Counter(s["collector"]["by_type"]) for s in summaries), Counter())
     events = sum(truth_types.values())
@@ -354,6 +363,9 @@ def _report(r: dict[str, Any]) -> None:
     print(f"  events shipped and handled   {r['events']}  (per collector: {r['handled_per_collector']})")
     print(f"  end-to-end throughput        {r['throughput_events_per_s']:,.0f} events/s")
     for i, lag in enumerate(r["lag_ms"]):
+        if lag["p50"] is None:
+            print(f"  collector {i} handled nothing")
+            continue
         print(
             f"  collector {i} lag             p50 {lag['p50']:.1f} ms, p99 {lag['p99']:.1f} ms "
             "(event to handled)"
