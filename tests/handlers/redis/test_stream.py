@@ -99,7 +99,7 @@ def test_redis_killed_and_restarted_mid_load_loses_nothing_and_counts_nothing_tw
     llm = LLM(provider="offline", callbacks=[truth, RedisStreamShipper(server.url, stream="s", timeout=0.3)])
     consumer = RedisStreamConsumer(server.url, stream="s", group="g", timeout=0.3)
     collector = Collector(consumer, [got], block=0.05, batch_size=32)
-    reader = threading.Thread(target=collector.run, kwargs={"idle_exit": 2.0})
+    reader = threading.Thread(target=collector.run, kwargs={"idle_exit": 1.0})
     reader.start()
     for i in range(300):
         llm.chat(f"call {i}")
@@ -174,7 +174,7 @@ def test_collectors_share_a_group_and_take_over_a_dead_ones_entries(redis_url: s
     assert dead.stdout is not None and dead.stdout.readline().strip() == "stuck"
     dead.send_signal(signal.SIGKILL)
     dead.wait(10)
-    args = ["--claim-idle", "1", "--batch", "20", "--exit-when-idle", "3", "--progress", "0.5", "--json"]
+    args = ["--claim-idle", "0.5", "--batch", "20", "--exit-when-idle", "1.5", "--progress", "0.3", "--json"]
     live = [_collector(redis_url, *args, "tokens", "tests.handlers.redis._workers:Slow") for _ in range(2)]
     for proc in live:  # both are reading before the rest is shipped
         assert proc.stderr is not None and "feeding tokens" in proc.stderr.readline()
