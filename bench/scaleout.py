@@ -78,7 +78,7 @@ def _prompt(worker: int, i: int) -> str:
 
 def worker_main(url: str, worker: int, calls: int, budget: float) -> None:
     limiter = RedisCostLimiter(
-        max_cost=budget, redis=url, name="bench", prefix=PREFIX, prices=PRICES, lease=30
+        max_cost=budget, redis=url, name="bench", prefix=PREFIX, prices=PRICES, lease=30, timeout=2.0
     )
     truth = Truth()
     shipper = RedisStreamShipper(url, stream=STREAM, maxlen=None)

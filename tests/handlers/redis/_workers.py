@@ -59,7 +59,7 @@ def ship(url: str, stream: str, calls: int) -> None:
 
 
 def budget(url: str, name: str, calls: int) -> None:
-    limiter = RedisCostLimiter(max_cost=1.0, estimate=0.01, redis=url, name=name)
+    limiter = RedisCostLimiter(max_cost=1.0, estimate=0.01, redis=url, name=name, timeout=5.0)
     admitted = 0
     for _ in range(calls):
         try:
@@ -80,7 +80,7 @@ def hold(url: str, name: str, lease: float) -> None:
 
 
 def rate(url: str, name: str, calls: int, rpm: int) -> None:
-    limiter = RedisRateLimiter(requests_per_minute=rpm, max_wait=0, redis=url, name=name)
+    limiter = RedisRateLimiter(requests_per_minute=rpm, max_wait=0, redis=url, name=name, timeout=5.0)
     admitted = 0
     for _ in range(calls):
         try:

@@ -21,7 +21,14 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def _limiter(url: str, **kwargs: object) -> RedisCostLimiter:
-    options: dict[str, object] = {"max_cost": 1.0, "estimate": 0.01, "redis": url, "name": "t"}
+    # a generous timeout: these tests are about exact counting, not outages (those set their own)
+    options: dict[str, object] = {
+        "max_cost": 1.0,
+        "estimate": 0.01,
+        "redis": url,
+        "name": "t",
+        "timeout": 5.0,
+    }
     options.update(kwargs)
     return RedisCostLimiter(**options)  # type: ignore[arg-type]
 

@@ -25,13 +25,14 @@ from llmhooks.compat import (
     create_token_callback,
     token_usage_repo,
 )
+from llmhooks.handlers.redis import RedisConnection
 
 logger = logging.getLogger(__name__)
 
 
 @pytest.fixture(autouse=True)
 def _repo(redis_url: str) -> Iterator[None]:
-    configure_token_usage(redis_url, prefix="seed002:")
+    configure_token_usage(RedisConnection(redis_url, timeout=5.0), prefix="seed002:")
     yield
     configure_token_usage()
 

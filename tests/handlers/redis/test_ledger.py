@@ -118,7 +118,7 @@ def test_estimates_are_stored_apart_and_marked(redis_url: str) -> None:
 
 def test_offline_llm_calls_from_64_threads_and_200_tasks_are_exact(redis_url: str) -> None:
     """64 threads and 200 asyncio tasks on one ledger: every call and token counted exactly once."""
-    ledger = RedisTokenLedger(redis_url, prefix="x:", background=False)
+    ledger = RedisTokenLedger(redis_url, prefix="x:", background=False, timeout=5.0)
     llm = LLM(provider="offline", callbacks=[ledger])
     prompt = "count these five words"
 
@@ -149,7 +149,7 @@ def test_offline_llm_calls_from_64_threads_and_200_tasks_are_exact(redis_url: st
 
 async def test_async_record_and_totals(redis_url: str) -> None:
     """``arecord``/``atotals`` use redis.asyncio, with the same once-per-run rule."""
-    ledger = TokenLedger(redis_url, prefix="a:")
+    ledger = TokenLedger(redis_url, prefix="a:", timeout=5.0)
     entries = [LedgerEntry(f"r{i % 50}", "u", "c", {"calls": 1, "output_tokens": 2}) for i in range(200)]
     results = await asyncio.gather(*(ledger.arecord(e) for e in entries))
     assert sum(results) == 50
