@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from llmhooks.core.callbacks import Callbacks
     from llmhooks.handlers.collector import Collector
 
-__all__ = ["add_parser", "build_handler", "run"]
+__all__ = ["build_handler", "register", "run"]
 
 # short name -> (module, attribute): names of other handlers resolve when they are installed
 ALIASES: dict[str, tuple[str, str]] = {
@@ -53,9 +53,9 @@ class SpecError(ValueError):
     """A handler spec that cannot be built; the message says why."""
 
 
-def add_parser(sub: Any) -> None:
-    """Register ``collect`` on the ``llmhooks`` command's subparsers."""
-    p = sub.add_parser(
+def register(add_parser: Any) -> None:
+    """Add ``collect`` to the ``llmhooks`` command (see ``llmhooks.cli``)."""
+    p = add_parser(
         "collect",
         help="read shipped events from a Redis Stream and feed handlers",
         description="One collector of a consumer group: several share the stream's entries.",

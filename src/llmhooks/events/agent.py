@@ -36,8 +36,10 @@ class AgentEndEvent(AgentEvent):
     """An agent run finished with ``result``."""
 
     type: ClassVar[str] = "agent.end"
+    terminal: ClassVar[bool] = True
     result: Any = None
     steps: int | None = None
+    incomplete: bool = False
     latency_ms: float | None = None
 
 
@@ -45,6 +47,7 @@ class AgentErrorEvent(ErrorInfo, AgentEvent):
     """An agent run failed or was cancelled."""
 
     type: ClassVar[str] = "agent.error"
+    terminal: ClassVar[bool] = True
     error: BaseException | str | None = None
     error_type: str | None = None
     cancelled: bool = False

@@ -32,6 +32,9 @@ class Event(metaclass=EventMeta):
     type: ClassVar[str] = "event"
     handler_method: ClassVar[str] = "on_event"
     aliases: ClassVar[dict[str, str]] = {}
+    # True for events that end something (end, error, disconnect): every handler gets them,
+    # even when one of them aborts (see CallbackManager)
+    terminal: ClassVar[bool] = False
     __dataclass_fields__: ClassVar[Any] = _DataclassFields()
     __dataclass_params__: ClassVar[Any] = _DataclassParams()
 

@@ -26,7 +26,9 @@ class ChainEndEvent(ChainEvent):
     """A chain finished with ``result``."""
 
     type: ClassVar[str] = "chain.end"
+    terminal: ClassVar[bool] = True
     result: Any = None
+    incomplete: bool = False
     latency_ms: float | None = None
 
 
@@ -34,6 +36,7 @@ class ChainErrorEvent(ErrorInfo, ChainEvent):
     """A chain failed or was cancelled."""
 
     type: ClassVar[str] = "chain.error"
+    terminal: ClassVar[bool] = True
     error: BaseException | str | None = None
     error_type: str | None = None
     cancelled: bool = False

@@ -28,6 +28,7 @@ class GraphNodeEndEvent(GraphEvent):
     """A graph node completed."""
 
     type: ClassVar[str] = "graph.node_end"
+    terminal: ClassVar[bool] = True
     outputs: Any = None
     incomplete: bool = False
     latency_ms: float | None = None
@@ -37,6 +38,7 @@ class GraphNodeErrorEvent(ErrorInfo, GraphEvent):
     """A graph node raised."""
 
     type: ClassVar[str] = "graph.node_error"
+    terminal: ClassVar[bool] = True
     error: BaseException | str | None = None
     error_type: str | None = None
     cancelled: bool = False

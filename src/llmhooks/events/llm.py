@@ -49,6 +49,7 @@ class LLMEndEvent(LLMEvent):
     """
 
     type: ClassVar[str] = "llm.end"
+    terminal: ClassVar[bool] = True
     response: Any = None
     input_tokens: int | None = None
     output_tokens: int | None = None
@@ -69,6 +70,7 @@ class LLMErrorEvent(ErrorInfo, LLMEvent):
     """An LLM call failed or was cancelled."""
 
     type: ClassVar[str] = "llm.error"
+    terminal: ClassVar[bool] = True
     error: BaseException | str | None = None
     error_type: str | None = None
     error_code: str | None = None

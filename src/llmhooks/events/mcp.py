@@ -35,6 +35,7 @@ class MCPDisconnectEvent(MCPEvent):
     """A session ended: closed by us, or the server went away."""
 
     type: ClassVar[str] = "mcp.disconnect"
+    terminal: ClassVar[bool] = True
     reason: str | None = None
 
 

@@ -38,6 +38,7 @@ class RealtimeDisconnectedEvent(RealtimeEvent):
     """A realtime session was closed."""
 
     type: ClassVar[str] = "realtime.disconnected"
+    terminal: ClassVar[bool] = True
     reason: str | None = None
     was_clean: bool = True
 

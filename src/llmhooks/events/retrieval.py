@@ -26,7 +26,9 @@ class RetrievalEndEvent(RetrievalEvent):
     """A retrieval returned ``documents``."""
 
     type: ClassVar[str] = "retrieval.end"
+    terminal: ClassVar[bool] = True
     documents: list[Any] | None = None
+    incomplete: bool = False
     latency_ms: float | None = None
 
 
@@ -34,6 +36,7 @@ class RetrievalErrorEvent(ErrorInfo, RetrievalEvent):
     """A retrieval failed or was cancelled."""
 
     type: ClassVar[str] = "retrieval.error"
+    terminal: ClassVar[bool] = True
     error: BaseException | str | None = None
     error_type: str | None = None
     cancelled: bool = False

@@ -28,6 +28,7 @@ class ToolEndEvent(ToolEvent):
     """A tool returned."""
 
     type: ClassVar[str] = "tool.end"
+    terminal: ClassVar[bool] = True
     result: Any = None
     success: bool = True
     incomplete: bool = False
@@ -38,6 +39,7 @@ class ToolErrorEvent(ErrorInfo, ToolEvent):
     """A tool raised, or its result was flagged as an error; ``arguments`` as it was called with."""
 
     type: ClassVar[str] = "tool.error"
+    terminal: ClassVar[bool] = True
     arguments: Any = None
     error: BaseException | str | None = None
     error_type: str | None = None

@@ -27,6 +27,7 @@ class VLMInferenceCompletedEvent(VLMEvent):
     """An inference completed."""
 
     type: ClassVar[str] = "vlm.inference_completed"
+    terminal: ClassVar[bool] = True
     text: str = ""
     latency_ms: float | None = None
     input_tokens: int | None = None
@@ -39,6 +40,7 @@ class VLMErrorEvent(ErrorInfo, VLMEvent):
     """An inference failed."""
 
     type: ClassVar[str] = "vlm.error"
+    terminal: ClassVar[bool] = True
     error: BaseException | str | None = None
     error_code: str | None = None
     is_recoverable: bool = True
