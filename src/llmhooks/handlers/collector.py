@@ -5,14 +5,16 @@
     collector.run(stop=stop_event)        # what ``llmhooks collect`` runs
 
 Each step reads a batch (``EventConsumer.read``), or now and then takes over entries a
-dead collector left unacknowledged (``claim_stale``); asks the consumer which event ids
-are new (``begin``: an id another collector of the group handled, or is handling, is a
-duplicate); rebuilds the new ones (``event_from_dict``) and dispatches them through a
-``CallbackManager`` (handler failures isolated and counted there; a handler with
-``on_batch``, such as ``RedisTokenLedger``, gets the batch's events in one call); waits for background
-handlers to finish (``llmhooks.flush``); and only then marks them handled and
-acknowledges the whole batch (``complete``). A collector killed before ``complete``
-leaves its batch pending, to be claimed by another and handled once.
+dead collector left unacknowledged (``claim_stale``); claims their event ids (``begin``:
+``"new"``, ``"seen"`` for an id already handled or carried by another entry, ``"busy"`` for
+an entry a live collector is still handling); rebuilds the new ones (``event_from_dict``)
+and dispatches them through a ``CallbackManager`` (handler failures isolated and counted
+there; a handler with ``on_batch``, such as ``RedisTokenLedger``, gets the batch's events
+in one call), extending its claims (``touch``) while a batch takes long; waits for
+background handlers to finish (``llmhooks.flush``); and only then marks the handled ids
+done and acknowledges everything but the busy entries (``complete``). A collector killed
+before ``complete`` leaves its batch pending, claimed for ``claim_idle`` seconds, then taken
+over by another and handled once.
 
 Entries that cannot be read back (not JSON, unknown event type) are counted as
 ``malformed``, logged, and acknowledged, so one bad entry cannot stall the group.
@@ -26,7 +28,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from llmhooks._validate import check_int, check_number
 from llmhooks.core.background import flush
@@ -38,7 +40,7 @@ from llmhooks.events.serialize import event_from_dict
 from llmhooks.handlers._backoff import Backoff
 from llmhooks.handlers._percentiles import LogHistogram
 
-__all__ = ["Collector", "CollectorStats", "Delivery", "EventConsumer"]
+__all__ = ["Claim", "Collector", "CollectorStats", "Delivery", "EventConsumer"]
 
 logger = logging.getLogger("llmhooks.collect")
 
@@ -52,10 +54,16 @@ class Delivery:
     event_id: str | None = None
 
 
+Claim = Literal["new", "seen", "busy"]
+"""What ``begin`` says of a delivery: handle it, acknowledge it unhandled, or leave it alone."""
+
+
 class EventConsumer(Protocol):
     """A group reader of shipped events: one implementation per engine."""
 
     name: str
+    claim_idle: float
+    """Seconds a claim lasts unless touched; entries idle this long are taken over."""
     retryable: tuple[type[BaseException], ...]
 
     def read(self, count: int, block: float) -> list[Delivery]:
@@ -64,11 +72,16 @@ class EventConsumer(Protocol):
     def claim_stale(self, count: int) -> list[Delivery]:
         """Up to ``count`` entries other consumers of the group left unacknowledged too long."""
 
-    def begin(self, deliveries: Sequence[Delivery]) -> list[bool]:
-        """For each delivery, whether this consumer should handle it (False: a duplicate)."""
+    def begin(self, deliveries: Sequence[Delivery]) -> list[Claim]:
+        """Claim each delivery's event id: ``"new"`` (this consumer handles it), ``"seen"`` (the
+        id was handled, or another entry carries it), ``"busy"`` (a live consumer is handling
+        this very entry)."""
 
-    def complete(self, deliveries: Sequence[Delivery], handled: Sequence[bool]) -> None:
-        """Record the handled event ids and acknowledge every delivery."""
+    def touch(self, deliveries: Sequence[Delivery]) -> None:
+        """Extend this consumer's claims on ``deliveries`` (a batch that takes long)."""
+
+    def complete(self, acknowledge: Sequence[Delivery], handled: Sequence[Delivery]) -> None:
+        """Record ``handled`` event ids as done and acknowledge ``acknowledge``, atomically."""
 
     def backlog(self) -> Mapping[str, int | None]:
         """``pending`` (delivered, unacknowledged) and ``lag`` (not yet delivered) entries."""
@@ -83,6 +96,7 @@ class CollectorStats:
 
     handled: int = 0
     duplicates: int = 0
+    busy: int = 0
     malformed: int = 0
     claimed: int = 0
     errors: int = 0
@@ -98,6 +112,7 @@ class CollectorStats:
         return {
             "handled": self.handled,
             "duplicates": self.duplicates,
+            "busy": self.busy,
             "malformed": self.malformed,
             "claimed": self.claimed,
             "errors": self.errors,
@@ -127,8 +142,8 @@ class _Batch:
     """A batch being handled, and how far it got."""
 
     deliveries: list[Delivery]
-    fresh: set[int] | None = None  # ids (id()) of the deliveries this collector claimed
-    handled: list[bool] | None = None
+    claims: dict[int, Claim] | None = None  # by id() of the delivery
+    handled: list[Delivery] | None = None
     flushed: bool = False
 
 
@@ -208,38 +223,56 @@ class Collector:
 
     def _finish(self, held: _Batch) -> None:
         batch = held.deliveries
-        if held.fresh is None:
+        consumer = self.consumer
+        if held.claims is None:
             readable = [d for d in batch if d.data is not None and d.event_id]
-            claimed = self.consumer.begin(readable)
-            held.fresh = {id(d) for d, new in zip(readable, claimed, strict=True) if new}
+            claims = consumer.begin(readable)
+            held.claims = {id(d): c for d, c in zip(readable, claims, strict=True)}
+        touch_every = max(0.05, getattr(consumer, "claim_idle", 30.0) / 3)
         if held.handled is None:
-            held.handled = self._dispatch_all(batch, held.fresh)
+            held.handled = self._dispatch_all(batch, held.claims, touch_every)
         if not held.flushed:
-            background = any(getattr(h, "background", False) for h in self.manager.handlers)
-            if background and not flush(self.flush_timeout):
-                raise TimeoutError(f"background handlers did not finish within {self.flush_timeout}s")
+            if any(getattr(h, "background", False) for h in self.manager.handlers):
+                self._flush_background(held.handled, touch_every)
             held.flushed = True
-        self.consumer.complete(batch, held.handled)
+        acknowledge = [d for d in batch if held.claims.get(id(d)) != "busy"]  # busy: its owner acks it
+        consumer.complete(acknowledge, held.handled)
         self._holding = None
 
-    def _dispatch_all(self, batch: Sequence[Delivery], fresh: set[int]) -> list[bool]:
-        handled: list[bool] = []
+    def _flush_background(self, claimed: list[Delivery], touch_every: float) -> None:
+        deadline = time.monotonic() + self.flush_timeout
+        while not flush(min(touch_every, max(0.0, deadline - time.monotonic()))):
+            if time.monotonic() >= deadline:
+                # not acknowledged: the batch stays pending, to be taken again
+                raise TimeoutError(f"background handlers did not finish within {self.flush_timeout}s")
+            self.consumer.touch(claimed)
+
+    def _dispatch_all(
+        self, batch: Sequence[Delivery], claims: dict[int, Claim], touch_every: float
+    ) -> list[Delivery]:
+        handled: list[Delivery] = []
         stats = self.stats
         seen_here: set[str] = set()
         events: list[Event] = []
+        touched = time.monotonic()
         for delivery in batch:
-            event = None
-            if delivery.data is None or not delivery.event_id:
+            claim = claims.get(id(delivery))
+            if claim is None:
                 stats.malformed += 1
                 logger.warning("collect: entry %s is not an llmhooks event; acknowledged", delivery.entry_id)
-            elif id(delivery) not in fresh or delivery.event_id in seen_here:
+            elif claim == "busy":
+                stats.busy += 1
+            elif claim == "seen" or delivery.event_id in seen_here:
                 stats.duplicates += 1
             else:
-                seen_here.add(delivery.event_id)
+                seen_here.add(delivery.event_id or "")
                 event = self._dispatch(delivery)
-            handled.append(event is not None)
-            if event is not None:
-                events.append(event)
+                if event is not None:
+                    handled.append(delivery)
+                    events.append(event)
+                if time.monotonic() - touched > touch_every:  # a slow batch keeps its claims
+                    self.consumer.touch(handled)
+                    touched = time.monotonic()
         if events:
             for handler in self.batch_handlers:
                 try:

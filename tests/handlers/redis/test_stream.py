@@ -116,6 +116,39 @@ def test_redis_killed_and_restarted_mid_load_loses_nothing_and_counts_nothing_tw
     assert collector.stats.handled == 600 and collector.stats.errors > 0
 
 
+class Slow(Counting):
+    def on_event(self, event: Event) -> None:
+        time.sleep(0.05)
+        super().on_event(event)
+
+
+def test_a_slow_collectors_batch_is_not_taken_over_while_it_works(redis_url: str) -> None:
+    """Batches taking longer than claim_idle: the live collector extends its claims; nothing twice."""
+    truth = RecordingCallbacks()
+    llm = LLM(provider="offline", callbacks=[truth, RedisStreamShipper(redis_url, stream="s")])
+    for i in range(20):
+        llm.chat(f"call {i}")
+    assert flush(10)
+    got = [Slow(), Slow()]
+    collectors = [
+        Collector(
+            RedisStreamConsumer(redis_url, stream="s", group="g", claim_idle=0.3),
+            [handler],
+            batch_size=10,
+            block=0.05,
+            claim_every=0.1,
+        )
+        for handler in got
+    ]
+    threads = [threading.Thread(target=c.run, kwargs={"idle_exit": 1.0}) for c in collectors]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sum((g.counts for g in got), Counter()) == Counter({"llm.start": 20, "llm.end": 20})
+    assert sum(c.stats.duplicates for c in collectors) == 0
+
+
 def test_malformed_entries_are_counted_and_acknowledged(redis_url: str) -> None:
     """Entries that are not llmhooks events never stall the group."""
     r = redis.Redis.from_url(redis_url)
@@ -170,7 +203,9 @@ def _collector(url: str, *args: str) -> subprocess.Popen[str]:
 def test_collectors_share_a_group_and_take_over_a_dead_ones_entries(redis_url: str) -> None:
     """A collector killed mid-batch: the two others share the stream and handle its entries once."""
     truth = _ship(redis_url, "s", 50)
-    dead = _collector(redis_url, "--batch", "50", "tests.handlers.redis._workers:Stuck")
+    dead = _collector(
+        redis_url, "--batch", "50", "--claim-idle", "0.5", "tests.handlers.redis._workers:Stuck"
+    )
     assert dead.stdout is not None and dead.stdout.readline().strip() == "stuck"
     dead.send_signal(signal.SIGKILL)
     dead.wait(10)

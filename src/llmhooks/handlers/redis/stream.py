@@ -16,11 +16,13 @@ entry going to one of them):
 - ``claim_stale``: entries another consumer was given more than ``claim_idle`` seconds
   ago and never acknowledged (``XAUTOCLAIM``): that collector died;
 - ``begin``: each event id is claimed for the entry that carries it (``<consumer>|<entry
-  id>``): the first entry to claim an id is handled; another entry with the same id (a
-  batch the shipper resent after a timeout) is a duplicate while that claim stands or once
-  the id is ``done``; an entry taken over from a dead consumer takes over its claim;
+  id>``, for ``claim_idle`` seconds, extended by ``touch`` while a batch takes long). An id
+  already ``done``, or claimed for another entry (a batch the shipper resent after a
+  timeout), is ``"seen"``: acknowledged unhandled. This very entry claimed by another
+  consumer whose claim still runs is ``"busy"``: left pending (a slow collector, not a dead
+  one); once the claim ran out, the entry is taken over and handled;
 - ``complete``: marks the handled ids ``done`` (kept ``dedupe_window``, default a day) and
-  acknowledges the batch (``XACK``), in one script, so an id is never "done" but unacknowledged.
+  acknowledges the rest (``XACK``), in one script, so an id is never done but unacknowledged.
 
 A group that does not exist is created reading from the start of the stream (so a
 collector started after the workers misses nothing), and created again if Redis lost it.
@@ -38,7 +40,7 @@ from typing import Any, Literal
 from redis.exceptions import ResponseError  # after _connection, which explains a missing extra
 
 from llmhooks._validate import check_int, check_number
-from llmhooks.handlers.collector import Delivery
+from llmhooks.handlers.collector import Claim, Delivery
 from llmhooks.handlers.redis._connection import (
     DEFAULT_URL,
     RedisConnection,
@@ -53,18 +55,23 @@ __all__ = ["DEFAULT_STREAM", "RedisStreamConsumer", "RedisStreamExporter", "Redi
 
 DEFAULT_STREAM = "llmhooks:events"
 
-# KEYS: seen keys. ARGV: consumer, window (ms), then each key's entry id.
-# A seen key holds "done", or "<consumer>|<entry id>" of the delivery being handled.
-# 1: handle it (new; or this very entry, handled by us before or by a consumer we took it from).
+# A seen key holds "done" (kept for the dedupe window) or "<consumer>|<entry id>", the claim of
+# the consumer handling that entry (kept for claim_idle, extended by touch).
+# KEYS: seen keys. ARGV: consumer, claim (ms), then each key's entry id.
+# Returns per key: 1 new (claimed now, or ours already), 0 seen (done, or another entry
+# carries this event id), 2 busy (another consumer's live claim on this very entry).
 _BEGIN = Script(
     """
 local out = {}
 for i, key in ipairs(KEYS) do
   local entry = '|' .. ARGV[i + 2]
+  local mine = ARGV[1] .. entry
   local held = redis.call('GET', key)
-  if not held or (held ~= 'done' and string.sub(held, -#entry) == entry) then
-    redis.call('SET', key, ARGV[1] .. entry, 'PX', ARGV[2])
+  if not held or held == mine then
+    redis.call('SET', key, mine, 'PX', ARGV[2])
     out[i] = 1
+  elseif held ~= 'done' and string.sub(held, -#entry) == entry then
+    out[i] = 2
   else
     out[i] = 0
   end
@@ -73,7 +80,17 @@ return out
 """
 )
 
-# KEYS: stream, then the seen keys of the handled events. ARGV: group, window (ms), entry ids...
+# KEYS: seen keys. ARGV: consumer, claim (ms), then each key's entry id: extend our own claims.
+_TOUCH = Script(
+    """
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] .. '|' .. ARGV[i + 2] then redis.call('PEXPIRE', key, ARGV[2]) end
+end
+return 1
+"""
+)
+
+# KEYS: stream, then the seen keys of the handled events. ARGV: group, window (ms), entry ids to ack.
 _COMPLETE = Script(
     """
 for i = 2, #KEYS do redis.call('SET', KEYS[i], 'done', 'PX', ARGV[2]) end
@@ -83,6 +100,8 @@ end
 return 1
 """
 )
+
+_CLAIMS: dict[int, Claim] = {0: "seen", 1: "new", 2: "busy"}
 
 
 def _text(value: Any) -> str:
@@ -177,8 +196,7 @@ class RedisStreamConsumer:
         consumer: this consumer's name, unique in the group (default: host, pid, random).
             A collector restarted under the same name first handles what it left pending.
         claim_idle: seconds after which another consumer's unacknowledged entries are taken
-            (longer than any batch takes to handle: a live but slower collector's entries
-            would be handled twice).
+            over, and how long this consumer's claims last unless it extends them.
         dedupe_window: seconds a handled event id is remembered.
         timeout: seconds to wait for Redis (when ``redis`` is a URL).
 
@@ -210,7 +228,8 @@ class RedisStreamConsumer:
         self.connection: RedisConnection = (
             redis if isinstance(redis, RedisConnection) else connect(redis, timeout=timeout)
         )
-        self._claim_idle_ms = int(claim_idle * 1000)
+        self.claim_idle = float(claim_idle)
+        self._claim_ms = int(claim_idle * 1000)
         self._window_ms = int(dedupe_window * 1000)
         self._seen = f"{stream}:seen:{group}:"
         self._own_first = True  # entries this consumer name left pending in a previous run
@@ -288,7 +307,7 @@ class RedisStreamConsumer:
         """Take entries other consumers left unacknowledged for ``claim_idle`` seconds."""
         resp = self._grouped(
             lambda r: r.xautoclaim(
-                self.stream, self.group, self.name, self._claim_idle_ms, start_id=self._cursor, count=count
+                self.stream, self.group, self.name, self._claim_ms, start_id=self._cursor, count=count
             )
         )
         self._cursor = _text(resp[0])
@@ -298,23 +317,28 @@ class RedisStreamConsumer:
 
     # deduplication and acknowledgement
 
-    def begin(self, deliveries: Sequence[Delivery]) -> list[bool]:
-        """Claim each delivery's event id for this consumer; False for a duplicate."""
+    def begin(self, deliveries: Sequence[Delivery]) -> list[Claim]:
+        """Claim each delivery's event id for this consumer (see ``EventConsumer.begin``)."""
         if not deliveries:
             return []
         keys = [self._seen + (d.event_id or "") for d in deliveries]
-        args = [self.name, self._window_ms, *(d.entry_id for d in deliveries)]
+        args = [self.name, self._claim_ms, *(d.entry_id for d in deliveries)]
         result = self.connection.run(lambda r: _BEGIN(r, keys, args))
-        return [bool(int(x)) for x in result]
+        return [_CLAIMS[int(x)] for x in result]
 
-    def complete(self, deliveries: Sequence[Delivery], handled: Sequence[bool]) -> None:
-        """Mark the handled event ids done and acknowledge every delivery, atomically."""
-        if not deliveries:
+    def touch(self, deliveries: Sequence[Delivery]) -> None:
+        """Extend this consumer's claims on ``deliveries`` by ``claim_idle``."""
+        if deliveries:
+            keys = [self._seen + (d.event_id or "") for d in deliveries]
+            args = [self.name, self._claim_ms, *(d.entry_id for d in deliveries)]
+            self.connection.run(lambda r: _TOUCH(r, keys, args))
+
+    def complete(self, acknowledge: Sequence[Delivery], handled: Sequence[Delivery]) -> None:
+        """Mark the ``handled`` event ids done and acknowledge ``acknowledge``, atomically."""
+        if not acknowledge and not handled:
             return
-        keys = [self.stream] + [
-            self._seen + (d.event_id or "") for d, h in zip(deliveries, handled, strict=True) if h
-        ]
-        args = [self.group, self._window_ms, *(d.entry_id for d in deliveries)]
+        keys = [self.stream] + [self._seen + (d.event_id or "") for d in handled]
+        args = [self.group, self._window_ms, *(d.entry_id for d in acknowledge)]
         self.connection.run(lambda r: _COMPLETE(r, keys, args))
 
     def _ack(self, entry_ids: list[str]) -> None:
