@@ -31,7 +31,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from llmhooks._validate import check_choice, check_int, check_number
 from llmhooks.core.callbacks import Callbacks
@@ -106,7 +106,6 @@ class EventShipper(Callbacks):
     background_queue_size: int | None = 10_000
     background_overflow: str = "drop_oldest"
     background_batch_size: int = 512
-    validate_names: ClassVar[bool] = False  # on_batch: called by the core's worker, not an event method
 
     def __init__(
         self,
@@ -135,8 +134,12 @@ class EventShipper(Callbacks):
     def __repr__(self) -> str:
         return f"EventShipper({self.exporter!r})"
 
+    def wants(self, event_cls: type[Event]) -> bool:
+        """Every event type, or those of ``types``: others are never queued."""
+        return self.types is None or event_cls.type in self.types
+
     def on_event(self, event: Event) -> None:
-        """One event (a core that does not batch): shipped as a batch of one."""
+        """One event (delivered inline, ``background = False``): shipped as a batch of one."""
         self.on_batch([event])
 
     def on_batch(self, events: Sequence[Event]) -> None:

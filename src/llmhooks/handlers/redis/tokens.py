@@ -75,7 +75,6 @@ class RedisTokenLedger(Callbacks):
 
     background = True
     background_batch_size: ClassVar[int] = 512
-    validate_names: ClassVar[bool] = False  # on_batch: not an event method (the core calls it with batches)
 
     def __init__(
         self,
@@ -189,6 +188,10 @@ class RedisTokenLedger(Callbacks):
             return self._open.pop(run_id, None)
 
     # handler
+
+    def wants(self, event_cls: type[Event]) -> bool:
+        """Only LLM starts, ends and errors reach this handler (and its queue)."""
+        return issubclass(event_cls, (LLMStartEvent, LLMEndEvent, LLMErrorEvent))
 
     def on_llm_start(self, event: LLMStartEvent) -> None:
         """Remember the prompt's estimate, in case the call reports no usage."""
