@@ -326,14 +326,16 @@ class DetailedRedisTokenCallbackHandler(CustomAsyncCallbackHandler):
         self.user_id = _check_user(user_id, "DetailedRedisTokenCallbackHandler")
         self.cycle_start_date = cycle_start_date
         self._estimates: dict[str, int] = {}
+        self._lock = threading.Lock()
 
     async def on_llm_start(self, messages: list[dict[str, Any]], **kwargs: Any) -> None:  # type: ignore[override]
         estimate = self._estimate_prompt_tokens(messages) if messages else 0
         run_id = kwargs.get("run_id")
         if run_id:
-            if len(self._estimates) >= 10_000:  # a run that never ended
-                self._estimates.pop(next(iter(self._estimates)), None)
-            self._estimates[run_id] = estimate
+            with self._lock:  # one instance may serve calls from several threads' event loops
+                if len(self._estimates) >= 10_000:  # a run that never ended
+                    self._estimates.pop(next(iter(self._estimates)))
+                self._estimates[run_id] = estimate
         logger.info(
             "[DetailedCallback] LLM call started for user '%s' with estimated %d prompt tokens",
             self.user_id,
@@ -342,7 +344,8 @@ class DetailedRedisTokenCallbackHandler(CustomAsyncCallbackHandler):
 
     async def on_llm_end(self, response: dict[str, Any], **kwargs: Any) -> None:  # type: ignore[override]
         run_id = kwargs.get("run_id")
-        estimate = self._estimates.pop(run_id, 0) if run_id else 0
+        with self._lock:
+            estimate = self._estimates.pop(run_id, 0) if run_id else 0
         exact = (response.get("prompt_tokens") or 0) > 0 or (response.get("completion_tokens") or 0) > 0
         event = kwargs.get("event")
         if getattr(event, "usage_estimated", False):
@@ -380,7 +383,8 @@ class DetailedRedisTokenCallbackHandler(CustomAsyncCallbackHandler):
     async def on_llm_error(self, error: BaseException, **kwargs: Any) -> None:  # type: ignore[override]
         run_id = kwargs.get("run_id")
         if run_id:
-            self._estimates.pop(run_id, None)
+            with self._lock:
+                self._estimates.pop(run_id, None)
         logger.error("[DetailedCallback] LLM call failed for user '%s': %s", self.user_id, error)
 
     def _estimate_prompt_tokens(self, messages: list[dict[str, Any]]) -> int:
