@@ -254,6 +254,7 @@ class Collector:
         stats = self.stats
         seen_here: set[str] = set()
         events: list[Event] = []
+        claimed = [d for d in batch if claims.get(id(d)) == "new"]
         touched = time.monotonic()
         for delivery in batch:
             claim = claims.get(id(delivery))
@@ -270,8 +271,8 @@ class Collector:
                 if event is not None:
                     handled.append(delivery)
                     events.append(event)
-                if time.monotonic() - touched > touch_every:  # a slow batch keeps its claims
-                    self.consumer.touch(handled)
+                if time.monotonic() - touched > touch_every:  # a slow batch keeps all its claims
+                    self.consumer.touch(claimed)
                     touched = time.monotonic()
         if events:
             for handler in self.batch_handlers:

@@ -126,17 +126,19 @@ def test_a_slow_collectors_batch_is_not_taken_over_while_it_works(redis_url: str
     """Batches taking longer than claim_idle: the live collector extends its claims; nothing twice."""
     truth = RecordingCallbacks()
     llm = LLM(provider="offline", callbacks=[truth, RedisStreamShipper(redis_url, stream="s")])
-    for i in range(20):
+    for i in range(15):
         llm.chat(f"call {i}")
     assert flush(10)
     got = [Slow(), Slow()]
+    # one batch of 30 events: one collector takes it (1.5 s), the other looks for stale
+    # entries every 0.2 s; claims last 1 s unless extended
     collectors = [
         Collector(
-            RedisStreamConsumer(redis_url, stream="s", group="g", claim_idle=0.3),
+            RedisStreamConsumer(redis_url, stream="s", group="g", claim_idle=1.0),
             [handler],
-            batch_size=10,
+            batch_size=30,
             block=0.05,
-            claim_every=0.1,
+            claim_every=0.2,
         )
         for handler in got
     ]
@@ -145,7 +147,7 @@ def test_a_slow_collectors_batch_is_not_taken_over_while_it_works(redis_url: str
         t.start()
     for t in threads:
         t.join(60)
-    assert sum((g.counts for g in got), Counter()) == Counter({"llm.start": 20, "llm.end": 20})
+    assert sum((g.counts for g in got), Counter()) == Counter({"llm.start": 15, "llm.end": 15})
     assert sum(c.stats.duplicates for c in collectors) == 0
 
 
