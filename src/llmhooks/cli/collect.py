@@ -83,7 +83,7 @@ def register(add_parser: Any) -> None:
     )
     p.add_argument("--max-events", type=int, default=None, help="stop after this many entries")
     p.add_argument("--json", action="store_true", help="print a JSON summary on exit")
-    p.set_defaults(run=run)
+    p.set_defaults(command_main=run)
 
 
 def _literal(node: ast.expr, spec: str) -> Any:
