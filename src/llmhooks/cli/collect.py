@@ -6,7 +6,8 @@ Handlers are given as specs, each optionally called with literal arguments:
 
 - a short name: ``print`` (the default), ``metrics``, ``logging``, ``tokens``, ``cost``,
   ``record(path=...)``, ``ledger`` (a ``RedisTokenLedger`` on the same Redis),
-  ``prometheus(...)`` and ``otel(...)`` (the exporters, when installed);
+  ``prometheus(...)`` (``PrometheusCallbacks``; ``--metrics-port`` serves ``/metrics``) and
+  ``otel(...)`` (``OpenTelemetryCallbacks``);
 - a public name of ``llmhooks``: ``TokenCounter``, ``PrintCallbacks(verbose=True)``;
 - ``module:attribute``: ``myapp.handlers:AuditHandler(level='info')``, a class or a
   function returning a handler, or a handler instance (no arguments then).
@@ -83,6 +84,13 @@ def register(add_parser: Any) -> None:
     )
     p.add_argument("--max-events", type=int, default=None, help="stop after this many entries")
     p.add_argument("--json", action="store_true", help="print a JSON summary on exit")
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="serve Prometheus /metrics on this port (the prometheus handler; llmhooks[prometheus])",
+    )
     p.set_defaults(command_main=run)
 
 
@@ -214,6 +222,15 @@ def run(args: argparse.Namespace) -> int:
     except RedisUnavailable as exc:
         print(f"llmhooks collect: {exc}", file=sys.stderr)
         return 1
+    if args.metrics_port is not None:
+        try:
+            from prometheus_client import start_http_server
+        except ImportError:
+            print(
+                "llmhooks collect: --metrics-port needs pip install 'llmhooks[prometheus]'", file=sys.stderr
+            )
+            return 2
+        start_http_server(args.metrics_port)
     collector = Collector(
         consumer,
         handlers,

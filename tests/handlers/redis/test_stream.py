@@ -9,11 +9,12 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections import Counter
 from pathlib import Path
 
 import redis
-from tests.handlers.redis._server import RedisServer
+from tests.handlers.redis._server import RedisServer, free_port
 
 from llmhooks import LLM, Callbacks, Event, flush, run_context
 from llmhooks.handlers.collector import Collector
@@ -227,6 +228,33 @@ def test_collectors_share_a_group_and_take_over_a_dead_ones_entries(redis_url: s
     assert all(s["handled"] > 0 for s in stats) and sum(s["duplicates"] for s in stats) == 0
     assert sum(s["claimed"] for s in stats) >= 50  # the dead collector's batch
     assert sum(r["handlers"]["tokens"]["calls"] for r in results) == 150
+
+
+def test_collect_feeds_the_prometheus_exporter_behind_metrics_port(redis_url: str) -> None:
+    """``llmhooks collect --metrics-port N prometheus``: the workers' calls show on /metrics."""
+    llm = LLM(provider="offline", callbacks=[RedisStreamShipper(redis_url, stream="s")])
+    for i in range(7):
+        llm.chat(f"call {i}")
+    assert flush(10)
+    port = free_port()
+    proc = _collector(redis_url, "--metrics-port", str(port), "--progress", "0", "prometheus")
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1).read().decode()
+            except OSError:
+                body = ""
+            requests = [line for line in body.splitlines() if line.startswith("llmhooks_llm_requests_total{")]
+            if requests and requests[0].endswith(" 7.0"):
+                assert 'model="llmhooks-offline"' in requests[0]
+                break
+            assert time.monotonic() < deadline and proc.poll() is None, body[-2000:]
+            time.sleep(0.1)
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+    assert proc.returncode == 0
 
 
 def test_collect_cli_rejects_a_bad_handler_spec(redis_url: str) -> None:
