@@ -43,7 +43,6 @@ FENCE = re.compile(r"^```([\w-]*)[^\n]*\n(.*?)^```", re.S | re.M)
 NOT_YET_RUNNABLE: set[str] = {
     "docs/architecture.md",
     "docs/bus.md",
-    "docs/langchain.md",
 }
 
 RUNNER = textwrap.dedent(
