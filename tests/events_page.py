@@ -126,7 +126,7 @@ MEANINGS: dict[str, str] = {
     # retrieval
     "RetrievalEvent.retriever": "the retriever's name",
     "RetrievalStartEvent.query": "the query (redacted)",
-    "RetrievalEndEvent.documents": 'what was found, e.g. `{"page_content", "metadata", "id"}` dicts',
+    "RetrievalEndEvent.documents": "what was found (LangChain documents as page_content/metadata dicts)",
     # realtime
     "RealtimeEvent.provider": "who serves the session",
     "RealtimeEvent.session_id": "the provider's id for the session",
