@@ -82,6 +82,7 @@ __all__ = [
     "classify_error",
     "ending",
     "llm_run",
+    "llm_run_of",
     "node_run",
     "retrieval_run",
     "tool_run",
@@ -1016,13 +1017,34 @@ def llm_run(
         routes = manager.routes_for(LLMRun) if routes is None else None
         if routes is None:  # no handler takes any LLM event: skip building anything
             return _noop(run_id, parent_run_id, trace_id, tags)  # type: ignore[return-value]
-    # the whole set-up inline: this runs once per LLM call
-    run: Any = _new(LLMRun)
+    return _fresh_llm(  # type: ignore[no-any-return]
+        LLMRun, manager, routes, provider, model,
+        (messages, prompt, temperature, max_tokens, tools, streaming, params),
+        run_id, parent_run_id, trace_id, tags, metadata, ambient,
+    )  # fmt: skip
+
+
+def _fresh_llm(
+    cls: type[LLMRun],
+    manager: CallbackManager,
+    routes: tuple[Route, ...],
+    provider: str | None,
+    model: str | None,
+    payload: tuple[Any, ...],
+    run_id: str | None,
+    parent_run_id: str | None,
+    trace_id: str | None,
+    tags: Any,
+    metadata: dict[str, Any] | None,
+    ambient: Any,
+) -> Any:
+    """A new LLM run of ``cls`` set up without ``__init__`` (runs once per LLM call)."""
+    run: Any = _new(cls)
     run.manager = manager
     run._routes = routes
     run.provider = provider
     run.model = model
-    run._payload = (messages, prompt, temperature, max_tokens, tools, streaming, params)
+    run._payload = payload
     if run_id is None:
         try:
             run_id = RUN_IDS.pop()
@@ -1045,7 +1067,27 @@ def llm_run(
         run.metadata = {}
     else:
         run._context(tags, metadata)
-    return run  # type: ignore[no-any-return]
+    return run
+
+
+def llm_run_of(
+    cls: type[LLMRun],
+    manager: CallbackManager,
+    provider: str | None,
+    model: str | None,
+    payload: tuple[Any, ...],
+) -> Any:
+    """A run of ``cls`` (an ``LLMRun`` subclass) for a producer that has its manager: the no-op
+    run when no handler takes an LLM event. ``payload`` is the start event's fields in order:
+    messages, prompt, temperature, max_tokens, tools, streaming, params."""
+    routes = manager._routes.get(cls)
+    if not routes:
+        routes = manager.routes_for(cls) if routes is None else None
+        if routes is None:
+            return _noop(None, None, None, None)
+    return _fresh_llm(
+        cls, manager, routes, provider, model, payload, None, None, None, None, None, _ambient.get()
+    )
 
 
 def _noop(run_id: str | None, parent_run_id: str | None, trace_id: str | None, tags: Any) -> _NoopRun:
