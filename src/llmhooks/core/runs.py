@@ -28,7 +28,7 @@ from typing import Any, ClassVar, Protocol, Self
 from llmhooks.core import redaction as _redaction
 from llmhooks.core.context import CallbacksLike, _current, _run_ctx, manager_for
 from llmhooks.core.manager import CallbackManager
-from llmhooks.core.redaction import redact_fields, redact_metadata
+from llmhooks.core.redaction import redact_fields, redact_metadata, redact_value
 from llmhooks.events import (
     AgentEndEvent,
     AgentErrorEvent,
@@ -309,6 +309,11 @@ class Run:
             self.metadata = {**ctx.metadata, **(metadata or {})}
         if self.metadata:
             self.metadata = redact_metadata(self.metadata)
+        # identity fields are copied onto every event of the run: redacted once, here
+        if self.tags:
+            self.tags = redact_value(self.tags)
+        if self.user_id is not None:
+            self.user_id = redact_value(self.user_id)
         self._t0 = 0.0
         self._token: Token[Any] | None = None
         self._parent: RunLike | None = None
@@ -765,7 +770,11 @@ def tool_run(
         return _NoopRun(run_id, parent_run_id, trace_id)  # type: ignore[return-value]
     return ToolRun(
         manager,
-        {"tool_name": tool_name, "tool_call_id": tool_call_id, "server_name": server_name},
+        {
+            "tool_name": tool_name,
+            "tool_call_id": redact_value(tool_call_id) if tool_call_id else tool_call_id,
+            "server_name": server_name,
+        },
         {"arguments": arguments},
         run_id,
         parent_run_id,
