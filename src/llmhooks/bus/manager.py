@@ -157,10 +157,9 @@ class EventManager(Delivery, Callbacks):
             return False
 
     def _interest_changed(self) -> None:
-        from llmhooks.core.manager import parents_of
+        from llmhooks.core.routing import interest_changed
 
-        for parent in parents_of(self):
-            parent.reroute()
+        interest_changed(self)
 
     def has_subscribers(self, event_type: type) -> bool:
         """True if an event of class ``event_type`` would reach some subscriber."""

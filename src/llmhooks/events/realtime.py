@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from llmhooks.events.base import ErrorInfo, Event
@@ -20,7 +19,6 @@ __all__ = [
 ]
 
 
-@dataclass(slots=True, kw_only=True)
 class RealtimeEvent(Event):
     """Base of the realtime family."""
 
@@ -28,7 +26,6 @@ class RealtimeEvent(Event):
     session_id: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class RealtimeConnectedEvent(RealtimeEvent):
     """A realtime session was opened."""
 
@@ -37,16 +34,15 @@ class RealtimeConnectedEvent(RealtimeEvent):
     capabilities: list[str] | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class RealtimeDisconnectedEvent(RealtimeEvent):
     """A realtime session was closed."""
 
     type: ClassVar[str] = "realtime.disconnected"
+    terminal: ClassVar[bool] = True
     reason: str | None = None
     was_clean: bool = True
 
 
-@dataclass(slots=True, kw_only=True)
 class RealtimeAudioInputEvent(RealtimeEvent):
     """Audio was sent to the session (``data`` is summarised by ``to_dict``)."""
 
@@ -55,7 +51,6 @@ class RealtimeAudioInputEvent(RealtimeEvent):
     response_id: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class RealtimeAudioOutputEvent(RealtimeEvent):
     """Audio came back from the session."""
 
@@ -64,7 +59,6 @@ class RealtimeAudioOutputEvent(RealtimeEvent):
     response_id: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class RealtimeResponseEvent(RealtimeEvent):
     """The session produced (part of) a response."""
 
@@ -75,7 +69,6 @@ class RealtimeResponseEvent(RealtimeEvent):
     original: Any = None
 
 
-@dataclass(slots=True, kw_only=True)
 class RealtimeUserTranscriptionEvent(RealtimeEvent):
     """A transcription of the user's speech."""
 
@@ -84,7 +77,6 @@ class RealtimeUserTranscriptionEvent(RealtimeEvent):
     original: Any = None
 
 
-@dataclass(slots=True, kw_only=True)
 class RealtimeAgentTranscriptionEvent(RealtimeEvent):
     """A transcription of the agent's speech."""
 
@@ -93,7 +85,6 @@ class RealtimeAgentTranscriptionEvent(RealtimeEvent):
     original: Any = None
 
 
-@dataclass(slots=True, kw_only=True)
 class RealtimeErrorEvent(ErrorInfo, RealtimeEvent):
     """A realtime session reported an error."""
 

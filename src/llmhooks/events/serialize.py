@@ -183,7 +183,8 @@ class _Writer:
 def _key(k: Any) -> str:
     t = type(k)
     if t is str:
-        return k if len(k) <= MAX_STR else k[:MAX_STR] + "..."
+        name: str = k
+        return name if len(name) <= MAX_STR else name[:MAX_STR] + "..."
     if k is None or t is bool or t is int or t is float:
         return str(k)  # CPython's own text for these, as json.dumps writes them
     value = k._value_ if isinstance(k, enum.Enum) else None

@@ -50,6 +50,7 @@ __all__ = [
     "redact_event",
     "redact_fields",
     "redact_metadata",
+    "redact_payload",
     "redact_text",
     "redact_value",
     "reset_redaction",
@@ -132,3 +133,8 @@ def redact_value(value: Any) -> Any:
 def redact_text(text: str) -> str:
     """Return ``text`` with secret-shaped parts replaced."""
     return _active.text(text)
+
+
+def redact_payload(name: str, value: Any) -> Any:
+    """One payload field of a run's event, as ``redact_fields`` would give it (the same object if clean)."""
+    return _active.payload(name, value)

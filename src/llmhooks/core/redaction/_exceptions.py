@@ -102,7 +102,6 @@ def _copy(exc: BaseException, own: _Own) -> BaseException:
             for name in names:
                 setattr(new, name, own.c_attrs.get(name, getattr(exc, name, None)))
     new.__traceback__ = exc.__traceback__
-    new.__suppress_context__ = exc.__suppress_context__
     return new
 
 
@@ -175,6 +174,7 @@ def redact_exception(walk: Walk, exc: BaseException, depth: int = 0) -> BaseExce
         cause, context = (None if j is None or j == -1 else (copies[j] or chain[j]) for j in links[k])
         copy.__cause__ = cause
         copy.__context__ = context
+        copy.__suppress_context__ = chain[k].__suppress_context__  # setting __cause__ set it
     root = copies[0]
     assert root is not None  # dirty[0]: made above, or returned as text
     return root

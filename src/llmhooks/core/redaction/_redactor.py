@@ -251,6 +251,24 @@ class Redactor:
 
         return self._run(walk_fields, fields)  # type: ignore[no-any-return]
 
+    def payload(self, name: str, value: Any) -> Any:
+        """One payload field of a run's event, as ``fields`` would give it (the same
+        object if clean); for runs that build their events field by field."""
+        if not self.enabled:
+            return value
+        t = type(value)
+        if t in SCALARS:
+            return value
+        if self.capture_content:
+            if t is str:
+                if len(value) < self._min_len or value in self._clean.small:
+                    return value
+            elif seen_clean(self, (value,)):
+                return value
+            return self._run(lambda walk: walk.value(value, 0), value)
+        out = self._run(lambda walk: walk.value(value, 0), value)
+        return blank(out) if name in CONTENT_FIELDS else out
+
     def metadata(self, metadata: dict[str, Any]) -> dict[str, Any]:
         """Run metadata with secrets replaced (by key and by shape)."""
         if not metadata:
