@@ -95,12 +95,51 @@ def _debit_rest(entries: tuple[Any, ...], slot: _Slot) -> None:
 
 def deliver(route: Route, event: Event) -> None:
     """Deliver ``event`` along ``route``: the one sync dispatch loop (see the module docstring)."""
-    entries, counter, terminal = route
-    sampled = not (next(counter) & _MASK)
+    entries = route[0]
+    if next(route[1]) & _MASK:
+        for call, slot in entries:
+            try:
+                call(event)
+            except Exception as exc:  # cold: isolate, then go on with the handlers after this one
+                _deliver_rest(route, event, slot, exc)
+                return
+        return
+    _deliver_sampled(route, event)
+
+
+def _deliver_rest(route: Route, event: Event, failed: _Slot, exc: Exception) -> None:
+    """A handler raised during ``deliver``: apply the isolation rules, finish the delivery."""
+    entries, _counter, terminal = route
+    escaped: BaseException | None = None
+    after = False
+    for call, slot in entries:
+        if not after:
+            after = slot is failed
+            if not after:
+                continue
+            error: BaseException | None = exc
+        else:
+            try:
+                call(event)
+                continue
+            except Exception as later:
+                error = later
+        if isinstance(error, Abort) or slot.failed(event, error):  # type: ignore[arg-type]
+            if not terminal:
+                _debit_rest(entries, slot)
+                raise error  # type: ignore[misc]
+            escaped = escaped or error
+    if escaped is not None:
+        raise escaped
+
+
+def _deliver_sampled(route: Route, event: Event) -> None:
+    """``deliver`` on one dispatch in ``SAMPLE_EVERY``: the same, timing each handler."""
+    entries, _counter, terminal = route
     clock = time.perf_counter
     escaped: BaseException | None = None
     for call, slot in entries:
-        t0 = clock() if sampled else 0.0
+        t0 = clock()
         try:
             call(event)
         except Abort as exc:
@@ -114,8 +153,7 @@ def deliver(route: Route, event: Event) -> None:
                     _debit_rest(entries, slot)
                     raise
                 escaped = escaped or exc
-        if sampled:
-            slot.stats.add_sample(clock() - t0)
+        slot.stats.add_sample(clock() - t0)
     if escaped is not None:
         raise escaped
 

@@ -34,13 +34,13 @@ from typing import Any, ClassVar, Protocol, Self
 
 from llmhooks._validate import check_tags
 from llmhooks.core import redaction as _redaction
+from llmhooks.core import scope as _scope
 from llmhooks.core._builders import builder
 from llmhooks.core.classify import classify_error
-from llmhooks.core.context import CallbacksLike, _run_ctx, manager_for
+from llmhooks.core.context import CallbacksLike, _ambient, manager_for, manager_in
 from llmhooks.core.isolation import report_overridden
 from llmhooks.core.manager import CallbackManager, Route, adeliver, deliver
 from llmhooks.core.redaction import redact_fields, redact_metadata, redact_payload, redact_value
-from llmhooks.core import scope as _scope
 from llmhooks.core.scope import _current, ambient_trace_id, enter_scopes, exit_scopes, restore
 from llmhooks.events import (
     AgentEndEvent,
@@ -178,7 +178,7 @@ class _NoopRun:
         if token is None:
             return None
         old = token.old_value
-        return None if old is Token.MISSING else old  # type: ignore[no-any-return]
+        return None if old is Token.MISSING else old
 
     @property
     def run_id(self) -> str:
@@ -344,7 +344,8 @@ class Run:
 
     def _context(self, tags: Any, metadata: dict[str, Any] | None) -> None:
         own_tags = tags if type(tags) is list else check_tags("tags", tags)
-        ctx = _run_ctx.get()
+        ambient = _ambient.get()
+        ctx = ambient.run if ambient is not None else None
         if ctx is None:
             self.user_id = None
             self.tags = list(own_tags)
@@ -707,6 +708,53 @@ class LLMRun(Run):
         if event is not None:
             await adeliver(self.manager.aroute(LLMTokenEvent), event)
 
+    def finish(  # type: ignore[override]
+        self,
+        *,
+        response: Any = None,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        total_tokens: int | None = None,
+        cached_input_tokens: int | None = None,
+        cache_write_input_tokens: int | None = None,
+        reasoning_tokens: int | None = None,
+        usage_estimated: bool = False,
+        latency_ms: float | None = None,
+        time_to_first_token_ms: float | None = None,
+        finish_reason: str | None = None,
+        tool_calls: list[Any] | None = None,
+        cost: float | None = None,
+        incomplete: bool = False,
+        provider: Any = MISSING,
+        model: Any = MISSING,
+    ) -> None:
+        """Emit the end event (once; later calls raise RuntimeError).
+
+        ``response`` defaults to the streamed text, ``total_tokens`` to input + output,
+        ``latency_ms`` and ``time_to_first_token_ms`` to what the run measured;
+        ``provider``/``model`` correct the run's (the model the provider resolved).
+
+        Raises:
+            Abort: a handler refused, once every handler had the event.
+        """
+        if self.done or self._token is None:
+            self._check_open()
+        if not self._routes[1][0]:
+            self.done = True
+            return
+        event = _llm_end(
+            self, response, input_tokens, output_tokens, total_tokens, cached_input_tokens,
+            cache_write_input_tokens, reasoning_tokens, usage_estimated, latency_ms,
+            time_to_first_token_ms, finish_reason, tool_calls, cost, incomplete, provider, model,
+        )  # fmt: skip
+        deliver(self._routes[1], event)
+
+    async def afinish(self, **fields: Any) -> None:
+        """Async ``finish``: async handlers are awaited."""
+        if self.done or self._token is None:
+            self._check_open()
+        await self._aend(fields)
+
     def _end_event(self, fields: dict[str, Any]) -> Event | None:
         if not self._routes[1][0]:
             self.done = True
@@ -715,48 +763,71 @@ class LLMRun(Run):
             unknown = ", ".join(sorted(set(fields) - _LLM_END_NAMES))
             raise TypeError(f"LLMRun.finish() got field(s) LLMEndEvent does not have: {unknown}")
         get = fields.get
-        response = get("response")
-        if response is None and self._chunks:
-            response = "".join(self._chunks)
-        if response is not None:
-            response = redact_payload("response", response)
-        tool_calls = get("tool_calls")
-        if tool_calls is not None:
-            tool_calls = redact_payload("tool_calls", tool_calls)
-        input_tokens = get("input_tokens")
-        output_tokens = get("output_tokens")
-        total = get("total_tokens")
-        if total is None and input_tokens is not None and output_tokens is not None:
-            total = input_tokens + output_tokens
-        latency = get("latency_ms")
-        ttft = get("time_to_first_token_ms")
-        # built field by field: runs once per call (tests check every field is set)
-        event = _new(LLMEndEvent)
-        event.run_id = self.run_id
-        event.parent_run_id = self.parent_run_id
-        event.trace_id = self.trace_id
-        event.timestamp = time.time()
-        event.user_id = self.user_id
-        event.tags = self.tags
-        event.metadata = self.metadata
-        event.provider = get("provider", self.provider)
-        event.model = get("model", self.model)
-        event.response = response
-        event.input_tokens = input_tokens
-        event.output_tokens = output_tokens
-        event.total_tokens = total
-        event.cached_input_tokens = get("cached_input_tokens")
-        event.cache_write_input_tokens = get("cache_write_input_tokens")
-        event.reasoning_tokens = get("reasoning_tokens")
-        event.usage_estimated = get("usage_estimated", False)
-        event.latency_ms = (_clock() - self._t0) * 1000.0 if latency is None else latency
-        event.time_to_first_token_ms = self._ttft if ttft is None else ttft
-        event.finish_reason = get("finish_reason")
-        event.tool_calls = tool_calls
-        event.cost = get("cost")
-        event.incomplete = get("incomplete", False)
-        self.done = True
-        return event
+        return _llm_end(
+            self, get("response"), get("input_tokens"), get("output_tokens"), get("total_tokens"),
+            get("cached_input_tokens"), get("cache_write_input_tokens"), get("reasoning_tokens"),
+            get("usage_estimated", False), get("latency_ms"), get("time_to_first_token_ms"),
+            get("finish_reason"), get("tool_calls"), get("cost"), get("incomplete", False),
+            get("provider", MISSING), get("model", MISSING),
+        )  # fmt: skip
+
+
+def _llm_end(
+    run: LLMRun,
+    response: Any,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    total: int | None,
+    cached: int | None,
+    cache_write: int | None,
+    reasoning: int | None,
+    estimated: bool,
+    latency: float | None,
+    ttft: float | None,
+    finish_reason: str | None,
+    tool_calls: list[Any] | None,
+    cost: float | None,
+    incomplete: bool,
+    provider: Any,
+    model: Any,
+) -> LLMEndEvent:
+    """The end event of ``run``, built field by field (runs once per call; tests check every
+    field is set), with the defaults ``LLMRun.finish`` documents. Marks the run done."""
+    if response is None and run._chunks:
+        response = "".join(run._chunks)
+    if response is not None:
+        response = redact_payload("response", response)
+    if tool_calls is not None:
+        tool_calls = redact_payload("tool_calls", tool_calls)
+    if total is None and input_tokens is not None and output_tokens is not None:
+        total = input_tokens + output_tokens
+    event = _new(LLMEndEvent)
+    event.run_id = run.run_id
+    event.parent_run_id = run.parent_run_id
+    event.trace_id = run.trace_id
+    event.timestamp = time.time()
+    event.user_id = run.user_id
+    event.tags = run.tags
+    event.metadata = run.metadata
+    event.provider = run.provider if provider is MISSING else provider
+    event.model = run.model if model is MISSING else model
+    event.response = response
+    event.input_tokens = input_tokens
+    event.output_tokens = output_tokens
+    event.total_tokens = total
+    event.cached_input_tokens = cached
+    event.cache_write_input_tokens = cache_write
+    event.reasoning_tokens = reasoning
+    event.usage_estimated = estimated
+    event.latency_ms = (_clock() - run._t0) * 1000.0 if latency is None else latency
+    event.time_to_first_token_ms = run._ttft if ttft is None else ttft
+    event.finish_reason = finish_reason
+    event.tool_calls = tool_calls
+    event.cost = cost
+    event.incomplete = incomplete
+    run.done = True
+    return event
+
 
 class ToolRun(Run):
     """A tool call; its error event repeats the arguments it was called with."""
@@ -904,7 +975,8 @@ def llm_run(
     """
     if messages is not None and type(messages) is not list:
         messages = _check_messages(messages)
-    manager = manager_for(callbacks)
+    ambient = _ambient.get()
+    manager = manager_in(callbacks, ambient)
     if manager is None:
         return _noop(run_id, parent_run_id, trace_id, tags)  # type: ignore[return-value]
     routes = manager._routes.get(LLMRun)
@@ -935,7 +1007,7 @@ def llm_run(
     run._index = 0
     run._ttft = None
     run._chunks = []
-    if tags is None and metadata is None and _run_ctx.get() is None:
+    if tags is None and metadata is None and (ambient is None or ambient.run is None):
         run.user_id = None
         run.tags = []
         run.metadata = {}
