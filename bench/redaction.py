@@ -113,14 +113,23 @@ def _hostile_cases() -> dict[str, Callable[[], float]]:
     loop: dict[str, Any] = {"text": "hello"}
     loop["a"] = loop
     loop["b"] = loop
-    jwt_like = "eyJhbGciOi-" * 12_000  # 132 KB of base64url with a JWT header every 11 chars
+    counter = iter(range(10**9))
     history = [{"role": "user", "content": ("a long clean history line. " * 40) + str(i)} for i in range(100)]
     big = "".join(m["content"] for m in history) * 30  # 3.3 MB, clean
     redact_value(big)  # seen once before
 
+    def jwt_like() -> float:
+        text = f"{next(counter)} " + "eyJhbGciOi-" * 12_000  # 132 KB, a JWT header every 11 chars
+        return once_ms(lambda: redact_value(text))
+
+    def fresh_big() -> float:
+        text = f"{next(counter)} " + big  # the same 3.3 MB, never seen
+        return once_ms(lambda: redact_value(text))
+
     return {
         "dict referencing itself twice": lambda: once_ms(lambda: redact_value(loop)),
-        "132 KB of JWT-like text": lambda: once_ms(lambda: redact_value(jwt_like)),
+        "132 KB of JWT-like text (fresh)": jwt_like,
+        "3.3 MB clean string (fresh)": fresh_big,
         "3.3 MB clean string, seen before": lambda: once_ms(lambda: redact_value(big)),
     }
 

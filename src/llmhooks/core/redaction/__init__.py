@@ -137,4 +137,13 @@ def redact_text(text: str) -> str:
 
 def redact_payload(name: str, value: Any) -> Any:
     """One payload field of a run's event, as ``redact_fields`` would give it (the same object if clean)."""
-    return _active.payload(name, value)
+    r = _active
+    # inlined for the commonest field, a response or prompt already seen (or too short)
+    if (
+        type(value) is str
+        and r.capture_content
+        and r.enabled
+        and (value in r._clean.small or len(value) < r._min_len)
+    ):
+        return value
+    return r.payload(name, value)

@@ -19,7 +19,7 @@ from typing import Any
 from llmhooks._validate import check_int, check_number
 from llmhooks.core.redaction._blank import CONTENT_FIELDS, blank
 from llmhooks.core.redaction._rules import MIN_LEN, WEAK_KEYS, kept_groups, rules
-from llmhooks.core.redaction._text import CleanStrings, find_secrets
+from llmhooks.core.redaction._text import BIG, CleanStrings, find_secrets
 from llmhooks.core.redaction._walk import SCALARS, WEAK, Walk, seen_clean
 from llmhooks.events.base import Event
 
@@ -69,6 +69,7 @@ class Redactor:
         "_keep",
         "_key_cache",
         "_min_len",
+        "_safe_keys",
         "capture_content",
         "enabled",
         "max_nodes",
@@ -114,6 +115,7 @@ class Redactor:
         self.enabled = bool(enabled)
         self.replacement = replacement
         self._key_cache: dict[Any, Any] = {}
+        self._safe_keys: set[Any] = set()  # the keys the cache knows are not secret, as a set
         self._clean = CleanStrings()
 
     # keys
@@ -138,7 +140,10 @@ class Redactor:
         cache = self._key_cache
         if len(cache) >= _KEY_CACHE_MAX:
             cache.clear()
+            self._safe_keys.clear()
         cache[key] = kind
+        if kind is False:
+            self._safe_keys.add(key)
         return kind
 
     def is_secret_key(self, key: str) -> bool:
@@ -198,8 +203,10 @@ class Redactor:
 
     def text(self, s: str) -> str:
         """``s`` with secret-shaped parts replaced (``s`` itself when there are none)."""
-        if not self.enabled or len(s) < self._min_len:
+        if not self.enabled or len(s) < self._min_len or s in self._clean:
             return s
+        if len(s) <= BIG:  # a scan this short fits any budget: no walk needed
+            return self._scan(s, None)
         return Walk(self).text(s)
 
     # values
@@ -213,7 +220,7 @@ class Redactor:
 
     def value(self, value: Any) -> Any:
         """``value`` with secrets replaced; containers are copied only where they change."""
-        if not self.enabled or seen_clean(self, (value,)):
+        if not self.enabled or seen_clean(self, value):
             return value
         return self._run(lambda walk: walk.value(value, 0), value)
 
@@ -232,24 +239,39 @@ class Redactor:
         if not self.enabled:
             return fields
         blank_content = not self.capture_content
-        if not blank_content and seen_clean(self, fields.values()):
-            return fields
-
-        def walk_fields(walk: Walk) -> dict[str, Any]:
-            out: dict[str, Any] | None = None
-            for k, v in fields.items():
-                if type(v) in SCALARS:
-                    continue
+        out: dict[str, Any] | None = None
+        walk: Walk | None = None  # made only for a field the caches cannot vouch for
+        for k, v in fields.items():
+            t = type(v)
+            if t in SCALARS:
+                continue
+            if blank_content:
+                walk = walk or Walk(self)
                 new = walk.value(v, 0)
-                if blank_content and k in CONTENT_FIELDS:
+                if k in CONTENT_FIELDS:
                     new = blank(new)
-                if new is not v:
-                    if out is None:
-                        out = dict(fields)
-                    out[k] = new
-            return fields if out is None else out
+            elif seen_clean(self, v):
+                continue
+            elif t is str and len(v) <= BIG:  # a scan this short fits any budget
+                new = self._scan(v, None)
+            else:
+                walk = walk or Walk(self)
+                new = walk.value(v, 0)
+            if new is not v:
+                if out is None:
+                    out = dict(fields)
+                out[k] = new
+        if walk is not None and walk.cycle and out is not None:
+            return self._fields_copying(fields, walk.again(), blank_content)
+        return fields if out is None else out
 
-        return self._run(walk_fields, fields)  # type: ignore[no-any-return]
+    def _fields_copying(self, fields: dict[str, Any], walk: Walk, blank_content: bool) -> dict[str, Any]:
+        out = dict(fields)
+        for k, v in fields.items():
+            if type(v) not in SCALARS:
+                new = walk.value(v, 0)
+                out[k] = blank(new) if blank_content and k in CONTENT_FIELDS else new
+        return out
 
     def payload(self, name: str, value: Any) -> Any:
         """One payload field of a run's event, as ``fields`` would give it (the same
@@ -260,11 +282,10 @@ class Redactor:
         if t in SCALARS:
             return value
         if self.capture_content:
-            if t is str:
-                if len(value) < self._min_len or value in self._clean.small:
-                    return value
-            elif seen_clean(self, (value,)):
+            if seen_clean(self, value):
                 return value
+            if t is str and len(value) <= BIG:  # a scan this short fits any budget: no walk needed
+                return self._scan(value, None)
             return self._run(lambda walk: walk.value(value, 0), value)
         out = self._run(lambda walk: walk.value(value, 0), value)
         return blank(out) if name in CONTENT_FIELDS else out
@@ -291,10 +312,12 @@ class Redactor:
         own_schema = cls.__module__.startswith("llmhooks.")
         blank_content = not self.capture_content
         values = [getattr(event, name) for name in names]
-        if not blank_content and seen_clean(self, values):
-            keys = self._key_cache
-            if own_schema or all(keys.get(name) is False for name in names):
-                return event
+        if (
+            not blank_content
+            and (own_schema or self._safe_keys.issuperset(names))
+            and all(type(v) in SCALARS or seen_clean(self, v) for v in values)
+        ):
+            return event
 
         def walk_event(walk: Walk) -> dict[str, Any]:
             changes: dict[str, Any] = {}

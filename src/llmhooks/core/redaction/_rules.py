@@ -101,7 +101,7 @@ _SECRET_PATTERNS: tuple[tuple[str, str | None], ...] = (
     ),
     # the password of scheme://user:pass@host, up to the last "@" of the authority
     (r"(?P<ku>://[^\s:/?#]*:)[^\s/?#]+(?=@)", "ku"),
-    (rf"(?P<kq>[?&;](?i:{_QUERY_NAMES})=)[^&#\s\"']+", "kq"),
+    (rf"(?P<kq>[?&;](?i:{_QUERY_NAMES})=)[^&;#\s\"']+", "kq"),
     # "Authorization: Basic ...", "Cookie: a=1; b=2": the header's value to the end of the line
     (
         _key_value(
@@ -145,19 +145,21 @@ def kept_groups() -> tuple[str, ...]:
 # with a literal, and few of them with a common letter, so the engine skips most positions
 # in C. A group names the family of rules an anchor starts, for its offset (ANCHOR_BACK).
 _ANCHORS = (
-    r"b(?P<bearer>earer[ \t])"
-    r"|g(?P<gh>h[pousr]_|ithub_pat_)"
-    r"|x(?P<x>ox|ai-)"
-    r"|y(?P<jwt>j)"
-    rf"|k(?:(?P<sk>-)|(?P<k_>_)|(?P<kv_key>ey{_SEP})|(?P<kv_ken>en{_SEP})|(?P<cookie>ie{_SEP}))"
+    # ordered by how often the first letter starts an English word or follows one, so that
+    # the engine, which tries the branches in turn at each candidate, leaves early
+    rf"c(?P<cret>ret{_SEP})"
+    rf"|w(?P<pw>(?:ord|d){_SEP})"
     r"|f(?P<hf>_)"
+    r"|y(?P<jwt>j)"
+    r"|g(?P<gh>h[pousr]_|ithub_pat_)"
+    r"|b(?P<bearer>earer[ \t])"
+    rf"|k(?:(?P<sk>-)|(?P<k_>_)|(?P<kv_key>ey{_SEP})|(?P<kv_ken>en{_SEP})|(?P<cookie>ie{_SEP}))"
+    r"|x(?P<x>ox|ai-)"
+    r"|:(?P<url>//)"
     rf"|-(?P<dash>----begin|-(?:[a-z0-9]{{1,32}}[-_]){{0,8}}(?:{_FLAG_NAMES})(?:=|[\"']?,?[ \t])"
     r"|u[ \t=]|-user[ \t=])"
-    r"|:(?P<url>//)"
     rf"|\?(?P<q1>(?:{_QUERY_NAMES})=)|&(?P<q2>(?:{_QUERY_NAMES})=)|;(?P<q3>(?:{_QUERY_NAMES})=)"
     rf"|z(?P<authz>ation{_SEP})"
-    rf"|w(?P<pw>(?:ord|d){_SEP})"
-    rf"|c(?P<cret>ret{_SEP})"
 )
 # run over the text itself: the uppercase AWS and Google key prefixes
 _CASED_ANCHORS = r"A(?:KIA|SIA|GPA|IDA|ROA|Iza)"

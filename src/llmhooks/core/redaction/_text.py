@@ -33,20 +33,25 @@ class Budget(Protocol):
 
 
 def _lowered(text: str) -> str:
-    low = text.lower()
-    if len(low) != len(text):  # "İ" lowers to two characters: keep positions aligned
-        low = text.replace("\u0130", "i").lower()
-    return low
+    # "İ" is the one character that lowers to two: replaced first, positions stay aligned
+    return text.replace("\u0130", "i").lower()
 
 
 def find_secrets(text: str, budget: Budget | None) -> tuple[list[re.Match[str]], int | None]:
     """Matches of the built-in patterns in ``text``, and the position from which it was not
     checked because ``budget`` ran out (None when all of it was)."""
     compiled = rules()
-    low = _lowered(text)
+    low = text.lower()
     n = len(text)
-    starts: list[int] = []
+    if len(low) != n:
+        low = _lowered(text)
     search = compiled.anchors.search
+    if n <= _CHUNK:  # the usual text: nothing to find, said by two searches
+        first = search(low)
+        if first is None and compiled.cased_anchors.search(text) is None:
+            return [], None
+    # windows [lo, hi] where a match may start, in the order their anchors were met
+    windows: list[tuple[int, int]] = []
     back = ANCHOR_BACK
     cut: int | None = None
     pos = 0
@@ -54,18 +59,19 @@ def find_secrets(text: str, budget: Budget | None) -> tuple[list[re.Match[str]],
     while pos < n:
         # pieces overlap by the longest anchor, so none is lost at a boundary
         stop = min(n, pos + _CHUNK)
-        m = search(low, pos, min(n, stop + ANCHOR_LONGEST))
+        end = min(n, stop + ANCHOR_LONGEST)
+        m = search(low, pos, end)
         while m is not None:
             p = m.start()
             if p >= stop:
                 break
-            starts.extend(range(max(0, p - back[m.lastgroup]), p + 1))  # type: ignore[index]
-            if len(starts) > look_at:
+            windows.append((max(0, p - back[m.lastgroup]), p))  # type: ignore[index]
+            if len(windows) > look_at:
                 look_at += _LOOK_EVERY
                 if budget is not None and budget.expired():
                     cut = p
                     break
-            m = search(low, p + 1, min(n, stop + ANCHOR_LONGEST))
+            m = search(low, p + 1, end)
         if cut is not None:
             break
         pos = stop
@@ -75,20 +81,26 @@ def find_secrets(text: str, budget: Budget | None) -> tuple[list[re.Match[str]],
     cased = compiled.cased_anchors.search
     m = cased(text, 0, limit)
     while m is not None:
-        starts.append(m.start())
+        windows.append((m.start(), m.start()))
         m = cased(text, m.start() + 1, limit)
     found: list[re.Match[str]] = []
-    if not starts:
+    if not windows:
         return found, cut
+    # positions in increasing order, as a left-to-right scan would try them
+    positions = [q for lo, hi in windows for q in range(lo, hi + 1)]
+    if len(windows) > 1:
+        positions = sorted(set(positions))
     match = compiled.secrets.match
     last = 0
-    for i, q in enumerate(sorted(set(starts))):
+    tried = 0
+    for q in positions:
         if q >= limit:
             break
         if q < last:
             continue
-        if i % _LOOK_EVERY == _LOOK_EVERY - 1 and budget is not None and budget.expired():
-            return found, max(q, last)
+        tried += 1
+        if tried % _LOOK_EVERY == 0 and budget is not None and budget.expired():
+            return found, q
         hit = match(text, q)
         if hit is not None:
             found.append(hit)

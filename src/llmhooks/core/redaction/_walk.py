@@ -48,26 +48,48 @@ def unchecked(value: Any) -> str:
     return f"[REDACTED: {type(value).__name__} not checked]"
 
 
-def seen_clean(r: Redactor, values: Iterable[Any]) -> bool:
-    """True when a full pass over ``values`` would return every one of them unchanged,
-    judged from the caches alone: plain dicts, lists and tuples, keys known not to be
-    secret, strings known clean. Any doubt answers False (the full pass then decides)."""
+def seen_clean(r: Redactor, value: Any) -> bool:
+    """True when a full pass over ``value`` would return it unchanged, judged from the
+    caches alone: dicts, lists and tuples whose keys are known not to be secret and whose
+    strings are known clean. Any doubt answers False (the full pass then decides)."""
+    t = type(value)
     clean = r._clean.small
-    keys = r._key_cache
-    min_len = r._min_len
-    level: list[Any] | None = None
-    for v in values:
-        t = type(v)
-        if t is str:
-            if len(v) >= min_len and v not in clean:
-                return False
-        elif t is dict or t is list or t is tuple:
-            if level is None:
-                level = [v]
-            else:
-                level.append(v)
-        elif t not in SCALARS:
+    if t is str:
+        return value in clean or len(value) < r._min_len
+    # the common cases, a list of messages or a dict of parameters, checked in one loop
+    if t is list:
+        flat = _flat_dicts(value, r._safe_keys, clean, r._min_len)
+    elif t is dict:
+        flat = _flat_dicts((value,), r._safe_keys, clean, r._min_len)
+    elif t is tuple:
+        flat = None
+    else:
+        return t in SCALARS
+    return _nested_clean(r, value) if flat is None else flat
+
+
+def _flat_dicts(items: Iterable[Any], safe: set[Any], clean: dict[str, None], min_len: int) -> bool | None:
+    """True/False for a list of dicts of strings and scalars; None for any other shape."""
+    for m in items:
+        if type(m) is not dict:
+            return None
+        if not m.keys() <= safe:  # one C loop for every key of the dict
             return False
+        for v in m.values():
+            t = type(v)
+            if t is str:
+                if v not in clean and len(v) >= min_len:
+                    return False
+            elif t not in SCALARS:
+                return None
+    return True
+
+
+def _nested_clean(r: Redactor, value: Any) -> bool:
+    clean = r._clean.small
+    safe = r._safe_keys
+    min_len = r._min_len
+    level = [value]
     budget = _PRECHECK_CONTAINERS
     depth = 0
     while level:
@@ -76,25 +98,32 @@ def seen_clean(r: Redactor, values: Iterable[Any]) -> bool:
         if budget < 0 or depth > MAX_DEPTH:
             return False
         below: list[Any] = []
+        push = below.append
         for c in level:
             if type(c) is dict:
-                items: Iterable[Any] = c.values()
-                for k in c:
-                    if keys.get(k) is not False:
-                        return False
+                if not c.keys() <= safe:
+                    return False
+                items: Any = c.values()
             else:
+                if type(c) is list and depth < MAX_DEPTH:  # messages in a state: one loop, as at the top
+                    flat = _flat_dicts(c, safe, clean, min_len)
+                    if flat is not None:
+                        if not flat:
+                            return False
+                        budget -= len(c)
+                        continue
                 items = c
                 if len(c) == 2:
                     first = c[0]
-                    if type(first) is str and len(first) <= _PAIR_KEY_MAX and keys.get(first) is not False:
+                    if type(first) is str and len(first) <= _PAIR_KEY_MAX and first not in safe:
                         return False
             for v in items:
                 t = type(v)
                 if t is str:
-                    if len(v) >= min_len and v not in clean:
+                    if v not in clean and len(v) >= min_len:
                         return False
                 elif t is dict or t is list or t is tuple:
-                    below.append(v)
+                    push(v)
                 elif t not in SCALARS:
                     return False
         level = below
@@ -130,7 +159,7 @@ class Walk:
         self.spent = False
         self.memo: dict[int, Any] = {}
         self.nodes = r.max_nodes
-        self.nodes_look = self.nodes - _LOOK_NODES
+        self.nodes_look = max(self.nodes - _LOOK_NODES, -1)
         self.chars = 0
         self.chars_look = _LOOK_CHARS
         self.keys = r._key_cache
@@ -210,10 +239,10 @@ class Walk:
             return _TOO_DEEP
         self.nodes -= 1
         if self.nodes <= self.nodes_look:
-            self.nodes_look -= _LOOK_NODES
             if self.nodes < 0:
                 self.spent = True
             else:
+                self.nodes_look = max(self.nodes - _LOOK_NODES, -1)
                 self.expired()
         if self.spent:
             return unchecked(v)
