@@ -807,3 +807,26 @@ def test_budgets_are_checked_at_construction() -> None:
         Redactor(time_budget=0)
     with pytest.raises(TypeError, match="max_nodes"):
         Redactor(max_nodes="many")  # type: ignore[arg-type]
+
+
+def test_the_anchor_scan_finds_what_the_full_patterns_find() -> None:
+    """The cheap two-step scan gives exactly the matches of the full patterns, on varied text."""
+    import random
+
+    from llmhooks.core.redaction._rules import rules
+    from llmhooks.core.redaction._text import find_secrets
+
+    pieces = [
+        f"key={OPENAI_KEY}", "Bearer abc123", "Authorization: Basic dXNl", "password='a b'", "Pwd=x;",
+        "postgres://u:p@ss@h/db", "--api-key v", "['--token', 'v']", "?sig=abc&x=1", "eyJhbGciOi.eyJzdWIi.s",
+        "AKIAABCDEFGHIJKLMNOP", "GITHUB_TOKEN=x", '"api_key": "v"', "-----BEGIN RSA PRIVATE KEY-----\nMII",
+        "curl -u a:b", "İ", "é", " ", "\n", "-", "_", ":", "=", '"', "'", "@", "/", "?", "&", "key", "Token",
+        "sk-", "eyJ", "--", "password", "x" * 30, "the bearer of news",
+    ]  # fmt: skip
+    rng = random.Random(10)
+    full = rules().secrets
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 8)))
+        found, cut = find_secrets(text, None)
+        assert cut is None
+        assert [m.span() for m in found] == [m.span() for m in full.finditer(text)], text

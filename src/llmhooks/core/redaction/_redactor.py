@@ -18,7 +18,7 @@ from typing import Any
 
 from llmhooks._validate import check_int, check_number
 from llmhooks.core.redaction._blank import CONTENT_FIELDS, blank
-from llmhooks.core.redaction._rules import MIN_LEN, WEAK_KEYS, kept_groups, rules
+from llmhooks.core.redaction._rules import MIN_LEN, WEAK_KEYS, kept_indexes, rules
 from llmhooks.core.redaction._text import BIG, CleanStrings, find_secrets
 from llmhooks.core.redaction._walk import SCALARS, WEAK, Walk, seen_clean
 from llmhooks.events.base import Event
@@ -66,7 +66,6 @@ class Redactor:
         "_extra_keys",
         "_fn",
         "_fn_failed",
-        "_keep",
         "_key_cache",
         "_min_len",
         "_safe_keys",
@@ -107,7 +106,6 @@ class Redactor:
             if not isinstance(k, str):
                 raise TypeError(f"keys must be strings, got {k!r} ({type(k).__name__})")
         self._extra_keys = frozenset(k.lower() for k in extra_keys)
-        self._keep = kept_groups()
         self._min_len = MIN_LEN if self._extra is None and redact is None else 1
         self._fn = redact
         self._fn_failed = False  # logged once, not per string
@@ -154,10 +152,10 @@ class Redactor:
     # text
 
     def _sub(self, m: re.Match[str]) -> str:
-        for name in self._keep:
-            kept = m.group(name)
-            if kept is not None:
-                return kept + self.replacement
+        # a rule's kept group is the last group of its match to close (its quote group is inside)
+        index = m.lastindex
+        if index is not None and index in kept_indexes():
+            return m.group(index) + self.replacement
         return self.replacement
 
     def _user_rule(self, s: str) -> str:
@@ -241,9 +239,10 @@ class Redactor:
         blank_content = not self.capture_content
         out: dict[str, Any] | None = None
         walk: Walk | None = None  # made only for a field the caches cannot vouch for
+        small, min_len = self._clean.small, self._min_len
         for k, v in fields.items():
             t = type(v)
-            if t in SCALARS:
+            if t in SCALARS or (t is str and (v in small or len(v) < min_len) and not blank_content):
                 continue
             if blank_content:
                 walk = walk or Walk(self)

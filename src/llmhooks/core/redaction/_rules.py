@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import re
 
-__all__ = ["ANCHOR_BACK", "ANCHOR_LONGEST", "MIN_LEN", "WEAK_KEYS", "Rules", "kept_groups", "rules"]
+__all__ = ["ANCHOR_BACK", "ANCHOR_LONGEST", "MIN_LEN", "WEAK_KEYS", "Rules", "kept_indexes", "rules"]
 
 # a value under a key matching this (``re.search``) is replaced whatever it looks like
 _KEY_PATTERN = (
@@ -136,9 +136,6 @@ _SECRET_PATTERNS: tuple[tuple[str, str | None], ...] = (
 )
 
 
-def kept_groups() -> tuple[str, ...]:
-    """Names of the groups of the secret patterns kept in front of the replacement."""
-    return tuple(k for _, k in _SECRET_PATTERNS if k)
 
 
 # run over ``text.lower()``, whose positions are those of the text: each branch begins
@@ -190,3 +187,10 @@ class Rules:
 def rules() -> Rules:
     """The compiled built-in rules."""
     return Rules()
+
+
+@functools.cache
+def kept_indexes() -> frozenset[int]:
+    """Indexes, in ``rules().secrets``, of the groups kept in front of the replacement."""
+    groups = rules().secrets.groupindex
+    return frozenset(groups[k] for _, k in _SECRET_PATTERNS if k)

@@ -46,9 +46,12 @@ def find_secrets(text: str, budget: Budget | None) -> tuple[list[re.Match[str]],
     if len(low) != n:
         low = _lowered(text)
     search = compiled.anchors.search
+    cased = compiled.cased_anchors.search
+    first = cased_first = None
     if n <= _CHUNK:  # the usual text: nothing to find, said by two searches
         first = search(low)
-        if first is None and compiled.cased_anchors.search(text) is None:
+        cased_first = cased(text)
+        if first is None and cased_first is None:
             return [], None
     # windows [lo, hi] where a match may start, in the order their anchors were met
     windows: list[tuple[int, int]] = []
@@ -60,7 +63,7 @@ def find_secrets(text: str, budget: Budget | None) -> tuple[list[re.Match[str]],
         # pieces overlap by the longest anchor, so none is lost at a boundary
         stop = min(n, pos + _CHUNK)
         end = min(n, stop + ANCHOR_LONGEST)
-        m = search(low, pos, end)
+        m = first if pos == 0 and n <= _CHUNK else search(low, pos, end)
         while m is not None:
             p = m.start()
             if p >= stop:
@@ -78,8 +81,7 @@ def find_secrets(text: str, budget: Budget | None) -> tuple[list[re.Match[str]],
         if pos < n and budget is not None and budget.expired():
             cut = pos
     limit = n if cut is None else cut
-    cased = compiled.cased_anchors.search
-    m = cased(text, 0, limit)
+    m = cased_first if n <= _CHUNK else cased(text, 0, limit)
     while m is not None:
         windows.append((m.start(), m.start()))
         m = cased(text, m.start() + 1, limit)
