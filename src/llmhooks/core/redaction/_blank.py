@@ -32,49 +32,57 @@ class _Blanker:
 
     def __init__(self) -> None:
         self.nodes = _MAX_NODES
-        self.open: set[int] = set()
+        self.open: set[int] = set()  # containers on the current path: a cycle ends here
 
     def value(self, value: Any, depth: int) -> Any:
         t = type(value)
+        if t is str:
+            return f"<redacted: {len(value)} chars>"
         if t in _SCALARS:
             return value
-        kind = kind_of(t)
-        if kind == TEXT:
-            return f"<redacted: {len(value)} chars>"
-        if isinstance(value, (bytes, bytearray, memoryview)):
-            return f"<redacted: {len(value)} bytes>"
-        if kind == EXCEPTION:
-            return value  # errors are redacted, not blanked: they say what went wrong
-        if kind == LEAF:
-            return f"<redacted: {t.__name__}>"
+        if t is dict:
+            kind = MAPPING
+        elif t is list or t is tuple:
+            kind = SEQUENCE
+        else:
+            kind = kind_of(t)
+            if kind == TEXT:
+                return f"<redacted: {len(value)} chars>"
+            if isinstance(value, (bytes, bytearray, memoryview)):
+                return f"<redacted: {len(value)} bytes>"
+            if kind == EXCEPTION:
+                return value  # errors are redacted, not blanked: they say what went wrong
+            if kind == LEAF:
+                return f"<redacted: {t.__name__}>"
         self.nodes -= 1
-        if depth > _MAX_DEPTH or self.nodes < 0 or id(value) in self.open:
+        i = id(value)
+        if depth > _MAX_DEPTH or self.nodes < 0 or i in self.open:
             return _GONE
-        self.open.add(id(value))
+        self.open.add(i)
         try:
-            if kind == MAPPING:
-                return {
-                    k: (
-                        v
-                        if k in _STRUCTURE_KEYS and (v is None or type(v) is str)
-                        else self.value(v, depth + 1)
-                    )
-                    for k, v in value.items()
-                }
-            if kind in (SEQUENCE, SET):
-                return [self.value(v, depth + 1) for v in value]
-            changes = {}
-            for name, v in attributes(value, kind):
-                if name in _STRUCTURE_KEYS and (v is None or type(v) is str):
-                    continue
-                new = self.value(v, depth + 1)
-                if new is not v:
-                    changes[name] = new
-            return rebuild(value, kind, changes) if changes else value
+            return self.container(value, kind, depth + 1)
         except Exception:
             return _GONE
         finally:
-            self.open.discard(id(value))
+            self.open.discard(i)
+
+    def container(self, value: Any, kind: int, below: int) -> Any:
+        if kind == MAPPING:
+            out = {}
+            for k, v in value.items():
+                keep = k in _STRUCTURE_KEYS and (v is None or type(v) is str)
+                out[k] = v if keep else self.value(v, below)
+            return out
+        if kind in (SEQUENCE, SET):
+            return [self.value(v, below) for v in value]
+        changes = {}
+        for name, v in attributes(value, kind):
+            if name in _STRUCTURE_KEYS and (v is None or type(v) is str):
+                continue
+            new = self.value(v, below)
+            if new is not v:
+                changes[name] = new
+        return rebuild(value, kind, changes) if changes else value
 
 
 def blank(value: Any) -> Any:

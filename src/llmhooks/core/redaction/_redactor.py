@@ -245,8 +245,11 @@ class Redactor:
             if t in SCALARS or (t is str and (v in small or len(v) < min_len) and not blank_content):
                 continue
             if blank_content:
-                walk = walk or Walk(self)
-                new = walk.value(v, 0)
+                if seen_clean(self, v):  # a walk would return it as it is
+                    new = v
+                else:
+                    walk = walk or Walk(self)
+                    new = walk.value(v, 0)
                 if k in CONTENT_FIELDS:
                     new = blank(new)
             elif seen_clean(self, v):
@@ -286,7 +289,7 @@ class Redactor:
             if t is str and len(value) <= BIG:  # a scan this short fits any budget: no walk needed
                 return self._scan(value, None)
             return self._run(lambda walk: walk.value(value, 0), value)
-        out = self._run(lambda walk: walk.value(value, 0), value)
+        out = value if seen_clean(self, value) else self._run(lambda walk: walk.value(value, 0), value)
         return blank(out) if name in CONTENT_FIELDS else out
 
     def metadata(self, metadata: dict[str, Any]) -> dict[str, Any]:
