@@ -136,8 +136,6 @@ _SECRET_PATTERNS: tuple[tuple[str, str | None], ...] = (
 )
 
 
-
-
 # run over ``text.lower()``, whose positions are those of the text: each branch begins
 # with a literal, and few of them with a common letter, so the engine skips most positions
 # in C. A group names the family of rules an anchor starts, for its offset (ANCHOR_BACK).
