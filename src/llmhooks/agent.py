@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from llmhooks.core.context import CallbacksLike, _flatten, callbacks_context
+from llmhooks.core.executor import ContextExecutor
 from llmhooks.core.generators import aisolated, isolated
 from llmhooks.core.runs import agent_run, tool_run
-from llmhooks.core.threads import ContextExecutor
 from llmhooks.errors import Abort, LLMHooksError
 from llmhooks.tools import Tool, ToolArgumentError, as_tools
 

@@ -35,7 +35,7 @@ from typing import Any, ClassVar, Protocol, Self
 from llmhooks._validate import check_tags
 from llmhooks.core import redaction as _redaction
 from llmhooks.core import scope as _scope
-from llmhooks.core._builders import builder
+from llmhooks.core._builders import LazyBuilder
 from llmhooks.core.classify import classify_error
 from llmhooks.core.context import _GLOBAL, CallbacksLike, _ambient, manager_for, manager_in
 from llmhooks.core.isolation import report_overridden
@@ -302,11 +302,16 @@ class Run:
             return  # a subclass of a run kind (a decorator's marker): same events
         classes = (cls.start_cls, cls.end_cls, cls.error_cls)
         cls._classes = (*classes, cls.extra_cls) if cls.extra_cls is not None else classes
-        cls._build_start = staticmethod(builder(cls.start_cls, cls.family))
-        cls._build_end = staticmethod(builder(cls.end_cls, cls.family))
-        cls._build_error = staticmethod(builder(cls.error_cls, cls.family))
-        if cls.extra_cls is not None:
-            cls._build_extra = staticmethod(builder(cls.extra_cls, cls.family))
+        for name, event_cls in (
+            ("_build_start", cls.start_cls),
+            ("_build_end", cls.end_cls),
+            ("_build_error", cls.error_cls),
+            ("_build_extra", cls.extra_cls),
+        ):
+            if event_cls is not None:
+                lazy = LazyBuilder(event_cls, cls.family)
+                lazy.__set_name__(cls, name)
+                setattr(cls, name, lazy)
 
     def __init__(
         self,
