@@ -40,7 +40,7 @@ from llmhooks.core.classify import classify_error
 from llmhooks.core.context import _GLOBAL, CallbacksLike, _ambient, manager_for, manager_in
 from llmhooks.core.isolation import report_overridden
 from llmhooks.core.manager import CallbackManager, Route, adeliver, deliver
-from llmhooks.core.redaction import redact_fields, redact_metadata, redact_payload
+from llmhooks.core.redaction import redact_fields, redact_metadata, redact_payload, redact_value
 from llmhooks.core.scope import _current, ambient_trace_id, enter_scopes, exit_scopes, restore
 from llmhooks.events import (
     AgentEndEvent,
@@ -326,7 +326,8 @@ class Run:
         metadata: dict[str, Any] | None = None,
     ) -> None:
         for name in self.family:
-            setattr(self, name, family.get(name))
+            value = family.get(name)
+            setattr(self, name, redact_value(value) if value and name == "tool_call_id" else value)
         self._setup(manager, manager.routes_for(type(self)), start_fields, run_id, parent_run_id, trace_id)
         self._context(tags, metadata)
 
@@ -364,6 +365,11 @@ class Run:
             self.tags = [*ctx.tags, *own_tags]
             meta = {**ctx.metadata, **metadata} if metadata else dict(ctx.metadata)
         self.metadata = redact_metadata(meta) if meta else meta
+        # copied onto every event of the run: redacted once, here
+        if self.tags:
+            self.tags = redact_value(self.tags)
+        if self.user_id is not None:
+            self.user_id = redact_value(self.user_id)
 
     @property
     def finished(self) -> bool:
@@ -1120,7 +1126,7 @@ def tool_run(
     )
     if run.is_recording:
         run.tool_name = tool_name
-        run.tool_call_id = tool_call_id
+        run.tool_call_id = redact_value(tool_call_id) if tool_call_id else tool_call_id
         run.server_name = server_name
     return run  # type: ignore[no-any-return]
 
