@@ -515,7 +515,9 @@ class Run:
         try:
             if not self.done:
                 if exc is None:
-                    await self._aend(self._default_end())
+                    event = self._end_event(self._default_end())
+                    if event is not None:
+                        await adeliver(self.manager.aroute(self.end_cls), event)
                 else:
                     await self._aterminal_quietly(exc)
         finally:
@@ -587,11 +589,6 @@ class Run:
         if event is not None:
             deliver(self._routes[1], event)
 
-    async def _aend(self, fields: dict[str, Any]) -> None:
-        event = self._end_event(fields)
-        if event is not None:
-            await adeliver(self.manager.aroute(self.end_cls), event)
-
     def finish(self, **fields: Any) -> None:
         """Emit the end event with ``fields`` (once; later calls raise RuntimeError).
 
@@ -607,7 +604,9 @@ class Run:
         """Async ``finish``: async handlers are awaited."""
         if self.done or self._token is None:
             self._check_open()
-        await self._aend(fields)
+        event = self._end_event(fields)
+        if event is not None:
+            await adeliver(self.manager.aroute(self.end_cls), event)
 
     def error(self, error: BaseException | str, **fields: Any) -> None:
         """Emit the error event now, for a failure that is handled rather than raised."""
@@ -784,12 +783,6 @@ class LLMRun(Run):
             time_to_first_token_ms, finish_reason, tool_calls, cost, incomplete, provider, model,
         )  # fmt: skip
         deliver(self._routes[1], event)
-
-    async def afinish(self, **fields: Any) -> None:
-        """Async ``finish``: async handlers are awaited."""
-        if self.done or self._token is None:
-            self._check_open()
-        await self._aend(fields)
 
     def _end_event(self, fields: dict[str, Any]) -> Event | None:
         if not self._routes[1][0]:

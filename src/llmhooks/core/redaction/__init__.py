@@ -37,6 +37,7 @@ from typing import Any
 
 from llmhooks.core.redaction._blank import CONTENT_FIELDS, blank
 from llmhooks.core.redaction._redactor import REDACTED, Redactor
+from llmhooks.core.redaction._walk import _flat_dicts
 from llmhooks.events.base import Event
 
 __all__ = [
@@ -138,12 +139,13 @@ def redact_text(text: str) -> str:
 def redact_payload(name: str, value: Any) -> Any:
     """One payload field of a run's event, as ``redact_fields`` would give it (the same object if clean)."""
     r = _active
-    # inlined for the commonest field, a response or prompt already seen (or too short)
-    if (
-        type(value) is str
-        and r.capture_content
-        and r.enabled
-        and (value in r._clean.small or len(value) < r._min_len)
-    ):
-        return value
+    # inlined for the commonest fields: a response or prompt already seen (or too short), and
+    # a list of messages whose keys and strings are all known clean
+    if r.capture_content and r.enabled:
+        t = type(value)
+        if t is str:
+            if value in r._clean.small or len(value) < r._min_len:
+                return value
+        elif t is list and _flat_dicts(value, r._safe_keys, r._clean.small, r._min_len):
+            return value
     return r.payload(name, value)
