@@ -54,6 +54,7 @@ from llmhooks.core import (
     tool_run,
     use_run,
 )
+from llmhooks.core._resolve import register_style as _register_style
 from llmhooks.core.classify import register_classifier as _register_classifier
 from llmhooks.errors import (
     Abort,
@@ -363,3 +364,26 @@ def _classify_sdk_error(exc: BaseException) -> tuple[str | None, bool] | None:
 
 
 _register_classifier(_classify_sdk_error)
+
+
+class _KeywordStyle:
+    """Seed 001's keyword-style methods on a plain ``Callbacks`` subclass (``compat.keyword``),
+    for the core's registration checks; the adapter is loaded only when a class needs it."""
+
+    def adopt(self, cls: type) -> bool:
+        from llmhooks.compat.keyword import adopt_keyword_methods
+
+        return adopt_keyword_methods(cls)
+
+    def form(self, name: str) -> str | None:
+        from llmhooks.compat.keyword import keyword_form
+
+        return keyword_form(name)
+
+    def names(self) -> set[str]:
+        from llmhooks.compat.keyword import KEYWORD_STYLE
+
+        return set(KEYWORD_STYLE.methods)
+
+
+_register_style(_KeywordStyle())
