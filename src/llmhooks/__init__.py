@@ -26,7 +26,6 @@ from llmhooks.core import (
     CallbackManager,
     Callbacks,
     ChainRun,
-    ContextExecutor,
     HandlerStats,
     LLMRun,
     NodeRun,
@@ -55,6 +54,7 @@ from llmhooks.core import (
     tool_run,
     use_run,
 )
+from llmhooks.core._resolve import register_style as _register_style
 from llmhooks.core.classify import register_classifier as _register_classifier
 from llmhooks.errors import (
     Abort,
@@ -121,6 +121,7 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
         KeywordCallbacks,
         KeywordResponse,
     )
+    from llmhooks.core.executor import ContextExecutor
     from llmhooks.core.redaction import Redactor, configure_redaction
     from llmhooks.handlers.budget import CostLimiter
     from llmhooks.handlers.cost import CostTracker, Price
@@ -148,6 +149,7 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
 
 # name -> module that defines it; imported on first access (see __getattr__)
 _LAZY: dict[str, str] = {
+    "ContextExecutor": "llmhooks.core.executor",
     # handlers (stdlib; extras where noted)
     "LoggingCallbacks": "llmhooks.handlers.logging",
     "PrintCallbacks": "llmhooks.handlers.printing",
@@ -362,3 +364,26 @@ def _classify_sdk_error(exc: BaseException) -> tuple[str | None, bool] | None:
 
 
 _register_classifier(_classify_sdk_error)
+
+
+class _KeywordStyle:
+    """Seed 001's keyword-style methods on a plain ``Callbacks`` subclass (``compat.keyword``),
+    for the core's registration checks; the adapter is loaded only when a class needs it."""
+
+    def adopt(self, cls: type) -> bool:
+        from llmhooks.compat.keyword import adopt_keyword_methods
+
+        return adopt_keyword_methods(cls)
+
+    def form(self, name: str) -> str | None:
+        from llmhooks.compat.keyword import keyword_form
+
+        return keyword_form(name)
+
+    def names(self) -> set[str]:
+        from llmhooks.compat.keyword import KEYWORD_STYLE
+
+        return set(KEYWORD_STYLE.methods)
+
+
+_register_style(_KeywordStyle())

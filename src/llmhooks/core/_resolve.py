@@ -6,7 +6,7 @@ handler class inspects it once.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from llmhooks.core.callbacks import Callbacks
 from llmhooks.errors import InvalidHandlerError
@@ -104,8 +104,31 @@ def _plain_event_method(fn: Any) -> bool:
     return code.co_argcount == 2 and not starred and code.co_varnames[1] == "event"
 
 
+class HandlerStyle(Protocol):
+    """Another system's way of writing handler methods (seed 001's keyword style), served by
+    an adapter of ``llmhooks.compat`` on the one dispatch path."""
+
+    def adopt(self, cls: type) -> bool:
+        """Serve ``cls``'s methods written in this style; True if it had any."""
+
+    def form(self, name: str) -> str | None:
+        """How a method named ``name`` is written in this style, for error messages."""
+
+    def names(self) -> set[str]:
+        """The method names this style has."""
+
+
+_styles: list[HandlerStyle] = []  # registered from above (llmhooks/__init__.py): core imports no compat
+
+
+def register_style(style: HandlerStyle) -> None:
+    """Let ``style`` adopt handler classes whose methods are not written ``(self, event)``."""
+    if style not in _styles:
+        _styles.append(style)
+
+
 def _other_style(cls: type) -> bool:
-    """Serve seed 001's keyword-style methods on a plain ``Callbacks`` subclass (compat adapter)."""
+    """Serve another style's methods (seed 001's keywords) on a plain ``Callbacks`` subclass."""
     for klass in cls.__mro__:
         if klass is Callbacks or klass is object:
             return False
@@ -113,10 +136,7 @@ def _other_style(cls: type) -> bool:
             continue
         for attr, fn in klass.__dict__.items():
             if attr.startswith("on_") and callable(fn) and not _plain_event_method(fn):
-                # imported only for a class with such a method: the adapter is one layer up
-                from llmhooks.compat.keyword import adopt_keyword_methods
-
-                return adopt_keyword_methods(cls)
+                return any(style.adopt(cls) for style in _styles)
     return False
 
 
@@ -180,12 +200,12 @@ def validate_handler(handler: object) -> None:
 
 
 def _keyword_form(name: str) -> str | None:
-    from llmhooks.compat.keyword import keyword_form
-
-    return keyword_form(name)
+    for style in _styles:
+        form = style.form(name)
+        if form is not None:
+            return form
+    return None
 
 
 def _keyword_names() -> set[str]:
-    from llmhooks.compat.keyword import KEYWORD_STYLE
-
-    return set(KEYWORD_STYLE.methods)
+    return {name for style in _styles for name in style.names()}
