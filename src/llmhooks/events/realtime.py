@@ -44,24 +44,39 @@ class RealtimeDisconnectedEvent(RealtimeEvent):
     type: ClassVar[str] = "realtime.disconnected"
     reason: str | None = None
     was_clean: bool = True
+    close_code: int | None = None
 
 
 @dataclass(slots=True, kw_only=True)
 class RealtimeAudioInputEvent(RealtimeEvent):
-    """Audio was sent to the session (``data`` is summarised by ``to_dict``)."""
+    """Audio was sent to the session.
+
+    ``audio_bytes`` and ``duration_ms`` (from the session's audio format) are always
+    set; ``data`` (the decoded audio, summarised by ``to_dict``) only when content
+    capture is on.
+    """
 
     type: ClassVar[str] = "realtime.audio_input"
     data: Any = None
     response_id: str | None = None
+    audio_bytes: int = 0
+    duration_ms: float | None = None
+    audio_format: str | None = None
+    sample_rate: int | None = None
 
 
 @dataclass(slots=True, kw_only=True)
 class RealtimeAudioOutputEvent(RealtimeEvent):
-    """Audio came back from the session."""
+    """Audio came back from the session; fields as for ``RealtimeAudioInputEvent``."""
 
     type: ClassVar[str] = "realtime.audio_output"
     data: Any = None
     response_id: str | None = None
+    audio_bytes: int = 0
+    duration_ms: float | None = None
+    audio_format: str | None = None
+    sample_rate: int | None = None
+    item_id: str | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -73,6 +88,8 @@ class RealtimeResponseEvent(RealtimeEvent):
     response_id: str | None = None
     is_complete: bool = True
     original: Any = None
+    status: str | None = None
+    conversation_item_id: str | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -82,6 +99,7 @@ class RealtimeUserTranscriptionEvent(RealtimeEvent):
     type: ClassVar[str] = "realtime.user_transcription"
     text: str = ""
     original: Any = None
+    item_id: str | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -91,6 +109,8 @@ class RealtimeAgentTranscriptionEvent(RealtimeEvent):
     type: ClassVar[str] = "realtime.agent_transcription"
     text: str = ""
     original: Any = None
+    item_id: str | None = None
+    response_id: str | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -100,4 +120,6 @@ class RealtimeErrorEvent(ErrorInfo, RealtimeEvent):
     type: ClassVar[str] = "realtime.error"
     error: BaseException | str | None = None
     error_code: str | None = None
+    error_type: str | None = None
+    context: str | None = None
     is_recoverable: bool = True
