@@ -250,7 +250,11 @@ class Translator:
         if node is not None and node == name and parent_node != node:
             step = meta.get("langgraph_step")
             self._nodes[run_id] = str(node)
-            family = {"node_id": str(node), "node_type": None, "step": step if isinstance(step, int) else None}
+            family = {
+                "node_id": str(node),
+                "node_type": None,
+                "step": step if isinstance(step, int) else None,
+            }
             return self._open(NodeRun, family, {"inputs": inputs}, run_id, parent_run_id, tags)
         family = {"chain_name": str(name)}
         return self._open(ChainRun, family, {"inputs": inputs}, run_id, parent_run_id, tags)
