@@ -38,6 +38,8 @@ from llmhooks import (
     RealtimeResponseEvent,
     RealtimeUserTranscriptionEvent,
     TokenCounter,
+    VLMInferenceCompletedEvent,
+    VLMInferenceStartEvent,
     agent_run,
     configure_redaction,
     instrument_openai,
@@ -215,6 +217,32 @@ async def test_text_session_and_two_responses(server: RealtimeWireServer, rec: R
     assert [e.response for e in rec.of_type(LLMEndEvent)] == ["one two", "three"]
     assert not rec.of_type(RealtimeAudioOutputEvent)
     assert one(rec, ChainEndEvent).result["responses"] == 2
+
+
+async def test_image_in_a_turn_makes_the_response_a_vlm_inference(
+    server: RealtimeWireServer, rec: RecordingCallbacks
+) -> None:
+    """An ``input_image`` item before a response: that response's LLM run has a VLM child; no image data."""
+    image = "data:image/png;base64," + base64.b64encode(bytes(300)).decode()
+    server.reply("a black square", input_tokens=120, input_image_tokens=85)
+    async with aclient(server, rec).realtime.connect(model=MODEL) as conn:
+        content = [
+            {"type": "input_text", "text": "what is this"},
+            {"type": "input_image", "image_url": image},
+        ]
+        await conn.conversation.item.create(item={"type": "message", "role": "user", "content": content})
+        await conn.response.create()
+        async for event in conn:
+            if event.type == "response.done":
+                break
+    ended_once(rec)
+    llm = one(rec, LLMStartEvent)
+    start, done = one(rec, VLMInferenceStartEvent), one(rec, VLMInferenceCompletedEvent)
+    assert start.parent_run_id == llm.run_id and (start.frames_count, start.image_bytes) == (1, 300)
+    assert (done.text, done.input_tokens, done.frames_processed) == ("a black square", 120, 1)
+    assert llm.messages[0]["content"][1]["image_url"] == "<image/png: 300 bytes>"
+    assert image[30:] not in str([e.to_dict() for e in rec.events])
+    assert rec.types()[-4:] == ["vlm.inference_completed", "llm.end", "realtime.disconnected", "chain.end"]
 
 
 # -- how a session ends ---------------------------------------------------------------------------
