@@ -7,7 +7,13 @@ Tree::
     │   ├── BudgetExceeded         a cost budget would be overspent
     │   └── RateLimitExceeded      a rate limit cannot be met
     ├── InvalidHandlerError        (also TypeError) a handler is malformed
+    │   └── InvalidSubscriberError (also RuntimeError) an ``EventManager`` subscriber is malformed
+    ├── InvalidEventClassError     (also TypeError, ValueError) ``register`` got no event class
+    ├── UnregisteredEventError     (also ValueError, RuntimeError) a strict bus got an unregistered event
     └── MissingExtraError          (also ImportError) an optional extra is not installed
+
+The bus errors also subclass the builtins vision-agents' ``EventManager`` raises in
+the same cases, so a migrating program's ``except`` clauses still catch them.
 
 ``Abort`` is an ``Exception`` on purpose: callers are meant to catch ``BudgetExceeded``.
 Handler isolation lets it through explicitly.
@@ -18,10 +24,13 @@ from __future__ import annotations
 __all__ = [
     "Abort",
     "BudgetExceeded",
+    "InvalidEventClassError",
     "InvalidHandlerError",
+    "InvalidSubscriberError",
     "LLMHooksError",
     "MissingExtraError",
     "RateLimitExceeded",
+    "UnregisteredEventError",
 ]
 
 
@@ -66,6 +75,18 @@ class InvalidHandlerError(LLMHooksError, TypeError):
     def __init__(self, message: str, handler: object = None) -> None:
         super().__init__(message)
         self.handler = handler
+
+
+class InvalidSubscriberError(InvalidHandlerError, RuntimeError):
+    """An ``EventManager`` subscriber is malformed (no event type, or more arguments than the event)."""
+
+
+class InvalidEventClassError(LLMHooksError, TypeError, ValueError):
+    """``EventManager.register`` was given something that is not an event class."""
+
+
+class UnregisteredEventError(LLMHooksError, ValueError, RuntimeError):
+    """A strict ``EventManager`` was sent an event (or a dict ``type``) it has no registered class for."""
 
 
 class MissingExtraError(LLMHooksError, ImportError):
