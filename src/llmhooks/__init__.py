@@ -52,7 +52,9 @@ from llmhooks.core import (
     suppress_instrumentation,
     to_thread,
     tool_run,
+    use_run,
 )
+from llmhooks.core.classify import register_classifier as _register_classifier
 from llmhooks.errors import (
     Abort,
     BudgetExceeded,
@@ -330,4 +332,15 @@ __all__ = [
     "tool_run",
     "uninstrument_anthropic",
     "uninstrument_openai",
+    "use_run",
 ]
+
+
+def _classify_sdk_error(exc: BaseException) -> tuple[str | None, bool] | None:
+    # the core knows protocols, integrations know SDKs: loaded on the first error only
+    from llmhooks.integrations.errors import classify_sdk_error
+
+    return classify_sdk_error(exc)
+
+
+_register_classifier(_classify_sdk_error)

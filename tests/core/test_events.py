@@ -148,3 +148,53 @@ def test_custom_event_types_are_dispatched() -> None:
     rec = RecordingCallbacks()
     llmhooks.CallbackManager([rec]).emit(CacheHitEvent(key="k"))
     assert rec.types() == ["myapp.cache_hit"]
+
+
+def test_events_stay_dataclasses_for_the_standard_tools() -> None:
+    """fields(), replace(), asdict(), pickle, copy, == and repr work on every event class."""
+    import copy
+    import pickle
+
+    for cls in {c for c in event_types().values() if c.__module__.startswith("llmhooks.")}:
+        ev = cls(run_id="r1", metadata={"k": 1})
+        assert dataclasses.is_dataclass(ev)
+        names = [f.name for f in dataclasses.fields(ev)]
+        assert names[:3] == ["run_id", "parent_run_id", "trace_id"] and len(names) == len(set(names))
+        assert dataclasses.replace(ev, run_id="r2").run_id == "r2"
+        assert dataclasses.asdict(ev)["metadata"] == {"k": 1}
+        assert pickle.loads(pickle.dumps(ev)) == ev == copy.copy(ev)
+        assert repr(ev).startswith(f"{cls.__qualname__}(run_id='r1'")
+    a, b = llmhooks.LLMStartEvent(), llmhooks.LLMStartEvent()
+    assert a.tags is not b.tags and a.metadata is not b.metadata  # defaults made per instance
+
+
+def test_a_users_dataclass_subclass_works_and_is_dispatched() -> None:
+    """``@dataclass`` on a subclass of ``Event`` gives a normal dataclass, delivered to ``on_<type>``."""
+    from typing import ClassVar
+
+    @dataclasses.dataclass(kw_only=True)
+    class Deployed(Event):
+        type: ClassVar[str] = "app.deployed"
+        version: str = "1"
+
+    class Listener(llmhooks.Callbacks):
+        validate_names = False
+
+        def __init__(self) -> None:
+            self.got: list[Event] = []
+
+        def on_app_deployed(self, event: Deployed) -> None:
+            self.got.append(event)
+
+    listener = Listener()
+    ev = Deployed(version="2", run_id="x")
+    llmhooks.CallbackManager([listener]).emit(ev)
+    assert listener.got == [ev] and ev.version == "2" and ev.tags == []
+    assert [f.name for f in dataclasses.fields(ev)][-1] == "version"
+
+
+def test_hand_built_error_event_derives_error_type() -> None:
+    """An error event built by hand with an exception and no ``error_type`` names its class (ai-infra)."""
+    assert llmhooks.LLMErrorEvent(error=KeyError("x")).error_type == "KeyError"
+    assert llmhooks.ToolErrorEvent(error=ValueError(), error_type="Custom").error_type == "Custom"
+    assert llmhooks.ToolErrorEvent(error="text").error_type is None

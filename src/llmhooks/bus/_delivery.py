@@ -21,7 +21,8 @@ from collections import deque
 from typing import Any
 
 from llmhooks.bus._subscription import Subscription
-from llmhooks.core.context import _current, _suppress
+from llmhooks.core.context import _suppress
+from llmhooks.core.scope import _current
 
 __all__ = ["Delivery"]
 

@@ -1,26 +1,7 @@
-"""Events the bus itself sends."""
+"""Events the bus itself sends (defined in ``llmhooks.events.handler``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
-
-from llmhooks.events.base import ErrorInfo, Event
+from llmhooks.events.handler import HandlerErrorEvent
 
 __all__ = ["HandlerErrorEvent"]
-
-
-@dataclass(slots=True, kw_only=True)
-class HandlerErrorEvent(ErrorInfo, Event):
-    """A bus subscriber raised while handling ``event``; sent once per failure.
-
-    Subscribe to it (or to ``Event``) to see failures. A subscriber that fails
-    on a ``HandlerErrorEvent`` is only logged, so failures never loop.
-    """
-
-    type: ClassVar[str] = "bus.handler_error"
-    handler: str = ""
-    event_type: str = ""
-    error: BaseException | str | None = None
-    error_type: str | None = None
-    event: Any = None

@@ -301,11 +301,10 @@ class EventManager(Delivery, Callbacks):
             return False
 
     def _interest_changed(self) -> None:
-        from llmhooks.core.manager import parents_of
+        from llmhooks.core.routing import interest_changed
 
-        for bus in (self, *self._merged):
-            for parent in parents_of(bus):
-                parent.reroute()
+        for bus in (self, *self._merged):  # managers routing to a merged handle follow this one too
+            interest_changed(bus)
 
     def has_subscribers(self, event_type: type) -> bool:
         """True if an event of class ``event_type`` would reach some subscriber."""

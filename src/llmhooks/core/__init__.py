@@ -34,6 +34,7 @@ from llmhooks.core.runs import (
     retrieval_run,
     tool_run,
 )
+from llmhooks.core.scope import RunScope, add_run_scope, remove_run_scope, use_run
 from llmhooks.core.stats import HandlerStats
 from llmhooks.core.threads import ContextExecutor, to_thread
 
@@ -50,7 +51,9 @@ __all__ = [
     "RetrievalRun",
     "Run",
     "RunContext",
+    "RunScope",
     "ToolRun",
+    "add_run_scope",
     "agent_run",
     "aisolated",
     "callbacks_context",
@@ -67,10 +70,12 @@ __all__ = [
     "llm_run",
     "manager_for",
     "node_run",
+    "remove_run_scope",
     "retrieval_run",
     "run_context",
     "set_global_callbacks",
     "suppress_instrumentation",
     "to_thread",
     "tool_run",
+    "use_run",
 ]

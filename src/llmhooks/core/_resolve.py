@@ -85,7 +85,7 @@ def plan_for(cls: type, event_cls: type[Event]) -> Plan:
 
 
 def _known_names() -> set[str]:
-    names = {"on_event", "on_event_async"}
+    names = {"on_event", "on_event_async", "on_batch"}
     for event_cls in _REGISTRY.values():
         names.add(event_cls.handler_method)
         names.add(event_cls.handler_method + "_async")

@@ -1,64 +1,114 @@
-"""Background delivery: handlers with ``background = True`` get events from a worker.
+"""Background delivery: bounded queues, each drained by its own daemon thread.
 
-The caller only appends to a bounded ``deque``; one daemon thread per process
-delivers. Waking a thread costs the caller microseconds, so the worker does not wait
-to be woken while traffic flows: after draining it naps (``_NAP`` seconds) and looks
-again, and only after ``_NAPS_BEFORE_SLEEP`` empty naps does it sleep until a producer
-wakes it. Delivery latency is therefore at most one nap under steady traffic.
+Every handler with ``background = True`` gets a queue and a worker of its own, so a
+slow handler never costs another its events or its latency. The caller only appends
+to a ``deque``. Waking a thread costs the caller microseconds, so a worker does not
+wait to be woken while traffic flows: after draining it naps (``_NAP`` seconds) and
+looks again, and only after ``_NAPS_BEFORE_SLEEP`` empty naps does it sleep until a
+producer wakes it. Delivery latency is therefore at most one nap under steady traffic.
 
-When the queue is full the policy decides: ``"drop_oldest"`` (default) discards
-the oldest waiting event and counts it in the handler's ``dropped``;
-``"block"`` makes the producer wait for room. ``flush(timeout)`` waits until
-everything submitted so far was delivered; it also runs at interpreter exit.
-The worker sets ``suppress_instrumentation``, so calls a handler makes (to Redis,
-an exporter, an instrumented SDK) emit no events of their own.
+When a queue is full its overflow policy decides: ``"drop_oldest"`` (default) discards
+the oldest waiting item, ``"drop_newest"`` the one being added, and ``"block"`` makes
+the producer wait for room. Drops are counted (``dropped``, and in the handler's
+stats). ``flush(timeout)`` waits until everything submitted so far was delivered; the
+exits a service actually takes flush too (``core/exits.py``: interpreter exit,
+SIGTERM, SIGHUP, multiprocessing children), and whatever could not be delivered is
+counted and reported. A worker sets ``suppress_instrumentation``, so calls a handler
+makes (to Redis, an exporter, an instrumented SDK) emit no events of their own.
 
-    worker = get_worker()
+    worker = BackgroundWorker(deliver=write_batch, batch_size=256, name="recorder")
+    worker.put(event)
     worker.flush(timeout=5.0)   # True when everything was delivered
 """
 
 from __future__ import annotations
 
-import atexit
 import os
 import threading
 import time
+import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from itertools import count
 from typing import Any, Literal
 
+from llmhooks._validate import check_choice, check_int, check_number
 from llmhooks.core.stats import HandlerStats, _count_value
 
-__all__ = ["BackgroundWorker", "configure_background", "flush", "get_worker"]
+__all__ = [
+    "BackgroundWorker",
+    "Policy",
+    "configure_background",
+    "default_settings",
+    "flush",
+    "get_worker",
+    "live_workers",
+]
 
-Policy = Literal["drop_oldest", "block"]
+Policy = Literal["drop_oldest", "drop_newest", "block"]
+POLICIES: tuple[Policy, ...] = ("drop_oldest", "drop_newest", "block")
 _NAP = 0.005
 _NAPS_BEFORE_SLEEP = 200  # about a second of quiet
 _WAKE_AT = 256  # a backlog this long wakes a napping worker at once
 
-_Item = tuple[Callable[[Any], object], Any, HandlerStats, Callable[[BaseException, Any], None]]
+_Submitted = tuple[Callable[[Any], object], Any, HandlerStats, Callable[[BaseException, Any], None]]
+
+
+def _call_each(batch: list[_Submitted]) -> None:
+    """The default delivery: each item is ``(call, event, stats, on_error)`` from ``submit``."""
+    for call, event, _stats, on_error in batch:
+        try:
+            call(event)
+        except BaseException as exc:
+            try:
+                on_error(exc, event)
+            except Exception:
+                pass
+
+
+def _count_submitted_drop(item: _Submitted) -> None:
+    item[2].add_dropped()
 
 
 class BackgroundWorker:
     """A bounded queue and the daemon thread that drains it.
 
     Args:
-        maxsize: most events waiting at once (>= 1).
-        policy: ``"drop_oldest"`` or ``"block"``, applied when the queue is full.
+        maxsize: most items waiting at once (>= 1).
+        policy: ``"drop_oldest"``, ``"drop_newest"`` or ``"block"``, applied when full.
+        deliver: called in the worker thread with a list of up to ``batch_size``
+            items, in order. Without it, items are ``submit``-ed calls.
+        batch_size: most items handed to ``deliver`` at once (>= 1).
+        name: the worker thread's name.
+        on_drop: called with each item discarded on overflow.
+
+    A ``deliver`` that raises loses only that batch: the exception is passed to
+    ``on_error`` (if given) and the worker goes on. Thread-safe for any number of producers.
     """
 
-    def __init__(self, maxsize: int = 10_000, policy: Policy = "drop_oldest") -> None:
-        if maxsize < 1:
-            raise ValueError(f"maxsize must be >= 1, got {maxsize}")
-        if policy not in ("drop_oldest", "block"):
-            raise ValueError(f"policy must be 'drop_oldest' or 'block', got {policy!r}")
-        self.maxsize = maxsize
-        self.policy: Policy = policy
-        self._queue: deque[_Item] = deque()
+    def __init__(
+        self,
+        maxsize: int = 10_000,
+        policy: Policy = "drop_oldest",
+        *,
+        deliver: Callable[[list[Any]], object] | None = None,
+        batch_size: int = 1,
+        name: str = "llmhooks-background",
+        on_drop: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException, list[Any]], None] | None = None,
+    ) -> None:
+        self.maxsize: int = check_int("maxsize", maxsize, minimum=1)
+        self.policy: Policy = check_choice("policy", policy, POLICIES)
+        self.batch_size: int = check_int("batch_size", batch_size, minimum=1)
+        self.name = name
+        self._deliver: Callable[[list[Any]], object] = deliver if deliver is not None else _call_each
+        self._on_drop = on_drop if deliver is not None else _count_submitted_drop
+        self._on_error = on_error
+        self._queue: deque[Any] = deque()
         self._submitted = count()
         self._dropped = count()
-        self._processed = 0
+        self._delivered = 0  # written by the worker only (or by flush when there is none)
+        self.lost = 0  # left undelivered when the process exited (see core/exits.py)
         self._wake = threading.Event()
         self._idle = True
         self._progress = threading.Condition()
@@ -66,16 +116,53 @@ class BackgroundWorker:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._start_lock = threading.Lock()
+        self._drain_lock = threading.Lock()
+        _live.add(self)
 
     @property
     def dropped(self) -> int:
-        """Events discarded because the queue was full."""
+        """Items discarded because the queue was full."""
         return _count_value(self._dropped)
 
     @property
+    def delivered(self) -> int:
+        """Items handed to ``deliver`` (whether or not it raised)."""
+        return self._delivered
+
+    @property
+    def submitted(self) -> int:
+        """Items offered to the queue, dropped ones included."""
+        return _count_value(self._submitted)
+
+    @property
     def pending(self) -> int:
-        """Events submitted and not yet delivered or dropped."""
-        return _count_value(self._submitted) - self._processed - self.dropped
+        """Items submitted and not yet delivered or dropped."""
+        return self.submitted - self._delivered - self.dropped
+
+    def put(self, item: Any) -> None:
+        """Queue ``item``; never blocks unless the policy is ``"block"`` and the queue is full."""
+        queue = self._queue
+        if len(queue) >= self.maxsize:
+            policy = self.policy
+            if policy == "drop_newest":
+                next(self._submitted)
+                self._dropped_one(item)
+                return
+            if policy == "block":
+                self._wait_for_room()
+            else:
+                try:
+                    old = queue.popleft()
+                except IndexError:
+                    pass
+                else:
+                    self._dropped_one(old)
+        next(self._submitted)
+        queue.append(item)
+        if self._idle or len(queue) == _WAKE_AT:
+            if self._thread is None:
+                self._start()
+            self._wake.set()
 
     def submit(
         self,
@@ -84,28 +171,33 @@ class BackgroundWorker:
         stats: HandlerStats,
         on_error: Callable[[BaseException, Any], None],
     ) -> None:
-        """Queue one delivery; never blocks unless the policy is ``"block"``."""
+        """Queue ``call(event)``; a drop is counted in ``stats``, a failure goes to ``on_error``."""
+        self.put((call, event, stats, on_error))
+
+    def _wait_for_room(self) -> None:
         if self._thread is None:
             self._start()
         queue = self._queue
-        if len(queue) >= self.maxsize:
-            if self.policy == "block":
+        if threading.current_thread() is self._thread:
+            return  # the worker itself producing (a handler emitting): never wait for ourselves
+        with self._progress:
+            self._waiters += 1
+            try:
                 while len(queue) >= self.maxsize and not self._stopping:
                     self._wake.set()
-                    time.sleep(0.0005)
-            else:
-                try:
-                    old = queue.popleft()
-                except IndexError:
-                    pass
-                else:
-                    next(self._dropped)
-                    old[2].add_dropped()
-                    self._notify_progress()
-        next(self._submitted)
-        queue.append((call, event, stats, on_error))
-        if self._idle or len(queue) == _WAKE_AT:
-            self._wake.set()
+                    self._progress.wait(0.05)
+            finally:
+                self._waiters -= 1
+
+    def _dropped_one(self, item: Any) -> None:
+        next(self._dropped)
+        on_drop = self._on_drop
+        if on_drop is not None:
+            try:
+                on_drop(item)
+            except Exception:
+                pass
+        self._notify_progress()
 
     def flush(self, timeout: float | None = 5.0) -> bool:
         """Wait until everything submitted before this call is delivered or dropped.
@@ -113,14 +205,19 @@ class BackgroundWorker:
         Returns:
             True if it was, False if ``timeout`` ran out first.
         """
-        target = _count_value(self._submitted)
-        deadline = None if timeout is None else time.monotonic() + timeout
+        return self.wait_for(self.submitted, None if timeout is None else time.monotonic() + timeout)
+
+    def wait_for(self, target: int, deadline: float | None) -> bool:
+        """Wait until ``target`` items were delivered or dropped, or ``deadline`` (monotonic) passes."""
+        if threading.current_thread() is self._thread:
+            return self._delivered + self.dropped >= target  # a handler flushing itself: no wait
         with self._progress:
             self._waiters += 1
             try:
-                while self._processed + self.dropped < target:
-                    if self._thread is None or not self._thread.is_alive():
-                        self._drain()  # no worker (e.g. at exit after it died): deliver here
+                while self._delivered + self.dropped < target:
+                    thread = self._thread
+                    if thread is None or not thread.is_alive():
+                        self._drain()  # no worker (it died, or never started): deliver here
                         continue
                     self._wake.set()
                     remaining = None if deadline is None else deadline - time.monotonic()
@@ -143,51 +240,67 @@ class BackgroundWorker:
     def _start(self) -> None:
         with self._start_lock:
             if self._thread is None:
+                from llmhooks.core.exits import watch_exits
+
+                watch_exits()
                 self._stopping = False
-                thread = threading.Thread(target=self._run, name="llmhooks-background", daemon=True)
-                thread.start()
+                thread = threading.Thread(target=self._run, name=self.name, daemon=True)
                 self._thread = thread
+                thread.start()
 
     def _run(self) -> None:
         from llmhooks.core.context import _suppress
+        from llmhooks.core.scope import _current
 
         _suppress.set(True)  # this thread's own context: handlers here emit nothing
+        _current.set(None)
         self._idle = False  # napping, not asleep: producers need not wake us
         empty_naps = 0
-        while not self._stopping:
-            if self._queue:
-                self._drain()
-                empty_naps = 0
-                continue
-            if empty_naps < _NAPS_BEFORE_SLEEP:
-                empty_naps += 1
-                self._wake.wait(_NAP)  # a nap: producers need not wake us
+        try:
+            while not self._stopping:
+                if self._queue:
+                    self._drain()
+                    empty_naps = 0
+                    continue
+                if empty_naps < _NAPS_BEFORE_SLEEP:
+                    empty_naps += 1
+                    self._wake.wait(_NAP)
+                    self._wake.clear()
+                    continue
+                self._idle = True  # deep sleep: the next producer wakes us
+                if not self._queue:
+                    self._wake.wait(1.0)
                 self._wake.clear()
-                continue
-            self._idle = True  # deep sleep: the next producer wakes us
-            if not self._queue:
-                self._wake.wait(1.0)
-            self._wake.clear()
-            self._idle = False
-            empty_naps = 0
-        self._thread = None
+                self._idle = False
+                empty_naps = 0
+        finally:
+            self._idle = True
+            self._thread = None
 
     def _drain(self) -> None:
         queue = self._queue
-        while queue:
-            try:
-                call, event, _stats, on_error = queue.popleft()
-            except IndexError:
-                break
-            try:
-                call(event)
-            except BaseException as exc:
+        size = self.batch_size
+        deliver = self._deliver
+        with self._drain_lock:  # the worker, or flush() standing in for a dead one: never both
+            while queue:
+                batch: list[Any] = []
                 try:
-                    on_error(exc, event)
-                except Exception:  # pragma: no cover - on_error itself is defensive
-                    pass
-            self._processed += 1
-            self._notify_progress()
+                    while len(batch) < size:
+                        batch.append(queue.popleft())
+                except IndexError:
+                    if not batch:
+                        break
+                try:
+                    deliver(batch)
+                except BaseException as exc:
+                    on_error = self._on_error
+                    if on_error is not None:
+                        try:
+                            on_error(exc, batch)
+                        except Exception:
+                            pass
+                self._delivered += len(batch)
+                self._notify_progress()
 
     def _notify_progress(self) -> None:
         if self._waiters:
@@ -195,35 +308,66 @@ class BackgroundWorker:
                 self._progress.notify_all()
 
     def _after_fork(self) -> None:
+        """In a forked child: the parent's queue is the parent's; start empty, no thread."""
         self._thread = None
         self._queue.clear()
         self._submitted = count()
         self._dropped = count()
-        self._processed = 0
+        self._delivered = 0
+        self.lost = 0
+        self._idle = True
+        self._stopping = False
+        self._wake = threading.Event()
         self._progress = threading.Condition()
         self._waiters = 0
         self._start_lock = threading.Lock()
+        self._drain_lock = threading.Lock()
 
 
+_live: weakref.WeakSet[BackgroundWorker] = weakref.WeakSet()
+_settings: dict[str, Any] = {"maxsize": None, "policy": "drop_oldest"}
 _worker: BackgroundWorker | None = None
 _worker_lock = threading.Lock()
 
 
+def live_workers() -> list[BackgroundWorker]:
+    """Every worker of this process that still exists."""
+    return list(_live)
+
+
+def default_settings() -> tuple[int, Policy]:
+    """``(maxsize, policy)`` for new queues: ``configure_background`` or the environment."""
+    maxsize = _settings["maxsize"]
+    if maxsize is None:
+        raw = os.environ.get("LLMHOOKS_BACKGROUND_MAXSIZE", "10000")
+        try:
+            maxsize = max(1, int(raw))
+        except ValueError:
+            maxsize = 10_000
+    return maxsize, _settings["policy"]
+
+
 def get_worker() -> BackgroundWorker:
-    """The process-wide worker (created on first use)."""
+    """The process-wide worker for ``submit``-ed calls (created on first use)."""
     global _worker
     if _worker is None:
         with _worker_lock:
             if _worker is None:
-                _worker = BackgroundWorker(
-                    maxsize=int(os.environ.get("LLMHOOKS_BACKGROUND_MAXSIZE", "10000")),
-                )
+                maxsize, policy = default_settings()
+                _worker = BackgroundWorker(maxsize=maxsize, policy=policy)
     return _worker
 
 
 def configure_background(maxsize: int = 10_000, policy: Policy = "drop_oldest") -> BackgroundWorker:
-    """Replace the process-wide worker (flushing the old one) and return the new one."""
+    """Set the queue size and overflow policy of background queues made from now on.
+
+    A handler's own ``background_queue_size``/``background_overflow`` take precedence.
+    Also replaces the process-wide ``submit`` worker (flushing the old one) and returns it.
+    """
     global _worker
+    check_int("maxsize", maxsize, minimum=1)
+    check_choice("policy", policy, POLICIES)
+    _settings["maxsize"], _settings["policy"] = maxsize, policy
     with _worker_lock:
         old, _worker = _worker, BackgroundWorker(maxsize=maxsize, policy=policy)
     if old is not None:
@@ -232,19 +376,27 @@ def configure_background(maxsize: int = 10_000, policy: Policy = "drop_oldest") 
 
 
 def flush(timeout: float | None = 5.0) -> bool:
-    """Deliver every background event submitted so far; False if ``timeout`` ran out."""
-    return _worker.flush(timeout) if _worker is not None else True
+    """Deliver every background event submitted so far, to every handler; False on timeout.
+
+    One deadline for all queues: they drain in parallel, each on its own thread.
+    """
+    check_number("timeout", timeout, minimum=0, allow_none=True)
+    return flush_all(live_workers(), timeout)
 
 
-def _at_exit() -> None:
-    if _worker is not None:
-        _worker.shutdown(timeout=float(os.environ.get("LLMHOOKS_EXIT_FLUSH_TIMEOUT", "10")))
+def flush_all(workers: Iterable[BackgroundWorker], timeout: float | None) -> bool:
+    """Flush ``workers`` against one deadline; True if all of them finished."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    targets = [(w, w.submitted) for w in workers]
+    ok = True
+    for worker, target in targets:
+        ok = worker.wait_for(target, deadline) and ok
+    return ok
 
 
 def _reinit_after_fork() -> None:
-    if _worker is not None:
-        _worker._after_fork()
+    for worker in list(_live):
+        worker._after_fork()
 
 
-atexit.register(_at_exit)
 os.register_at_fork(after_in_child=_reinit_after_fork)

@@ -44,6 +44,7 @@ from llmhooks.events import (
     GraphNodeEndEvent,
     GraphNodeErrorEvent,
     GraphNodeStartEvent,
+    HandlerErrorEvent,
     LLMEndEvent,
     LLMErrorEvent,
     LLMStartEvent,
@@ -177,6 +178,14 @@ class Callbacks:
     async def on_graph_node_error_async(self, event: GraphNodeErrorEvent) -> Any:
         """Async twin of ``on_graph_node_error``; by default runs it."""
         return await _maybe_await(self.on_graph_node_error(event))
+
+    def on_bus_handler_error(self, event: HandlerErrorEvent) -> Any:
+        """Called with each ``bus.handler_error`` event; by default passes it to ``on_event``."""
+        return self.on_event(event)
+
+    async def on_bus_handler_error_async(self, event: HandlerErrorEvent) -> Any:
+        """Async twin of ``on_bus_handler_error``; by default runs it."""
+        return await _maybe_await(self.on_bus_handler_error(event))
 
     def on_llm_start(self, event: LLMStartEvent) -> Any:
         """Called with each ``llm.start`` event; by default passes it to ``on_event``."""

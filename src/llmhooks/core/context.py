@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING, Any, Union
 
 from llmhooks.core.callbacks import Callbacks
 from llmhooks.core.manager import CallbackManager
+from llmhooks.core.scope import _current, current_run
 from llmhooks.errors import InvalidHandlerError
 
 if TYPE_CHECKING:
-    from llmhooks.core.runs import RunLike
+    pass
 
 __all__ = [
     "CallbacksLike",
@@ -56,7 +57,6 @@ class RunContext:
 
 _GLOBAL = CallbackManager()
 _scoped: ContextVar[tuple[Callbacks, ...]] = ContextVar("llmhooks_scoped", default=())
-_current: ContextVar[RunLike | None] = ContextVar("llmhooks_current_run", default=None)
 _run_ctx: ContextVar[RunContext | None] = ContextVar("llmhooks_run_context", default=None)
 _suppress: ContextVar[bool] = ContextVar("llmhooks_suppress", default=False)
 
@@ -139,11 +139,6 @@ def run_context(
 def get_run_context() -> RunContext | None:
     """The innermost ``run_context`` in effect, if any."""
     return _run_ctx.get()
-
-
-def current_run() -> RunLike | None:
-    """The innermost run in progress in this context, if any."""
-    return _current.get()
 
 
 @contextlib.contextmanager

@@ -46,6 +46,7 @@ __all__ = [
     "redact_event",
     "redact_fields",
     "redact_metadata",
+    "redact_payload",
     "redact_text",
     "redact_value",
     "reset_redaction",
@@ -547,3 +548,15 @@ def redact_value(value: Any) -> Any:
 def redact_text(text: str) -> str:
     """Return ``text`` with secret-shaped parts replaced."""
     return _active.text(text)
+
+
+def redact_payload(name: str, value: Any) -> Any:
+    """One payload field of a run's event, as ``redact_fields`` would give it (the same object if clean)."""
+    r = _active
+    if not r.enabled or type(value) in _SCALARS:
+        return value
+    if not r.capture_content and name in CONTENT_FIELDS:
+        return blank(r._value(value, 0))
+    if type(value) is str and (len(value) < r._min_len or value in r._clean):
+        return value
+    return r._value(value, 0)

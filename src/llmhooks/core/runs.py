@@ -6,29 +6,41 @@
         run.finish(response=text, input_tokens=12, output_tokens=40)
     # an exception inside -> LLMErrorEvent with latency, then re-raised
 
-Each run emits its start event on entry and exactly one terminal event: the end
-event from ``finish()`` (or, if the block ends without it, an end event with what
-is known); the error event when the block raises (``cancelled=True`` for
-cancellation and interrupts); for an LLM stream closed early (``GeneratorExit``),
-an end event with ``incomplete=True`` and the text produced so far. ``async with``
-awaits async handlers; use ``await run.atoken(...)`` / ``await run.afinish(...)``
-there to await them for tokens and the end too.
+Each run emits its start event on entry and exactly one terminal event:
 
-With no handler anywhere, a run is a cheap no-op that still takes part in the
-run tree, so a nested run that does have handlers gets the right parent.
+- ``finish(**fields)``: the end event with those fields; leaving the block without it,
+  the end event with what is known (for an LLM stream, the text so far);
+- an exception (``Abort`` included): the error event, ``cancelled=False``;
+- cancellation, ``KeyboardInterrupt``, ``SystemExit``: the error event, ``cancelled=True``;
+- ``GeneratorExit`` (the consumer stopped a stream early): the end event with
+  ``incomplete=True`` and what was produced so far.
+
+``token()``, ``step()``, ``finish()`` and ``error()`` after the terminal event raise
+``RuntimeError``. A handler's ``Abort`` on the start event stops the call (the body
+never runs; the run's error event is still emitted); on a terminal event it reaches the
+producer only after every handler had the event, and never replaces the caller's own
+exception. ``async with`` awaits async handlers; use ``await run.atoken(...)`` /
+``await run.afinish(...)`` there to await them for tokens and the end too.
+
+With no handler taking any of a run's events, a run is a cheap no-op that still takes
+part in the run tree, so a nested run that does have handlers gets the right parent.
 """
 
 from __future__ import annotations
 
 import time
 from contextvars import Token
-from random import getrandbits
 from typing import Any, ClassVar, Protocol, Self
 
+from llmhooks._validate import check_tags
 from llmhooks.core import redaction as _redaction
-from llmhooks.core.context import CallbacksLike, _current, _run_ctx, manager_for
-from llmhooks.core.manager import CallbackManager
-from llmhooks.core.redaction import redact_fields, redact_metadata
+from llmhooks.core._builders import builder
+from llmhooks.core.classify import classify_error
+from llmhooks.core.context import CallbacksLike, _run_ctx, manager_for
+from llmhooks.core.isolation import report_overridden
+from llmhooks.core.manager import CallbackManager, Route, adeliver, deliver
+from llmhooks.core.redaction import redact_fields, redact_metadata, redact_payload
+from llmhooks.core.scope import _current, ambient_trace_id, enter_scopes, exit_scopes, restore, run_scopes
 from llmhooks.events import (
     AgentEndEvent,
     AgentErrorEvent,
@@ -66,6 +78,7 @@ __all__ = [
     "agent_run",
     "chain_run",
     "classify_error",
+    "ending",
     "llm_run",
     "node_run",
     "retrieval_run",
@@ -86,9 +99,10 @@ TOKEN_EVENT_FIELDS = (
     "index",
     "is_first",
     "time_to_first_token_ms",
-)  # every field LLMRun sets on a token event; a test keeps it equal to the dataclass's
-_new_object = object.__new__
-_RECOVERABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
+)  # every field LLMRun.token sets; a test keeps it equal to the class's fields
+_new = object.__new__
+_clock = time.perf_counter
+_EMPTY_ROUTE: Route = ((), iter(()), False)  # type: ignore[assignment]  # never dispatched: no entries
 
 
 class RunLike(Protocol):
@@ -100,55 +114,16 @@ class RunLike(Protocol):
     def trace_id(self) -> str: ...
 
 
-def classify_error(exc: BaseException) -> tuple[str | None, bool]:
-    """Return ``(error_code, is_recoverable)`` read from a provider or OS exception.
+def ending(exc: BaseException) -> str:
+    """How a run left by ``exc`` ends: ``"incomplete"``, ``"cancelled"`` or ``"error"``.
 
-    ``error_code`` is the HTTP status, or for an error sent inside a stream (whose HTTP
-    status was 200) the provider's error type (``overloaded_error``, ``server_error``);
-    rate limits, overloads, timeouts, connection errors and 5xx answers are recoverable.
+    The one rule for every run kind and every producer: ``GeneratorExit`` (a stream its
+    consumer stopped) is an incomplete end; other ``BaseException``s (cancellation,
+    interrupts, exit) are cancelled errors; an ``Exception``, ``Abort`` included, is an error.
     """
-    status = getattr(exc, "status_code", None)
-    if not isinstance(status, int):
-        response = getattr(exc, "response", None)
-        status = getattr(response, "status_code", None)
-    if isinstance(status, int) and 200 <= status < 300:
-        status = None  # an error event inside a successful stream: the type says more
-    kind = _error_type_of(exc)
-    code = getattr(exc, "code", None)
-    error_code = str(status) if isinstance(status, int) else (kind or (str(code) if code else None))
-    if isinstance(status, int):
-        return error_code, status in _RECOVERABLE_STATUS or status >= 500
-    if kind in _RECOVERABLE_TYPES:
-        return error_code, True
-    name = type(exc).__name__
-    recoverable = isinstance(exc, (TimeoutError, ConnectionError)) or name in (
-        "APITimeoutError",
-        "APIConnectionError",
-        "RateLimitError",
-    )
-    # httpx/httpx2 transport failures (a cut stream, a timeout) without importing either
-    recoverable = recoverable or any(
-        c.__name__ in ("TransportError", "TimeoutException") for c in type(exc).__mro__
-    )
-    return error_code, recoverable
-
-
-_RECOVERABLE_TYPES = frozenset(
-    {"overloaded_error", "api_error", "rate_limit_error", "server_error", "rate_limit_exceeded", "timeout"}
-)
-
-
-def _error_type_of(exc: BaseException) -> str | None:
-    """The provider's error type: Anthropic's ``body["error"]["type"]``, OpenAI's ``exc.type``."""
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error")
-        if isinstance(inner, dict) and isinstance(inner.get("type"), str):
-            return inner["type"]  # type: ignore[no-any-return]
-        if isinstance(body.get("type"), str) and body.get("type") != "error":
-            return body["type"]  # type: ignore[no-any-return]
-    kind = getattr(exc, "type", None)
-    return kind if isinstance(kind, str) else None
+    if isinstance(exc, GeneratorExit):
+        return "incomplete"
+    return "error" if isinstance(exc, Exception) else "cancelled"
 
 
 class _NoopRun:
@@ -200,13 +175,14 @@ class _NoopRun:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _reset_current(self._token, self._parent)
+        if self._token is not None:
+            restore(self._token, self._parent)
 
     async def __aenter__(self) -> _NoopRun:
         return self.__enter__()
 
     async def __aexit__(self, *exc: object) -> None:
-        _reset_current(self._token, self._parent)
+        self.__exit__()
 
     def start(self) -> _NoopRun:
         return self
@@ -214,10 +190,10 @@ class _NoopRun:
     async def astart(self) -> _NoopRun:
         return self
 
-    def token(self, token: str, **fields: Any) -> None:
+    def token(self, token: str | None, **fields: Any) -> None:
         pass
 
-    async def atoken(self, token: str, **fields: Any) -> None:
+    async def atoken(self, token: str | None, **fields: Any) -> None:
         pass
 
     def step(self, **fields: Any) -> None:
@@ -243,31 +219,24 @@ class _NoopRun:
         return False
 
 
-def _reset_current(token: Token[Any] | None, parent: RunLike | None) -> None:
-    if token is None:
-        return
-    try:
-        _current.reset(token)
-    except ValueError:  # exited in another context (a generator resumed elsewhere)
-        _current.set(parent)
-
-
 class Run:
     """A recording run: emits its start event on entry and one terminal event.
 
-    Subclasses name their events and the fields every event of the run carries.
-    Not thread-safe: one run belongs to one thread or task at a time.
+    Subclasses name their events (``start_cls``, ``end_cls``, ``error_cls`` and an
+    ``extra_cls`` such as token or step events) and the ``family`` fields every event
+    of the run repeats (kept as attributes of the run). Not thread-safe: one run belongs
+    to one thread or task at a time.
     """
 
     __slots__ = (
-        "_base",
-        "_family",
-        "_mgr",
         "_parent",
-        "_start_fields",
+        "_payload",
+        "_routes",
+        "_scoped",
         "_t0",
         "_token",
         "done",
+        "manager",
         "metadata",
         "parent_run_id",
         "run_id",
@@ -279,7 +248,26 @@ class Run:
     start_cls: ClassVar[type[Event]]
     end_cls: ClassVar[type[Event]]
     error_cls: ClassVar[type[Event]]
+    extra_cls: ClassVar[type[Event] | None] = None
+    family: ClassVar[tuple[str, ...]] = ()
     is_recording: ClassVar[bool] = True
+    _classes: ClassVar[tuple[type[Event], ...]]
+    _build_start: ClassVar[Any]
+    _build_end: ClassVar[Any]
+    _build_error: ClassVar[Any]
+    _build_extra: ClassVar[Any]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "start_cls" not in cls.__dict__:
+            return  # a subclass of a run kind (a decorator's marker): same events
+        classes = (cls.start_cls, cls.end_cls, cls.error_cls)
+        cls._classes = (*classes, cls.extra_cls) if cls.extra_cls is not None else classes
+        cls._build_start = staticmethod(builder(cls.start_cls, cls.family))
+        cls._build_end = staticmethod(builder(cls.end_cls, cls.family))
+        cls._build_error = staticmethod(builder(cls.error_cls, cls.family))
+        if cls.extra_cls is not None:
+            cls._build_extra = staticmethod(builder(cls.extra_cls, cls.family))
 
     def __init__(
         self,
@@ -292,70 +280,54 @@ class Run:
         tags: list[str] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        self._mgr = manager
-        self._family = family
-        self._start_fields = start_fields
-        self.run_id = run_id or f"{getrandbits(64):016x}"
+        for name in self.family:
+            setattr(self, name, family.get(name))
+        self._setup(manager, manager.routes_for(self._classes), start_fields, run_id, parent_run_id, trace_id)
+        self._context(tags, metadata)
+
+    def _setup(
+        self,
+        manager: CallbackManager,
+        routes: tuple[Route, ...] | None,
+        payload: dict[str, Any] | None,
+        run_id: str | None,
+        parent_run_id: str | None,
+        trace_id: str | None,
+    ) -> None:
+        self.manager = manager
+        self._routes = routes if routes is not None else (_EMPTY_ROUTE,) * len(self._classes)
+        self._payload = payload
+        self.run_id = run_id or new_run_id()
         self.parent_run_id = parent_run_id
         self.trace_id = trace_id or ""
-        ctx = _run_ctx.get()
-        if ctx is None:
-            self.user_id = None
-            self.tags = list(tags) if tags else []
-            self.metadata = dict(metadata) if metadata else {}
-        else:
-            self.user_id = ctx.user_id
-            self.tags = [*ctx.tags, *(tags or ())]
-            self.metadata = {**ctx.metadata, **(metadata or {})}
-        if self.metadata:
-            self.metadata = redact_metadata(self.metadata)
         self._t0 = 0.0
         self._token: Token[Any] | None = None
         self._parent: RunLike | None = None
+        self._scoped: list[tuple[Any, Any]] | None = None
         self.done = False
+
+    def _context(self, tags: Any, metadata: dict[str, Any] | None) -> None:
+        own_tags = tags if type(tags) is list else check_tags("tags", tags)
+        ctx = _run_ctx.get()
+        if ctx is None:
+            self.user_id = None
+            self.tags = list(own_tags)
+            meta = dict(metadata) if metadata else {}
+        else:
+            self.user_id = ctx.user_id
+            self.tags = [*ctx.tags, *own_tags]
+            meta = {**ctx.metadata, **metadata} if metadata else dict(ctx.metadata)
+        self.metadata = redact_metadata(meta) if meta else meta
 
     @property
     def finished(self) -> bool:
         """True once the terminal event was emitted."""
         return self.done
 
-    @property
-    def manager(self) -> CallbackManager:
-        """The manager this run emits through."""
-        return self._mgr
-
-    def _event(self, cls: type[Event], fields: dict[str, Any]) -> Event | None:
-        """Build an event of this run, or None when no handler takes ``cls``.
-
-        Payload ``fields`` pass through redaction first.
-        """
-        mgr = self._mgr
-        route = mgr._routes.get(cls)  # inlined CallbackManager.wants: this runs for every event
-        if route is None:
-            route = mgr._route(cls)
-        if not route[0]:
-            return None  # nobody listens: neither build nor redact it
-        if fields:
-            fields = redact_fields(fields)
-            try:
-                return cls(**self._base, **fields)
-            except TypeError:
-                # a producer correcting a family field (the model it resolved), or a bad field
-                return cls(**{**self._base, **fields})
-        return cls(**self._base)
-
-    def _send(self, event: Event | None) -> None:
-        if event is not None:
-            self._mgr.emit(event)
-
-    async def _asend(self, event: Event | None) -> None:
-        if event is not None:
-            await self._mgr.aemit(event)
-
     def _latency_ms(self) -> float:
-        return (time.perf_counter() - self._t0) * 1000.0
+        return (_clock() - self._t0) * 1000.0
 
-    # lifecycle
+    # opening
 
     def _open(self) -> Event | None:
         parent = _current.get()
@@ -365,41 +337,39 @@ class Run:
                 self.parent_run_id = parent.run_id
             if not self.trace_id:
                 self.trace_id = parent.trace_id
-        if not self.trace_id:
-            self.trace_id = f"{getrandbits(128):032x}"
-        # every event of the run shares these; built once, expanded per event
-        self._base = {
-            "run_id": self.run_id,
-            "parent_run_id": self.parent_run_id,
-            "trace_id": self.trace_id,
-            "user_id": self.user_id,
-            "tags": self.tags,
-            "metadata": self.metadata,
-            **self._family,
-        }
-        self._t0 = time.perf_counter()
-        start = self._event(self.start_cls, self._start_fields)  # may raise: nothing is set yet
-        self._start_fields = {}
-        self._token = _current.set(self)
+        elif not self.trace_id:
+            # a root run joins the trace a run scope knows of (OpenTelemetry's current span)
+            self.trace_id = (run_scopes() and ambient_trace_id()) or new_trace_id()
+        self._t0 = _clock()
+        start = None
+        if self._routes[0][0]:
+            payload = self._payload
+            start = self._build_start(self, **redact_fields(payload)) if payload else self._build_start(self)
+        self._token = _current.set(self)  # only once the start event exists: nothing set if it failed
         return start
 
     def __enter__(self) -> Self:
         start = self._open()
         if start is not None:
             try:
-                self._mgr.emit(start)
+                deliver(self._routes[0], start)
             except BaseException as exc:
-                self._close_on_exception(exc)
+                self._close_after_refusal(exc)
                 raise
+        if run_scopes():
+            self._scoped = enter_scopes(self)
         return self
 
     async def __aenter__(self) -> Self:
         start = self._open()
-        try:
-            await self._asend(start)
-        except BaseException as exc:
-            await self._aclose_on_exception(exc)
-            raise
+        if start is not None:
+            try:
+                await adeliver(self.manager.aroute(self.start_cls), start)
+            except BaseException as exc:
+                await self._aclose_after_refusal(exc)
+                raise
+        if run_scopes():
+            self._scoped = enter_scopes(self)
         return self
 
     def start(self) -> Self:
@@ -407,129 +377,171 @@ class Run:
 
         For producers whose start and end come from different frames or threads
         (callback-driven libraries such as LangChain): finish with ``finish()`` or
-        ``error()``. The parent is ``parent_run_id`` if given, else the current run.
-        If a start handler raises (an ``Abort``), the run's error event is emitted
-        and the exception propagates.
+        ``error()``, and make it current where needed with ``use_run(run)``. The parent
+        is ``parent_run_id`` if given, else the current run. If a start handler raises
+        (an ``Abort``), the run's error event is emitted and the exception propagates.
         """
         start = self._open()
-        _reset_current(self._token, self._parent)
-        try:
-            self._send(start)
-        except BaseException as exc:
-            if not self.done:
-                try:
-                    self._send(self._terminal_for(exc))
-                except Exception:
-                    pass
-            raise
+        restore(self._token, self._parent)  # type: ignore[arg-type]
+        if start is not None:
+            try:
+                deliver(self._routes[0], start)
+            except BaseException as exc:
+                self._terminal_quietly(exc)
+                raise
         return self
 
     async def astart(self) -> Self:
         """Async ``start``: async handlers are awaited."""
         start = self._open()
-        _reset_current(self._token, self._parent)
-        try:
-            await self._asend(start)
-        except BaseException as exc:
-            if not self.done:
-                try:
-                    await self._asend(self._terminal_for(exc))
-                except Exception:
-                    pass
-            raise
+        restore(self._token, self._parent)  # type: ignore[arg-type]
+        if start is not None:
+            try:
+                await adeliver(self.manager.aroute(self.start_cls), start)
+            except BaseException as exc:
+                await self._aterminal_quietly(exc)
+                raise
         return self
+
+    def _close_after_refusal(self, exc: BaseException) -> None:
+        # a start handler aborted (or raised with raise_errors): end the run anyway
+        try:
+            self._terminal_quietly(exc)
+        finally:
+            restore(self._token, self._parent)  # type: ignore[arg-type]
+
+    async def _aclose_after_refusal(self, exc: BaseException) -> None:
+        try:
+            await self._aterminal_quietly(exc)
+        finally:
+            restore(self._token, self._parent)  # type: ignore[arg-type]
+
+    # closing
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         try:
             if not self.done:
                 if exc is None:
-                    event = self._end_event({})
-                    if event is not None:
-                        self._mgr.emit(event)
+                    self._end(self._default_end())
                 else:
-                    self._send(self._terminal_for(exc))
+                    self._terminal_quietly(exc)
         finally:
-            try:
-                _current.reset(self._token)  # type: ignore[arg-type]
-            except ValueError:  # exited in another context (a generator resumed elsewhere)
-                _current.set(self._parent)
+            if self._scoped is not None:
+                exit_scopes(self, self._scoped)
+                self._scoped = None
+            restore(self._token, self._parent)  # type: ignore[arg-type]
 
     async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         try:
             if not self.done:
                 if exc is None:
-                    await self.afinish()
+                    await self._aend(self._default_end())
                 else:
-                    await self._asend(self._terminal_for(exc))
+                    await self._aterminal_quietly(exc)
         finally:
-            _reset_current(self._token, self._parent)
+            if self._scoped is not None:
+                exit_scopes(self, self._scoped)
+                self._scoped = None
+            restore(self._token, self._parent)  # type: ignore[arg-type]
 
-    def _close_on_exception(self, exc: BaseException) -> None:
-        # a start handler aborted (or raised with raise_errors): close the run anyway
-        try:
-            if not self.done:
-                self._send(self._terminal_for(exc))
-        except Exception:
-            pass
-        finally:
-            _reset_current(self._token, self._parent)
+    def _default_end(self) -> dict[str, Any]:
+        """The end fields of a run left normally without ``finish()``."""
+        return {}
 
-    async def _aclose_on_exception(self, exc: BaseException) -> None:
-        try:
-            if not self.done:
-                await self._asend(self._terminal_for(exc))
-        except Exception:
-            pass
-        finally:
-            _reset_current(self._token, self._parent)
+    def _terminal_for(self, exc: BaseException) -> tuple[Event | None, int, type[Event]]:
+        """The terminal event for a block left by ``exc``, its route index and class."""
+        kind = ending(exc)
+        if kind == "incomplete":
+            fields = self._default_end()
+            fields["incomplete"] = True
+            return self._end_event(fields), 1, self.end_cls
+        return self._error_event(exc, cancelled=kind == "cancelled"), 2, self.error_cls
 
-    def _terminal_for(self, exc: BaseException) -> Event | None:
-        """The terminal event for a block that raised ``exc``; marks the run done."""
-        # CancelledError, KeyboardInterrupt and SystemExit are BaseExceptions, not Exceptions
-        return self._error_event(exc, cancelled=not isinstance(exc, Exception))
+    def _terminal_quietly(self, exc: BaseException) -> None:
+        """End the run for the caller's ``exc``; what handlers raise never replaces it."""
+        event, index, _cls = self._terminal_for(exc)
+        if event is not None:
+            try:
+                deliver(self._routes[index], event)
+            except Exception as escaped:  # the caller's own exception wins over a handler's
+                report_overridden(event, escaped, exc)
+
+    async def _aterminal_quietly(self, exc: BaseException) -> None:
+        event, _index, cls = self._terminal_for(exc)
+        if event is not None:
+            try:
+                await adeliver(self.manager.aroute(cls), event)
+            except Exception as escaped:
+                report_overridden(event, escaped, exc)
 
     def _error_event(self, error: BaseException | str, **fields: Any) -> Event | None:
-        if isinstance(error, BaseException):
-            code, recoverable = classify_error(error)
-            fields.setdefault("error_type", type(error).__name__)
-            if "error_code" in self.error_cls.__dataclass_fields__:
-                fields.setdefault("error_code", code)
-                fields.setdefault("is_recoverable", recoverable)
-        fields.setdefault("latency_ms", self._latency_ms())
-        event = self._event(self.error_cls, {"error": error, **fields})
+        if self._routes[2][0]:
+            if isinstance(error, BaseException):
+                fields.setdefault("error_type", type(error).__name__)
+                if self._classifies:
+                    code, recoverable = classify_error(error)
+                    fields.setdefault("error_code", code)
+                    fields.setdefault("is_recoverable", recoverable)
+            fields.setdefault("latency_ms", self._latency_ms())
+            fields["error"] = error
+            event = self._build_error(self, **redact_fields(fields))
+        else:
+            event = None
         self.done = True  # only once the event exists: a failed build leaves the run to close
-        return event
+        return event  # type: ignore[no-any-return]
+
+    _classifies: ClassVar[bool] = False  # error events with error_code/is_recoverable (LLM)
 
     def _end_event(self, fields: dict[str, Any]) -> Event | None:
-        if "latency_ms" not in fields:
-            fields["latency_ms"] = (time.perf_counter() - self._t0) * 1000.0
-        event = self._event(self.end_cls, fields)
+        if self._routes[1][0]:
+            if "latency_ms" not in fields:
+                fields["latency_ms"] = self._latency_ms()
+            event = self._build_end(self, **redact_fields(fields))
+        else:
+            event = None
         self.done = True  # only once the event exists: a failed build leaves the run to close
-        return event
+        return event  # type: ignore[no-any-return]
 
-    def finish(self, **fields: Any) -> None:
-        """Emit the end event with ``fields`` (once; later calls raise RuntimeError)."""
-        if self.done or self._token is None:
-            self._check_open()
+    def _end(self, fields: dict[str, Any]) -> None:
         event = self._end_event(fields)
         if event is not None:
-            self._mgr.emit(event)
+            deliver(self._routes[1], event)
+
+    async def _aend(self, fields: dict[str, Any]) -> None:
+        event = self._end_event(fields)
+        if event is not None:
+            await adeliver(self.manager.aroute(self.end_cls), event)
+
+    def finish(self, **fields: Any) -> None:
+        """Emit the end event with ``fields`` (once; later calls raise RuntimeError).
+
+        Raises:
+            TypeError: a field the end event does not have.
+            Abort: a handler refused, once every handler had the event.
+        """
+        if self.done or self._token is None:
+            self._check_open()
+        self._end(fields)
 
     async def afinish(self, **fields: Any) -> None:
         """Async ``finish``: async handlers are awaited."""
         if self.done or self._token is None:
             self._check_open()
-        await self._asend(self._end_event(fields))
+        await self._aend(fields)
 
     def error(self, error: BaseException | str, **fields: Any) -> None:
         """Emit the error event now, for a failure that is handled rather than raised."""
         self._check_open()
-        self._send(self._error_event(error, **fields))
+        event = self._error_event(error, **fields)
+        if event is not None:
+            deliver(self._routes[2], event)
 
     async def aerror(self, error: BaseException | str, **fields: Any) -> None:
         """Async ``error``."""
         self._check_open()
-        await self._asend(self._error_event(error, **fields))
+        event = self._error_event(error, **fields)
+        if event is not None:
+            await adeliver(self.manager.aroute(self.error_cls), event)
 
     def _check_open(self) -> None:
         if self.done:
@@ -541,14 +553,18 @@ class Run:
 class LLMRun(Run):
     """An LLM call: adds ``token()`` for streams; the end event defaults from the stream."""
 
-    __slots__ = ("_chunks", "_index", "_ttft")
+    __slots__ = ("_chunks", "_index", "_ttft", "model", "provider")
+    provider: str | None
+    model: str | None
 
     start_cls = LLMStartEvent
     end_cls = LLMEndEvent
     error_cls = LLMErrorEvent
+    extra_cls = LLMTokenEvent
+    family = ("provider", "model")
+    _classifies = True
 
     def _open(self) -> Event | None:
-        # stream state set here rather than in __init__: one constructor signature for all runs
         self._index = 0
         self._ttft: float | None = None
         self._chunks: list[str] = []
@@ -564,21 +580,28 @@ class LLMRun(Run):
         """The text streamed so far."""
         return "".join(self._chunks)
 
-    def _token_event(self, token: str, fields: dict[str, Any]) -> LLMTokenEvent | None:
-        # tokens skip redaction (a secret split across deltas would evade it anyway);
-        # the end event carries the joined text and is redacted
+    def _token_event(self, token: str | None, fields: dict[str, Any]) -> LLMTokenEvent | None:
+        if self.done:
+            raise RuntimeError(f"LLMRun {self.run_id} already emitted its terminal event; no more tokens")
+        if type(token) is not str:
+            if token is None:
+                return None  # SDK streams send empty deltas as None: nothing was said
+            raise TypeError(
+                f"run.token() takes the text delta as a str, got {type(token).__name__}: {token!r}"
+            )
         index = self._index
         self._index = index + 1
         self._chunks.append(token)
         if index == 0:
-            self._ttft = (time.perf_counter() - self._t0) * 1000.0
-        if self.done or not self._mgr.wants(LLMTokenEvent):
+            self._ttft = (_clock() - self._t0) * 1000.0
+        if not self._routes[3][0]:
             return None
         if not _redaction.content_captured():
             token = _redaction.blank(token)
-        # built field by field: a positional-free dataclass __init__ costs about three
-        # times as much, and this runs once per streamed token (tests pin the field list)
-        event = _new_object(LLMTokenEvent)
+        # tokens skip redaction (a secret split across deltas would evade it anyway); the end
+        # event carries the joined text and is redacted. Built field by field: this runs per
+        # streamed token (TOKEN_EVENT_FIELDS pins the list)
+        event = _new(LLMTokenEvent)
         event.run_id = self.run_id
         event.parent_run_id = self.parent_run_id
         event.trace_id = self.trace_id
@@ -586,9 +609,8 @@ class LLMRun(Run):
         event.user_id = self.user_id
         event.tags = self.tags
         event.metadata = self.metadata
-        family = self._family
-        event.provider = family["provider"]
-        event.model = family["model"]
+        event.provider = self.provider
+        event.model = self.model
         event.token = token
         event.index = index
         event.is_first = index == 0
@@ -597,22 +619,25 @@ class LLMRun(Run):
             setattr(event, name, value)
         return event
 
-    def token(self, token: str, **fields: Any) -> None:
-        """Report one streamed text delta."""
+    def token(self, token: str | None, **fields: Any) -> None:
+        """Report one streamed text delta (``None`` is skipped)."""
         event = self._token_event(token, fields)
         if event is not None:
-            self._mgr.emit(event)
+            deliver(self._routes[3], event)
 
-    async def atoken(self, token: str, **fields: Any) -> None:
+    async def atoken(self, token: str | None, **fields: Any) -> None:
         """Async ``token``: async handlers are awaited."""
         event = self._token_event(token, fields)
         if event is not None:
-            await self._mgr.aemit(event)
+            await adeliver(self.manager.aroute(LLMTokenEvent), event)
 
     def _end_event(self, fields: dict[str, Any]) -> Event | None:
+        if not self._routes[1][0]:
+            self.done = True
+            return None
         if "latency_ms" not in fields:
-            fields["latency_ms"] = (time.perf_counter() - self._t0) * 1000.0
-        if self._chunks and "response" not in fields:
+            fields["latency_ms"] = (_clock() - self._t0) * 1000.0
+        if self._chunks and fields.get("response") is None:
             fields["response"] = "".join(self._chunks)
         if self._ttft is not None and "time_to_first_token_ms" not in fields:
             fields["time_to_first_token_ms"] = self._ttft
@@ -620,26 +645,28 @@ class LLMRun(Run):
             i, o = fields.get("input_tokens"), fields.get("output_tokens")
             if i is not None and o is not None:
                 fields["total_tokens"] = i + o
-        event = self._event(LLMEndEvent, fields)
+        response, tool_calls = fields.get("response"), fields.get("tool_calls")
+        if response is not None:
+            fields["response"] = redact_payload("response", response)
+        if tool_calls is not None:
+            fields["tool_calls"] = redact_payload("tool_calls", tool_calls)
+        event = self._build_end(self, **fields)
         self.done = True
-        return event
-
-    def _terminal_for(self, exc: BaseException) -> Event | None:
-        if isinstance(exc, GeneratorExit):  # the consumer stopped the stream early
-            return self._end_event({"incomplete": True})
-        return Run._terminal_for(self, exc)
+        return event  # type: ignore[no-any-return]
 
 
 class ToolRun(Run):
     """A tool call; its error event repeats the arguments it was called with."""
 
-    __slots__ = ("_arguments",)
+    __slots__ = ("_arguments", "server_name", "tool_call_id", "tool_name")
     start_cls = ToolStartEvent
     end_cls = ToolEndEvent
     error_cls = ToolErrorEvent
+    family = ("tool_name", "tool_call_id", "server_name")
 
     def _open(self) -> Event | None:
-        self._arguments = self._start_fields.get("arguments")
+        payload = self._payload
+        self._arguments = payload.get("arguments") if payload else None
         return Run._open(self)
 
     def _error_event(self, error: BaseException | str, **fields: Any) -> Event | None:
@@ -650,27 +677,37 @@ class ToolRun(Run):
 class AgentRun(Run):
     """An agent run: adds ``step()``, numbered from 1."""
 
-    __slots__ = ("steps",)
+    __slots__ = ("agent_name", "steps")
     start_cls = AgentStartEvent
     end_cls = AgentEndEvent
     error_cls = AgentErrorEvent
+    extra_cls = AgentStepEvent
+    family = ("agent_name",)
 
     def _open(self) -> Event | None:
         self.steps = 0
         return Run._open(self)
 
     def _step_event(self, fields: dict[str, Any]) -> Event | None:
+        if self.done:
+            raise RuntimeError(f"AgentRun {self.run_id} already emitted its terminal event; no more steps")
         self.steps += 1
+        if not self._routes[3][0]:
+            return None
         fields.setdefault("step", self.steps)
-        return self._event(AgentStepEvent, fields)
+        return self._build_extra(self, **redact_fields(fields))  # type: ignore[no-any-return]
 
     def step(self, **fields: Any) -> None:
         """Report a step: ``action``, ``action_input``, ``observation``."""
-        self._send(self._step_event(fields))
+        event = self._step_event(fields)
+        if event is not None:
+            deliver(self._routes[3], event)
 
     async def astep(self, **fields: Any) -> None:
         """Async ``step``."""
-        await self._asend(self._step_event(fields))
+        event = self._step_event(fields)
+        if event is not None:
+            await adeliver(self.manager.aroute(AgentStepEvent), event)
 
     def _end_event(self, fields: dict[str, Any]) -> Event | None:
         fields.setdefault("steps", self.steps)
@@ -680,28 +717,65 @@ class AgentRun(Run):
 class NodeRun(Run):
     """A graph node run."""
 
-    __slots__ = ()
+    __slots__ = ("node_id", "node_type", "step")
     start_cls = GraphNodeStartEvent
     end_cls = GraphNodeEndEvent
     error_cls = GraphNodeErrorEvent
+    family = ("node_id", "node_type", "step")
 
 
 class ChainRun(Run):
     """A chain run."""
 
-    __slots__ = ()
+    __slots__ = ("chain_name",)
     start_cls = ChainStartEvent
     end_cls = ChainEndEvent
     error_cls = ChainErrorEvent
+    family = ("chain_name",)
 
 
 class RetrievalRun(Run):
     """A retrieval run."""
 
-    __slots__ = ()
+    __slots__ = ("retriever",)
     start_cls = RetrievalStartEvent
     end_cls = RetrievalEndEvent
     error_cls = RetrievalErrorEvent
+    family = ("retriever",)
+
+
+def _recording(
+    cls: type[Run],
+    callbacks: CallbacksLike,
+    payload: dict[str, Any] | None,
+    run_id: str | None,
+    parent_run_id: str | None,
+    trace_id: str | None,
+    tags: Any,
+    metadata: dict[str, Any] | None,
+) -> Any:
+    """A run of ``cls``, or the no-op run when no handler takes any of its events."""
+    manager = manager_for(callbacks)
+    routes = manager.routes_for(cls._classes) if manager is not None else None
+    if routes is None:  # nobody listens: skip building anything
+        if tags is not None and type(tags) is not list:
+            check_tags("tags", tags)
+        return _NoopRun(run_id, parent_run_id, trace_id)
+    run = _new(cls)
+    run._setup(manager, routes, payload, run_id, parent_run_id, trace_id)  # type: ignore[arg-type]
+    run._context(tags, metadata)
+    return run
+
+
+def _check_messages(messages: Any) -> Any:
+    if messages is None or type(messages) is list:
+        return messages
+    if isinstance(messages, tuple):
+        return list(messages)
+    raise TypeError(
+        f"messages must be a list of messages (dicts with 'role' and 'content') or None, got "
+        f"{type(messages).__name__}: {messages!r:.80}; pass a single prompt as prompt="
+    )
 
 
 def llm_run(
@@ -719,16 +793,19 @@ def llm_run(
     run_id: str | None = None,
     parent_run_id: str | None = None,
     trace_id: str | None = None,
-    tags: list[str] | None = None,
+    tags: list[str] | str | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> LLMRun:
-    """A run for one LLM call; use as ``with`` or ``async with``."""
-    manager = manager_for(callbacks)
-    if manager is None:  # nobody listens: skip building anything
-        return _NoopRun(run_id, parent_run_id, trace_id)  # type: ignore[return-value]
-    return LLMRun(
-        manager,
-        {"provider": provider, "model": model},
+    """A run for one LLM call; use as ``with`` or ``async with``.
+
+    Raises:
+        TypeError: ``messages`` is not a list, or ``tags`` not a string or list of strings.
+    """
+    if messages is not None and type(messages) is not list:
+        messages = _check_messages(messages)
+    run: Any = _recording(
+        LLMRun,
+        callbacks,
         {
             "messages": messages,
             "prompt": prompt,
@@ -744,6 +821,10 @@ def llm_run(
         tags,
         metadata,
     )
+    if run.is_recording:
+        run.provider = provider
+        run.model = model
+    return run  # type: ignore[no-any-return]
 
 
 def tool_run(
@@ -756,23 +837,18 @@ def tool_run(
     run_id: str | None = None,
     parent_run_id: str | None = None,
     trace_id: str | None = None,
-    tags: list[str] | None = None,
+    tags: list[str] | str | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> ToolRun:
     """A run for one tool call."""
-    manager = manager_for(callbacks)
-    if manager is None:  # nobody listens: skip building anything
-        return _NoopRun(run_id, parent_run_id, trace_id)  # type: ignore[return-value]
-    return ToolRun(
-        manager,
-        {"tool_name": tool_name, "tool_call_id": tool_call_id, "server_name": server_name},
-        {"arguments": arguments},
-        run_id,
-        parent_run_id,
-        trace_id,
-        tags,
-        metadata,
+    run: Any = _recording(
+        ToolRun, callbacks, {"arguments": arguments}, run_id, parent_run_id, trace_id, tags, metadata
     )
+    if run.is_recording:
+        run.tool_name = tool_name
+        run.tool_call_id = tool_call_id
+        run.server_name = server_name
+    return run  # type: ignore[no-any-return]
 
 
 def agent_run(
@@ -783,23 +859,16 @@ def agent_run(
     run_id: str | None = None,
     parent_run_id: str | None = None,
     trace_id: str | None = None,
-    tags: list[str] | None = None,
+    tags: list[str] | str | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> AgentRun:
     """A run for one agent invocation; ``run.step(...)`` reports each step."""
-    manager = manager_for(callbacks)
-    if manager is None:  # nobody listens: skip building anything
-        return _NoopRun(run_id, parent_run_id, trace_id)  # type: ignore[return-value]
-    return AgentRun(
-        manager,
-        {"agent_name": agent_name},
-        {"goal": goal},
-        run_id,
-        parent_run_id,
-        trace_id,
-        tags,
-        metadata,
+    run: Any = _recording(
+        AgentRun, callbacks, {"goal": goal}, run_id, parent_run_id, trace_id, tags, metadata
     )
+    if run.is_recording:
+        run.agent_name = agent_name
+    return run  # type: ignore[no-any-return]
 
 
 def node_run(
@@ -812,23 +881,18 @@ def node_run(
     run_id: str | None = None,
     parent_run_id: str | None = None,
     trace_id: str | None = None,
-    tags: list[str] | None = None,
+    tags: list[str] | str | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> NodeRun:
     """A run for one graph node."""
-    manager = manager_for(callbacks)
-    if manager is None:  # nobody listens: skip building anything
-        return _NoopRun(run_id, parent_run_id, trace_id)  # type: ignore[return-value]
-    return NodeRun(
-        manager,
-        {"node_id": node_id, "node_type": node_type, "step": step},
-        {"inputs": inputs},
-        run_id,
-        parent_run_id,
-        trace_id,
-        tags,
-        metadata,
+    run: Any = _recording(
+        NodeRun, callbacks, {"inputs": inputs}, run_id, parent_run_id, trace_id, tags, metadata
     )
+    if run.is_recording:
+        run.node_id = node_id
+        run.node_type = node_type
+        run.step = step
+    return run  # type: ignore[no-any-return]
 
 
 def chain_run(
@@ -839,23 +903,16 @@ def chain_run(
     run_id: str | None = None,
     parent_run_id: str | None = None,
     trace_id: str | None = None,
-    tags: list[str] | None = None,
+    tags: list[str] | str | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> ChainRun:
     """A run for one chain."""
-    manager = manager_for(callbacks)
-    if manager is None:  # nobody listens: skip building anything
-        return _NoopRun(run_id, parent_run_id, trace_id)  # type: ignore[return-value]
-    return ChainRun(
-        manager,
-        {"chain_name": chain_name},
-        {"inputs": inputs},
-        run_id,
-        parent_run_id,
-        trace_id,
-        tags,
-        metadata,
+    run: Any = _recording(
+        ChainRun, callbacks, {"inputs": inputs}, run_id, parent_run_id, trace_id, tags, metadata
     )
+    if run.is_recording:
+        run.chain_name = chain_name
+    return run  # type: ignore[no-any-return]
 
 
 def retrieval_run(
@@ -866,20 +923,13 @@ def retrieval_run(
     run_id: str | None = None,
     parent_run_id: str | None = None,
     trace_id: str | None = None,
-    tags: list[str] | None = None,
+    tags: list[str] | str | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> RetrievalRun:
     """A run for one retrieval."""
-    manager = manager_for(callbacks)
-    if manager is None:  # nobody listens: skip building anything
-        return _NoopRun(run_id, parent_run_id, trace_id)  # type: ignore[return-value]
-    return RetrievalRun(
-        manager,
-        {"retriever": retriever},
-        {"query": query},
-        run_id,
-        parent_run_id,
-        trace_id,
-        tags,
-        metadata,
+    run: Any = _recording(
+        RetrievalRun, callbacks, {"query": query}, run_id, parent_run_id, trace_id, tags, metadata
     )
+    if run.is_recording:
+        run.retriever = retriever
+    return run  # type: ignore[no-any-return]

@@ -1,8 +1,13 @@
 """Per-handler delivery statistics: calls, failures, timeouts, drops, latency.
 
-Counting must not slow dispatch, so calls are counted once per dispatch of an
-event type (``itertools.count``, atomic in CPython) and summed per handler when
-read; latency is sampled on one dispatch in ``SAMPLE_EVERY``.
+How calls are counted, in a minute: counting must not slow dispatch, so each route (one
+manager, one event type) has one ``itertools.count`` (atomic in CPython), stepped once
+per dispatch however many handlers the route has. A handler's ``calls`` is the sum of
+the counters of the routes it is in, minus ``skipped`` (dispatches an earlier handler
+cut short with an ``Abort``, so this one was never called). Routes are replaced when
+handlers change, and managers built per call are collected: their final counts are
+folded into ``_base`` so the list of tracked counters stays short. Latency is sampled
+on one dispatch in ``SAMPLE_EVERY``.
 """
 
 from __future__ import annotations
@@ -26,7 +31,17 @@ def _count_value(counter: count[int]) -> int:
 class HandlerStats:
     """What happened to one handler's deliveries, shared by every manager it is in."""
 
-    __slots__ = ("_base", "_counters", "_lock", "_samples", "dropped", "failures", "name", "timeouts")
+    __slots__ = (
+        "_base",
+        "_counters",
+        "_lock",
+        "_samples",
+        "dropped",
+        "failures",
+        "name",
+        "skipped",
+        "timeouts",
+    )
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -35,6 +50,7 @@ class HandlerStats:
         self.failures = 0
         self.timeouts = 0
         self.dropped = 0
+        self.skipped = 0  # counted by a route, never called: an earlier handler aborted the dispatch
         self._samples: deque[float] = deque(maxlen=_SAMPLES)
         self._lock = threading.Lock()
 
@@ -64,6 +80,10 @@ class HandlerStats:
         with self._lock:
             self.dropped += n
 
+    def add_skipped(self) -> None:
+        with self._lock:
+            self.skipped += 1
+
     def add_sample(self, seconds: float) -> None:
         self._samples.append(seconds)
 
@@ -72,7 +92,7 @@ class HandlerStats:
         """Deliveries made to this handler (exact, but for deliveries racing a re-route)."""
         drain_retired()
         with self._lock:
-            return self._base + sum(_count_value(c) for c in self._counters)
+            return self._base + sum(_count_value(c) for c in self._counters) - self.skipped
 
     def snapshot(self) -> dict[str, Any]:
         """Return ``calls, failures, timeouts, dropped, latency_mean_us, latency_p95_us``."""

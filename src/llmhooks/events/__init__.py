@@ -18,6 +18,7 @@ from llmhooks.events.graph import (
     GraphNodeErrorEvent,
     GraphNodeStartEvent,
 )
+from llmhooks.events.handler import HandlerErrorEvent
 from llmhooks.events.llm import LLMEndEvent, LLMErrorEvent, LLMEvent, LLMStartEvent, LLMTokenEvent
 from llmhooks.events.mcp import (
     MCPConnectEvent,
@@ -68,6 +69,7 @@ __all__ = [
     "GraphNodeEndEvent",
     "GraphNodeErrorEvent",
     "GraphNodeStartEvent",
+    "HandlerErrorEvent",
     "LLMEndEvent",
     "LLMErrorEvent",
     "LLMEvent",

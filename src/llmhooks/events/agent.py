@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from llmhooks.events.base import ErrorInfo, Event
@@ -10,14 +9,12 @@ from llmhooks.events.base import ErrorInfo, Event
 __all__ = ["AgentEndEvent", "AgentErrorEvent", "AgentEvent", "AgentStartEvent", "AgentStepEvent"]
 
 
-@dataclass(slots=True, kw_only=True)
 class AgentEvent(Event):
     """Base of the agent family."""
 
     agent_name: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class AgentStartEvent(AgentEvent):
     """An agent run started towards ``goal``."""
 
@@ -25,7 +22,6 @@ class AgentStartEvent(AgentEvent):
     goal: Any = None
 
 
-@dataclass(slots=True, kw_only=True)
 class AgentStepEvent(AgentEvent):
     """An agent took step number ``step`` (1-based): ``action`` and what came of it."""
 
@@ -36,21 +32,22 @@ class AgentStepEvent(AgentEvent):
     observation: Any = None
 
 
-@dataclass(slots=True, kw_only=True)
 class AgentEndEvent(AgentEvent):
     """An agent run finished with ``result``."""
 
     type: ClassVar[str] = "agent.end"
+    terminal: ClassVar[bool] = True
     result: Any = None
     steps: int | None = None
+    incomplete: bool = False
     latency_ms: float | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class AgentErrorEvent(ErrorInfo, AgentEvent):
     """An agent run failed or was cancelled."""
 
     type: ClassVar[str] = "agent.error"
+    terminal: ClassVar[bool] = True
     error: BaseException | str | None = None
     error_type: str | None = None
     cancelled: bool = False

@@ -1,6 +1,7 @@
 """The ``Event`` base class and the registry of event types.
 
-Every event is a slotted, keyword-only dataclass. Its class carries ``type`` (a
+Every event is a slotted, keyword-only dataclass (built by ``events/_model.py``, which
+``dataclasses.fields()``/``replace()``/``asdict()`` accept). Its class carries ``type`` (a
 dotted name such as ``"llm.start"``) and ``handler_method`` (``"on_llm_start"``),
 which the dispatcher uses to find a handler's method::
 
@@ -12,16 +13,16 @@ which the dispatcher uses to find a handler's method::
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-__all__ = ["ErrorInfo", "Event", "event_types"]
+from llmhooks.events._model import MISSING, EventMeta, _DataclassFields, _DataclassParams, field
+
+__all__ = ["ErrorInfo", "Event", "event_types", "lookup_type"]
 
 _REGISTRY: dict[str, type[Event]] = {}
 
 
-@dataclass(slots=True, kw_only=True)
-class Event:
+class Event(metaclass=EventMeta):
     """Base of every event: identity in the run tree, time, tags and metadata.
 
     Subclasses set ``type``; ``handler_method`` is derived from it
@@ -30,6 +31,12 @@ class Event:
 
     type: ClassVar[str] = "event"
     handler_method: ClassVar[str] = "on_event"
+    aliases: ClassVar[dict[str, str]] = {}
+    # True for events that end something (end, error, disconnect): every handler gets them,
+    # even when one of them aborts (see CallbackManager)
+    terminal: ClassVar[bool] = False
+    __dataclass_fields__: ClassVar[Any] = _DataclassFields()
+    __dataclass_params__: ClassVar[Any] = _DataclassParams()
 
     run_id: str = ""
     parent_run_id: str | None = None
@@ -40,8 +47,7 @@ class Event:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        # zero-argument super() is broken in slotted dataclasses on 3.11
-        super(Event, cls).__init_subclass__(**kwargs)
+        super().__init_subclass__(**kwargs)
         own = cls.__dict__
         if "type" in own:
             if "handler_method" not in own:
@@ -56,10 +62,16 @@ class Event:
 
 
 class ErrorInfo:
-    """Mixin for events that carry an ``error``: gives ``error_message``."""
+    """Mixin for events that carry an ``error``: gives ``error_message``, and derives
+    ``error_type`` from ``error`` when an event is built by hand without one."""
 
     __slots__ = ()
     error: Any
+
+    def __post_init__(self) -> None:
+        err = self.error
+        if getattr(self, "error_type", MISSING) is None and isinstance(err, BaseException):
+            setattr(self, "error_type", type(err).__name__)  # noqa: B010 - not every error event has it
 
     @property
     def error_message(self) -> str:
@@ -74,6 +86,18 @@ class ErrorInfo:
         return str(err)
 
 
+_TYPE_ALIASES: dict[str, str] = {}  # other systems' type names (seed 004's) -> ours
+
+
 def event_types() -> dict[str, type[Event]]:
     """Return a copy of the registry: dotted ``type`` -> event class."""
     return dict(_REGISTRY)
+
+
+def lookup_type(name: str) -> type[Event] | None:
+    """The event class for a ``type`` name, ours or an alias registered for another system's."""
+    cls = _REGISTRY.get(name)
+    if cls is None:
+        alias = _TYPE_ALIASES.get(name)
+        cls = _REGISTRY.get(alias) if alias is not None else None
+    return cls

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from llmhooks.events.base import ErrorInfo, Event
@@ -10,14 +9,12 @@ from llmhooks.events.base import ErrorInfo, Event
 __all__ = ["ChainEndEvent", "ChainErrorEvent", "ChainEvent", "ChainStartEvent"]
 
 
-@dataclass(slots=True, kw_only=True)
 class ChainEvent(Event):
     """Base of the chain family."""
 
     chain_name: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
 class ChainStartEvent(ChainEvent):
     """A chain started with ``inputs``."""
 
@@ -25,20 +22,21 @@ class ChainStartEvent(ChainEvent):
     inputs: Any = None
 
 
-@dataclass(slots=True, kw_only=True)
 class ChainEndEvent(ChainEvent):
     """A chain finished with ``result``."""
 
     type: ClassVar[str] = "chain.end"
+    terminal: ClassVar[bool] = True
     result: Any = None
+    incomplete: bool = False
     latency_ms: float | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class ChainErrorEvent(ErrorInfo, ChainEvent):
     """A chain failed or was cancelled."""
 
     type: ClassVar[str] = "chain.error"
+    terminal: ClassVar[bool] = True
     error: BaseException | str | None = None
     error_type: str | None = None
     cancelled: bool = False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from llmhooks.events.base import ErrorInfo, Event
@@ -10,7 +9,6 @@ from llmhooks.events.base import ErrorInfo, Event
 __all__ = ["GraphEvent", "GraphNodeEndEvent", "GraphNodeErrorEvent", "GraphNodeStartEvent"]
 
 
-@dataclass(slots=True, kw_only=True)
 class GraphEvent(Event):
     """Base of the graph family; every event of a node run names the node, its type and step."""
 
@@ -19,7 +17,6 @@ class GraphEvent(Event):
     step: int | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class GraphNodeStartEvent(GraphEvent):
     """A graph node started (``step`` as the graph engine counts it)."""
 
@@ -27,21 +24,21 @@ class GraphNodeStartEvent(GraphEvent):
     inputs: Any = None
 
 
-@dataclass(slots=True, kw_only=True)
 class GraphNodeEndEvent(GraphEvent):
     """A graph node completed."""
 
     type: ClassVar[str] = "graph.node_end"
+    terminal: ClassVar[bool] = True
     outputs: Any = None
     incomplete: bool = False
     latency_ms: float | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class GraphNodeErrorEvent(ErrorInfo, GraphEvent):
     """A graph node raised."""
 
     type: ClassVar[str] = "graph.node_error"
+    terminal: ClassVar[bool] = True
     error: BaseException | str | None = None
     error_type: str | None = None
     cancelled: bool = False

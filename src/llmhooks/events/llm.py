@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from llmhooks.events.base import ErrorInfo, Event
@@ -10,7 +9,6 @@ from llmhooks.events.base import ErrorInfo, Event
 __all__ = ["LLMEndEvent", "LLMErrorEvent", "LLMEvent", "LLMStartEvent", "LLMTokenEvent"]
 
 
-@dataclass(slots=True, kw_only=True)
 class LLMEvent(Event):
     """Base of the LLM family; every event of an LLM run names provider and model."""
 
@@ -18,7 +16,6 @@ class LLMEvent(Event):
     model: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class LLMStartEvent(LLMEvent):
     """An LLM call is about to be made."""
 
@@ -32,7 +29,6 @@ class LLMStartEvent(LLMEvent):
     params: dict[str, Any] | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class LLMTokenEvent(LLMEvent):
     """One streamed text delta; ``index`` counts 0, 1, 2, ... within the run."""
 
@@ -43,7 +39,6 @@ class LLMTokenEvent(LLMEvent):
     time_to_first_token_ms: float | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class LLMEndEvent(LLMEvent):
     """An LLM call completed (``incomplete=True`` when a stream was stopped early).
 
@@ -56,6 +51,7 @@ class LLMEndEvent(LLMEvent):
     """
 
     type: ClassVar[str] = "llm.end"
+    terminal: ClassVar[bool] = True
     response: Any = None
     input_tokens: int | None = None
     output_tokens: int | None = None
@@ -74,11 +70,11 @@ class LLMEndEvent(LLMEvent):
     incomplete: bool = False
 
 
-@dataclass(slots=True, kw_only=True)
 class LLMErrorEvent(ErrorInfo, LLMEvent):
     """An LLM call failed or was cancelled."""
 
     type: ClassVar[str] = "llm.error"
+    terminal: ClassVar[bool] = True
     error: BaseException | str | None = None
     error_type: str | None = None
     error_code: str | None = None

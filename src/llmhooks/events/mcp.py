@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from llmhooks.events.base import Event
@@ -16,14 +15,12 @@ __all__ = [
 ]
 
 
-@dataclass(slots=True, kw_only=True)
 class MCPEvent(Event):
     """Base of the MCP family."""
 
     server_name: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
 class MCPConnectEvent(MCPEvent):
     """A session with an MCP server was initialised."""
 
@@ -34,15 +31,14 @@ class MCPConnectEvent(MCPEvent):
     prompts_count: int | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class MCPDisconnectEvent(MCPEvent):
     """A session ended: closed by us, or the server went away."""
 
     type: ClassVar[str] = "mcp.disconnect"
+    terminal: ClassVar[bool] = True
     reason: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class MCPProgressEvent(MCPEvent):
     """A progress notification for a running tool call (raw numbers, as sent)."""
 
@@ -53,7 +49,6 @@ class MCPProgressEvent(MCPEvent):
     message: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class MCPLoggingEvent(MCPEvent):
     """A log message sent by an MCP server (``tool_name`` when sent during a tool call)."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from llmhooks.events.base import ErrorInfo, Event
@@ -20,7 +19,6 @@ __all__ = [
 ]
 
 
-@dataclass(slots=True, kw_only=True)
 class RealtimeEvent(Event):
     """Base of the realtime family."""
 
@@ -28,7 +26,6 @@ class RealtimeEvent(Event):
     session_id: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class RealtimeConnectedEvent(RealtimeEvent):
     """A realtime session was opened."""
 
@@ -37,17 +34,16 @@ class RealtimeConnectedEvent(RealtimeEvent):
     capabilities: list[str] | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class RealtimeDisconnectedEvent(RealtimeEvent):
     """A realtime session was closed."""
 
     type: ClassVar[str] = "realtime.disconnected"
+    terminal: ClassVar[bool] = True
     reason: str | None = None
     was_clean: bool = True
     close_code: int | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class RealtimeAudioInputEvent(RealtimeEvent):
     """Audio was sent to the session.
 
@@ -65,7 +61,6 @@ class RealtimeAudioInputEvent(RealtimeEvent):
     sample_rate: int | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class RealtimeAudioOutputEvent(RealtimeEvent):
     """Audio came back from the session; fields as for ``RealtimeAudioInputEvent``."""
 
@@ -79,7 +74,6 @@ class RealtimeAudioOutputEvent(RealtimeEvent):
     item_id: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class RealtimeResponseEvent(RealtimeEvent):
     """The session produced (part of) a response."""
 
@@ -92,7 +86,6 @@ class RealtimeResponseEvent(RealtimeEvent):
     conversation_item_id: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class RealtimeUserTranscriptionEvent(RealtimeEvent):
     """A transcription of the user's speech."""
 
@@ -102,7 +95,6 @@ class RealtimeUserTranscriptionEvent(RealtimeEvent):
     item_id: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class RealtimeAgentTranscriptionEvent(RealtimeEvent):
     """A transcription of the agent's speech."""
 
@@ -113,7 +105,6 @@ class RealtimeAgentTranscriptionEvent(RealtimeEvent):
     response_id: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class RealtimeErrorEvent(ErrorInfo, RealtimeEvent):
     """A realtime session reported an error."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from llmhooks.events.base import ErrorInfo, Event
@@ -10,14 +9,12 @@ from llmhooks.events.base import ErrorInfo, Event
 __all__ = ["RetrievalEndEvent", "RetrievalErrorEvent", "RetrievalEvent", "RetrievalStartEvent"]
 
 
-@dataclass(slots=True, kw_only=True)
 class RetrievalEvent(Event):
     """Base of the retrieval family; ``retriever`` names the source."""
 
     retriever: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class RetrievalStartEvent(RetrievalEvent):
     """A retrieval for ``query`` started."""
 
@@ -25,20 +22,21 @@ class RetrievalStartEvent(RetrievalEvent):
     query: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
 class RetrievalEndEvent(RetrievalEvent):
     """A retrieval returned ``documents``."""
 
     type: ClassVar[str] = "retrieval.end"
+    terminal: ClassVar[bool] = True
     documents: list[Any] | None = None
+    incomplete: bool = False
     latency_ms: float | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class RetrievalErrorEvent(ErrorInfo, RetrievalEvent):
     """A retrieval failed or was cancelled."""
 
     type: ClassVar[str] = "retrieval.error"
+    terminal: ClassVar[bool] = True
     error: BaseException | str | None = None
     error_type: str | None = None
     cancelled: bool = False

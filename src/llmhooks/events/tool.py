@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from llmhooks.events.base import ErrorInfo, Event
@@ -10,7 +9,6 @@ from llmhooks.events.base import ErrorInfo, Event
 __all__ = ["ToolEndEvent", "ToolErrorEvent", "ToolEvent", "ToolStartEvent"]
 
 
-@dataclass(slots=True, kw_only=True)
 class ToolEvent(Event):
     """Base of the tool family; ``server_name`` is set for MCP tools."""
 
@@ -19,7 +17,6 @@ class ToolEvent(Event):
     server_name: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class ToolStartEvent(ToolEvent):
     """A tool is about to run with ``arguments`` as given by the caller or model."""
 
@@ -27,22 +24,22 @@ class ToolStartEvent(ToolEvent):
     arguments: Any = None
 
 
-@dataclass(slots=True, kw_only=True)
 class ToolEndEvent(ToolEvent):
     """A tool returned."""
 
     type: ClassVar[str] = "tool.end"
+    terminal: ClassVar[bool] = True
     result: Any = None
     success: bool = True
     incomplete: bool = False
     latency_ms: float | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class ToolErrorEvent(ErrorInfo, ToolEvent):
     """A tool raised, or its result was flagged as an error; ``arguments`` as it was called with."""
 
     type: ClassVar[str] = "tool.error"
+    terminal: ClassVar[bool] = True
     arguments: Any = None
     error: BaseException | str | None = None
     error_type: str | None = None

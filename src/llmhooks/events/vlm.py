@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from llmhooks.events.base import ErrorInfo, Event
@@ -10,7 +9,6 @@ from llmhooks.events.base import ErrorInfo, Event
 __all__ = ["VLMErrorEvent", "VLMEvent", "VLMInferenceCompletedEvent", "VLMInferenceStartEvent"]
 
 
-@dataclass(slots=True, kw_only=True)
 class VLMEvent(Event):
     """Base of the VLM family."""
 
@@ -19,7 +17,6 @@ class VLMEvent(Event):
     model: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
 class VLMInferenceStartEvent(VLMEvent):
     """An inference over ``frames_count`` frames (images) started.
 
@@ -32,11 +29,11 @@ class VLMInferenceStartEvent(VLMEvent):
     image_bytes: int = 0
 
 
-@dataclass(slots=True, kw_only=True)
 class VLMInferenceCompletedEvent(VLMEvent):
     """An inference completed."""
 
     type: ClassVar[str] = "vlm.inference_completed"
+    terminal: ClassVar[bool] = True
     text: str = ""
     latency_ms: float | None = None
     input_tokens: int | None = None
@@ -45,11 +42,11 @@ class VLMInferenceCompletedEvent(VLMEvent):
     detections: Any = 0
 
 
-@dataclass(slots=True, kw_only=True)
 class VLMErrorEvent(ErrorInfo, VLMEvent):
     """An inference failed."""
 
     type: ClassVar[str] = "vlm.error"
+    terminal: ClassVar[bool] = True
     error: BaseException | str | None = None
     error_type: str | None = None
     error_code: str | None = None

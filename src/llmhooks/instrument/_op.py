@@ -13,9 +13,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from llmhooks.core.callbacks import Callbacks
-from llmhooks.core.context import _current, manager_for
+from llmhooks.core.context import manager_for
 from llmhooks.core.manager import CallbackManager
 from llmhooks.core.runs import LLMRun, NodeRun, Run, ToolRun, _NoopRun
+from llmhooks.core.scope import _current
 
 __all__ = ["Op", "StreamState"]
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Generator
 from typing import Any
 
-from llmhooks.core.context import _current
+from llmhooks.core.scope import _current, activate, deactivate
 from llmhooks.instrument._op import Op, StreamState
 
 __all__ = ["PRIMED", "async_stream", "sync_stream"]
@@ -101,7 +101,7 @@ def sync_stream(op: Op, run: Any, inner: Generator[Any, Any, Any], primed: bool)
             except BaseException as exc:
                 thrown = exc
         while True:
-            token = _current.set(run)
+            activation = activate(run)
             try:
                 item = inner.send(received) if thrown is None else inner.throw(thrown)
             except StopIteration as stop:
@@ -109,7 +109,7 @@ def sync_stream(op: Op, run: Any, inner: Generator[Any, Any, Any], primed: bool)
                 break
             finally:
                 thrown = None
-                _current.reset(token)
+                deactivate(run, activation)
             op.on_item(run, item, state)
             try:
                 received = yield item
@@ -151,7 +151,7 @@ async def async_stream(
             except BaseException as exc:
                 thrown = exc
         while True:
-            token = _current.set(run)
+            activation = activate(run)
             try:
                 if thrown is None:
                     item = await inner.asend(received)
@@ -161,7 +161,7 @@ async def async_stream(
                 break
             finally:
                 thrown = None
-                _current.reset(token)
+                deactivate(run, activation)
             await op.aon_item(run, item, state)
             try:
                 received = yield item

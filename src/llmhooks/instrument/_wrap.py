@@ -20,7 +20,7 @@ from collections.abc import Callable
 from types import AsyncGeneratorType, GeneratorType
 from typing import Any
 
-from llmhooks.core.context import _current
+from llmhooks.core.scope import _current
 from llmhooks.instrument._op import Op
 from llmhooks.instrument._streams import afail, async_stream, fail, sync_stream
 

@@ -33,10 +33,16 @@ def _error_fields(fields: dict[str, Any]) -> dict[str, Any]:
 class VLMRun(Run):
     """A VLM inference run: ``vlm.inference_start``, then ``vlm.inference_completed`` or ``vlm.error``."""
 
-    __slots__ = ()
+    __slots__ = ("inference_id", "model", "provider")
+    inference_id: str | None
+    provider: str | None
+    model: str | None
+
     start_cls = VLMInferenceStartEvent
     end_cls = VLMInferenceCompletedEvent
     error_cls = VLMErrorEvent
+    family = ("inference_id", "provider", "model")
+    _classifies = True  # its error events carry error_code and is_recoverable
 
 
 class VisionLLMRun:

@@ -19,8 +19,9 @@ from functools import partial
 from typing import Any, Final, TypeVar, final
 from uuid import UUID
 
-from llmhooks.core.context import CallbacksLike, _current, manager_for
+from llmhooks.core.context import CallbacksLike, manager_for
 from llmhooks.core.runs import ChainRun, LLMRun, NodeRun, RetrievalRun, Run, ToolRun
+from llmhooks.core.scope import _current
 from llmhooks.events._ids import new_run_id
 from llmhooks.integrations.langchain._fields import (
     bubble_up_outputs,
@@ -250,11 +251,8 @@ class Translator:
         if node is not None and node == name and parent_node != node:
             step = meta.get("langgraph_step")
             self._nodes[run_id] = str(node)
-            family = {
-                "node_id": str(node),
-                "node_type": None,
-                "step": step if isinstance(step, int) else None,
-            }
+            step = step if isinstance(step, int) else None
+            family = {"node_id": str(node), "node_type": None, "step": step}
             return self._open(NodeRun, family, {"inputs": inputs}, run_id, parent_run_id, tags)
         family = {"chain_name": str(name)}
         return self._open(ChainRun, family, {"inputs": inputs}, run_id, parent_run_id, tags)

@@ -51,10 +51,11 @@ class _ProgressRelay:
     handler cancels the call.
     """
 
-    __slots__ = ("_idle", "_pending", "_run", "_scope", "_server", "_tool", "aborted")
+    __slots__ = ("_idle", "_manager", "_pending", "_run", "_scope", "_server", "_tool", "aborted")
 
-    def __init__(self, run: Any, server: str, tool: str, scope: anyio.CancelScope) -> None:
+    def __init__(self, run: Any, manager: Any, server: str, tool: str, scope: anyio.CancelScope) -> None:
         self._run = run
+        self._manager = manager
         self._server = server
         self._tool = tool
         self._scope = scope
@@ -68,14 +69,14 @@ class _ProgressRelay:
         self._idle.clear()
         run = self._run
         try:
-            await run.manager.aemit(
+            await self._manager.aemit(
                 redact_event(
                     MCPProgressEvent(
                         run_id=run.run_id,
                         parent_run_id=run.parent_run_id,
                         trace_id=run.trace_id,
                         user_id=run.user_id,
-                        tags=run.tags,
+                        tags=list(run.tags),
                         metadata=run.metadata,
                         server_name=self._server,
                         tool_name=self._tool,
@@ -301,8 +302,10 @@ class MCPClient:
             session = self._session(conn)
             with anyio.CancelScope() as scope:
                 relay = None
-                if progress and run.is_recording and run.manager.wants(MCPProgressEvent):
-                    relay = _ProgressRelay(run, conn.name, tool, scope)
+                # a run nobody takes tool events from may still have progress listeners
+                manager = run.manager if run.is_recording else manager_for(self._callbacks)
+                if progress and manager is not None and manager.wants(MCPProgressEvent):
+                    relay = _ProgressRelay(run, manager, conn.name, tool, scope)
                 try:
                     result = await session.call_tool(
                         tool, args, read_timeout_seconds=limit, progress_callback=relay
