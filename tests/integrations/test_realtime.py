@@ -500,6 +500,33 @@ async def test_async_handlers_are_awaited_in_order(server: RealtimeWireServer) -
     assert seen[-2:] == ["realtime.disconnected", "chain.end"]
 
 
+async def test_a_handler_of_realtime_events_only_gets_them_tied_together(server: RealtimeWireServer) -> None:
+    """No handler takes run events: the realtime events still come, with ids tying audio to its response."""
+
+    class VoiceOnly(Callbacks):
+        def __init__(self) -> None:
+            self.events: list[Event] = []
+
+        def on_realtime_connected(self, event: RealtimeConnectedEvent) -> None:
+            self.events.append(event)
+
+        def on_realtime_audio_output(self, event: RealtimeAudioOutputEvent) -> None:
+            self.events.append(event)
+
+        def on_realtime_response(self, event: RealtimeResponseEvent) -> None:
+            self.events.append(event)
+
+    voice = VoiceOnly()
+    server.reply("hi", audio_chunks=2)
+    async with aclient(server, voice).realtime.connect(model=MODEL) as conn:
+        await talk(conn)
+    connected, out1, out2, response = voice.events
+    assert isinstance(connected, RealtimeConnectedEvent) and isinstance(response, RealtimeResponseEvent)
+    assert out1.response_id == out2.response_id == response.response_id  # type: ignore[attr-defined]
+    assert out1.run_id == response.run_id != connected.run_id
+    assert out1.parent_run_id == connected.run_id and out1.trace_id == connected.trace_id
+
+
 # -- ways of reading and sending ------------------------------------------------------------------
 
 

@@ -163,6 +163,30 @@ def test_facade_without_images_fires_no_vlm_events() -> None:
     assert rec.types() == ["llm.start", "llm.end"]
 
 
+def test_a_handler_of_vlm_events_only_gets_them() -> None:
+    """Seed 004's VLM example subscribes to VLM events alone: they come without any LLM event taker."""
+
+    class VisionOnly(Callbacks):
+        def __init__(self) -> None:
+            self.events: list[Any] = []
+
+        def on_vlm_inference_start(self, event: VLMInferenceStartEvent) -> None:
+            self.events.append(event)
+
+        def on_vlm_inference_completed(self, event: VLMInferenceCompletedEvent) -> None:
+            self.events.append(event)
+
+    vision = VisionOnly()
+    llm = LLM(provider="offline", callbacks=[vision])
+    answer = llm.chat(chat_messages())
+    chunks = list(llm.stream(chat_messages()))
+    assert [e.type for e in vision.events] == ["vlm.inference_start", "vlm.inference_completed"] * 2
+    start, done = vision.events[:2]
+    assert (start.frames_count, done.frames_processed, done.text) == (2, 2, answer.text)
+    assert start.parent_run_id and start.trace_id  # the (unrecorded) LLM run still places it in a tree
+    assert vision.events[3].text == "".join(chunks)
+
+
 def test_content_capture_off_blanks_the_vlm_text() -> None:
     """``capture_content=False`` applies to the VLM text as to the LLM response."""
     configure_redaction(capture_content=False)

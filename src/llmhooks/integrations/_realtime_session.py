@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from llmhooks.core import chain_run
-from llmhooks.core.context import CallbacksLike
+from llmhooks.core.context import CallbacksLike, manager_for
 from llmhooks.core.redaction import blank, content_captured, redact_event
 from llmhooks.events import (
     Event,
@@ -187,6 +187,7 @@ class RealtimeSession:
         self.model = model
         self._ctx = contextvars.copy_context()  # handlers and run context as when the connection opened
         self._lock = threading.Lock()
+        self._mgr: Any = None
         self.run: Any = None
         self.id: str | None = None
         self.config: dict[str, Any] | None = None
@@ -202,7 +203,14 @@ class RealtimeSession:
     # the session run
 
     def open(self) -> Sequence[Step]:
-        """Steps that start the session run; none when nobody listens."""
+        """Steps that start the session run; none when nobody listens.
+
+        The session run (and a response's) may be a no-op run when no handler takes
+        its own events: its ids still tie the realtime events together.
+        """
+        self._mgr = self._ctx.run(manager_for, self._callbacks)
+        if self._mgr is None:
+            return NO_STEPS
         run = self._ctx.run(
             chain_run,
             SESSION_NAME,
@@ -211,8 +219,6 @@ class RealtimeSession:
             parent_run_id=self._parent,
             trace_id=self._trace,
         )
-        if not run.is_recording:
-            return NO_STEPS
         self.run = run
         self.id = None
         self._items = []
@@ -233,7 +239,7 @@ class RealtimeSession:
         return self.run is not None and not self.run.done
 
     def _wants(self, cls: type[Event]) -> bool:
-        return self.run is not None and self.run.manager.wants(cls)
+        return self._mgr is not None and self._mgr.wants(cls)
 
     def _event(self, cls: type[RealtimeEvent], run: Any, **fields: Any) -> Step:
         event = cls(
@@ -241,13 +247,13 @@ class RealtimeSession:
             parent_run_id=run.parent_run_id,
             trace_id=run.trace_id,
             user_id=run.user_id,
-            tags=run.tags,
+            tags=run.tags or [],
             metadata=run.metadata,
             provider=self.provider,
             session_id=self.id,
             **fields,
         )
-        return (EMIT, redact_event(event), self.run.manager)
+        return (EMIT, redact_event(event), self._mgr)
 
     # client events
 
@@ -274,7 +280,7 @@ class RealtimeSession:
             self.audio_in_ms += duration
         else:
             self.audio_out_ms += duration
-        if not self.run.manager.wants(cls):
+        if not self._mgr.wants(cls):
             return NO_STEPS
         run = response.run if response is not None else self.run
         # audio events skip redaction, as token events do: their fields are sizes, ids and PCM
@@ -293,13 +299,13 @@ class RealtimeSession:
             parent_run_id=run.parent_run_id,
             trace_id=run.trace_id,
             user_id=run.user_id,
-            tags=run.tags,
+            tags=run.tags or [],
             metadata=run.metadata,
             provider=self.provider,
             session_id=self.id,
             **fields,
         )
-        return ((EMIT, event, self.run.manager),)
+        return ((EMIT, event, self._mgr),)
 
     # server events
 
@@ -372,8 +378,6 @@ class RealtimeSession:
             trace_id=self.run.trace_id,
             metadata={"response_id": rid},
         )
-        if not run.is_recording:
-            return NO_STEPS
         self._responses[rid] = _Response(rid, run)
         self.responses += 1
         return ((START, run, None),)
@@ -450,7 +454,7 @@ class RealtimeSession:
         output = get(response_obj, "output") or ()
         text = run.text or _output_text(output)
         steps: list[Step] = []
-        if self.run.manager.wants(RealtimeResponseEvent):
+        if self._wants(RealtimeResponseEvent):
             steps.append(
                 self._event(
                     RealtimeResponseEvent,

@@ -6,23 +6,25 @@
 With images in ``msgs`` this emits ``llm.start``, ``vlm.inference_start``
 (``frames_count`` = images, ``image_bytes``), then ``vlm.inference_completed`` (text,
 latency, tokens, ``frames_processed``) or ``vlm.error``, then ``llm.end`` or
-``llm.error``: the VLM run is a child of the LLM run and always ends first, once.
-Without images, or with nobody listening, it is exactly ``llm_run``. The start
-event's messages never carry image data (see ``images.py``).
+``llm.error``: the VLM run is a child of the LLM run and always ends first, once
+(handlers that take only VLM events get them too). Without images, or with nobody
+taking VLM events, it is exactly ``llm_run``. The start event's messages never carry
+image data (see ``images.py``).
 """
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
-from llmhooks.core import LLMRun, Run, llm_run
-from llmhooks.core.context import CallbacksLike
+from llmhooks.core import CallbackManager, LLMRun, Run, llm_run
+from llmhooks.core.context import CallbacksLike, manager_for
 from llmhooks.events import VLMErrorEvent, VLMInferenceCompletedEvent, VLMInferenceStartEvent, new_run_id
 from llmhooks.vlm.images import Images, scan_images
 
 __all__ = ["VLMRun", "VisionLLMRun", "vision_llm_run"]
 
 _ERROR_FIELDS = ("error_code", "is_recoverable", "cancelled")
+_VLM_EVENTS = (VLMInferenceStartEvent, VLMInferenceCompletedEvent, VLMErrorEvent)
 
 
 def _error_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -52,17 +54,38 @@ class VisionLLMRun:
     inside); everything else (``token``, ``text``, ``run_id``...) is the LLM run's.
     """
 
-    __slots__ = ("_images", "_llm", "_model", "_provider", "_vlm")
+    __slots__ = ("_images", "_llm", "_manager", "_model", "_provider", "_vlm")
+    is_recording: ClassVar[bool] = True  # the VLM run records even when the LLM run has no taker
 
-    def __init__(self, llm: LLMRun, images: Images, provider: str | None, model: str | None) -> None:
+    def __init__(
+        self,
+        llm: LLMRun,
+        images: Images,
+        provider: str | None,
+        model: str | None,
+        manager: CallbackManager,
+    ) -> None:
         self._llm = llm
         self._images = images
         self._provider = provider
         self._model = model
+        self._manager = manager
         self._vlm: VLMRun | None = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._llm, name)
+
+    @property
+    def manager(self) -> CallbackManager:
+        """The manager the runs emit through."""
+        return self._manager
+
+    @property
+    def done(self) -> bool:
+        """True once the LLM run (or, when it has no taker, the VLM run) has ended."""
+        if self._llm.is_recording:
+            return self._llm.done
+        return self._vlm is not None and self._vlm.done
 
     def __repr__(self) -> str:
         return f"<VisionLLMRun {self._llm.run_id} frames={self._images.count}>"
@@ -78,7 +101,7 @@ class VisionLLMRun:
         llm = self._llm
         inference_id = new_run_id()
         self._vlm = VLMRun(
-            llm.manager,
+            self._manager,
             {"inference_id": inference_id, "provider": self._provider, "model": self._model},
             {"frames_count": self._images.count, "image_bytes": self._images.image_bytes},
             inference_id,
@@ -231,6 +254,9 @@ def vision_llm_run(
         tags=tags,
         metadata=metadata,
     )
-    if images is None or not run.is_recording:
+    if images is None:
         return run
-    return cast(LLMRun, VisionLLMRun(run, images, provider, model))
+    manager = run.manager if run.is_recording else manager_for(callbacks)
+    if manager is None or not any(manager.wants(cls) for cls in _VLM_EVENTS):
+        return run
+    return cast(LLMRun, VisionLLMRun(run, images, provider, model, manager))
