@@ -166,7 +166,7 @@ async def test_voice_session_full_sequence(server: RealtimeWireServer, rec: Reco
     assert connected.capabilities == ["audio", "transcription"]
     audio_in = one(rec, RealtimeAudioInputEvent)
     assert (audio_in.audio_bytes, audio_in.duration_ms, audio_in.sample_rate) == (19200, 400.0, 24000)
-    assert audio_in.data == PCM  # content capture is on by default
+    assert audio_in.data == AUDIO and audio_in.audio == PCM  # content capture is on by default
     outs = rec.of_type(RealtimeAudioOutputEvent)
     assert [(o.audio_bytes, o.duration_ms) for o in outs] == [(4800, 100.0), (4800, 100.0)]
     assert {o.response_id for o in outs} == {one(rec, RealtimeResponseEvent).response_id}

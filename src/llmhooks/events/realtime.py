@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any, ClassVar
 
 from llmhooks.events.base import ErrorInfo, Event
@@ -17,6 +18,12 @@ __all__ = [
     "RealtimeResponseEvent",
     "RealtimeUserTranscriptionEvent",
 ]
+
+
+def _decoded(data: Any) -> bytes | None:
+    if isinstance(data, str):
+        return base64.b64decode(data)
+    return bytes(data) if isinstance(data, (bytes, bytearray, memoryview)) else None
 
 
 class RealtimeEvent(Event):
@@ -48,8 +55,8 @@ class RealtimeAudioInputEvent(RealtimeEvent):
     """Audio was sent to the session.
 
     ``audio_bytes`` and ``duration_ms`` (from the session's audio format) are always
-    set; ``data`` (the decoded audio, summarised by ``to_dict``) only when content
-    capture is on.
+    set; ``data`` only when content capture is on: the audio as the protocol carries
+    it (base64 text, the very string sent, so nothing is copied), ``audio`` decoded.
     """
 
     type: ClassVar[str] = "realtime.audio_input"
@@ -59,6 +66,11 @@ class RealtimeAudioInputEvent(RealtimeEvent):
     duration_ms: float | None = None
     audio_format: str | None = None
     sample_rate: int | None = None
+
+    @property
+    def audio(self) -> bytes | None:
+        """``data`` decoded to bytes (``None`` without content capture)."""
+        return _decoded(self.data)
 
 
 class RealtimeAudioOutputEvent(RealtimeEvent):
@@ -72,6 +84,11 @@ class RealtimeAudioOutputEvent(RealtimeEvent):
     audio_format: str | None = None
     sample_rate: int | None = None
     item_id: str | None = None
+
+    @property
+    def audio(self) -> bytes | None:
+        """``data`` decoded to bytes (``None`` without content capture)."""
+        return _decoded(self.data)
 
 
 class RealtimeResponseEvent(RealtimeEvent):

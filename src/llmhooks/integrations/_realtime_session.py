@@ -20,7 +20,6 @@ capture on), user and agent transcriptions, ``RealtimeResponseEvent`` and
 
 from __future__ import annotations
 
-import base64
 import contextvars
 import logging
 import threading
@@ -270,9 +269,15 @@ class RealtimeSession:
         return NO_STEPS
 
     def _audio(
-        self, data: Any, cls: type[RealtimeEvent], fmt: _Format, response: _Response | None, item_id: Any
+        self,
+        data: Any,
+        cls: type[RealtimeAudioInputEvent | RealtimeAudioOutputEvent],
+        fmt: _Format,
+        response: _Response | None,
+        item_id: Any,
     ) -> Sequence[Step]:
-        if not isinstance(data, str) or self.run is None:
+        # runs for every audio chunk, both ways (bench/realtime.py)
+        if type(data) is not str or self.run is None:
             return NO_STEPS
         size = base64_size(data)
         duration = size * 1000.0 / fmt.bytes_per_s
@@ -280,20 +285,11 @@ class RealtimeSession:
             self.audio_in_ms += duration
         else:
             self.audio_out_ms += duration
-        if not self._mgr.wants(cls):
+        mgr = self._mgr
+        if not mgr.wants(cls):
             return NO_STEPS
         run = response.run if response is not None else self.run
         # audio events skip redaction, as token events do: their fields are sizes, ids and PCM
-        fields: dict[str, Any] = {
-            "audio_bytes": size,
-            "duration_ms": duration,
-            "audio_format": fmt.name,
-            "sample_rate": fmt.rate,
-            "data": base64.b64decode(data) if content_captured() else None,
-        }
-        if response is not None:
-            fields["response_id"] = response.id
-            fields["item_id"] = item_id
         event = cls(
             run_id=run.run_id,
             parent_run_id=run.parent_run_id,
@@ -303,15 +299,23 @@ class RealtimeSession:
             metadata=run.metadata,
             provider=self.provider,
             session_id=self.id,
-            **fields,
+            audio_bytes=size,
+            duration_ms=duration,
+            audio_format=fmt.name,
+            sample_rate=fmt.rate,
+            data=data if content_captured() else None,  # the protocol's base64 text: no copy
         )
-        return ((EMIT, event, self._mgr),)
+        if response is not None:
+            event.response_id = response.id
+            event.item_id = item_id  # type: ignore[union-attr]  # responses are output only
+        return ((EMIT, event, mgr),)
 
     # server events
 
     def server(self, event: Any) -> Sequence[Step]:
         """Steps for a server event the connection received."""
-        handler = _ON_SERVER.get(get(event, "type"))
+        kind: Any = event.get("type") if type(event) is dict else getattr(event, "type", None)
+        handler = _ON_SERVER.get(kind)
         if handler is None:
             return NO_STEPS
         if not self.live:  # the SDK reconnected after a drop: a new session on the same connection
