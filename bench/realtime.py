@@ -3,7 +3,7 @@
 Run: python bench/realtime.py   (a few seconds)
 
 The official SDK's sync realtime client connects to the test suite's realtime wire
-server (``tests/servers/realtime_wire``) twice: once plain, once through
+server (``llmhooks.demo_servers.realtime``) twice: once plain, once through
 ``instrument_openai``. A response is started on each, then both connections parse
 the same ``response.output_audio.delta`` message (100 ms of 24 kHz PCM, 6.4 kB of
 base64) with their own ``parse_event``, which is what ``recv()`` and iteration do
@@ -39,9 +39,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 import openai  # noqa: E402
-from tests.servers.realtime_wire import RealtimeWireServer  # noqa: E402
 
 from llmhooks import Callbacks, instrument_openai  # noqa: E402
+from llmhooks.demo_servers.realtime import RealtimeDemoServer  # noqa: E402
 from llmhooks.events import LLMEndEvent, RealtimeAudioOutputEvent  # noqa: E402
 
 ROUNDS = 31
@@ -118,7 +118,7 @@ def interleaved(plain: Callable[[], int], observed: Callable[[], int]) -> tuple[
 
 def main() -> None:
     results = []
-    with RealtimeWireServer() as server:
+    with RealtimeDemoServer() as server:
         server.reply("x " * 10**4, audio_chunks=1)  # responses that stay open while we measure
         server.reply("x " * 10**4, audio_chunks=1)
         server.reply("x " * 10**4, audio_chunks=1)

@@ -17,7 +17,6 @@ from typing import Any
 import openai
 import pytest
 from openai.resources.realtime.realtime import AsyncRealtimeConnectionManager
-from tests.servers.realtime_wire import RealtimeWireServer, ServerError, Turn
 
 from llmhooks import (
     BudgetExceeded,
@@ -45,6 +44,7 @@ from llmhooks import (
     instrument_openai,
     uninstrument_openai,
 )
+from llmhooks.demo_servers.realtime import RealtimeDemoServer, ServerError, Turn
 from llmhooks.events import Event
 from llmhooks.testing import RecordingCallbacks
 
@@ -54,14 +54,14 @@ AUDIO = base64.b64encode(PCM).decode()
 
 
 @pytest.fixture(scope="module")
-def _server() -> Iterator[RealtimeWireServer]:
-    with RealtimeWireServer(user_transcript="what is the weather") as server:
+def _server() -> Iterator[RealtimeDemoServer]:
+    with RealtimeDemoServer(user_transcript="what is the weather") as server:
         yield server
 
 
 @pytest.fixture
-def server(_server: RealtimeWireServer) -> Iterator[RealtimeWireServer]:
-    """The realtime wire server, nothing scripted and nothing recorded."""
+def server(_server: RealtimeDemoServer) -> Iterator[RealtimeDemoServer]:
+    """The realtime demo server, nothing scripted and nothing recorded."""
     _server.reset()
     yield _server
     _server.reset()
@@ -72,7 +72,7 @@ def rec() -> RecordingCallbacks:
     return RecordingCallbacks()
 
 
-def aclient(server: RealtimeWireServer, rec: Any) -> openai.AsyncOpenAI:
+def aclient(server: RealtimeDemoServer, rec: Any) -> openai.AsyncOpenAI:
     return instrument_openai(
         openai.AsyncOpenAI(api_key="sk-test", websocket_base_url=server.url), callbacks=rec
     )
@@ -120,7 +120,7 @@ async def talk(conn: Any, *, responses: int = 1) -> list[str]:
 # -- a whole session ----------------------------------------------------------------------------
 
 
-async def test_voice_session_full_sequence(server: RealtimeWireServer, rec: RecordingCallbacks) -> None:
+async def test_voice_session_full_sequence(server: RealtimeDemoServer, rec: RecordingCallbacks) -> None:
     """One spoken turn: a session run, audio in and out, both transcriptions, an LLM run with the usage."""
     server.reply("It is sunny", audio_chunks=2, input_tokens=40, input_audio_tokens=25, cached_tokens=8)
     client = aclient(server, rec)
@@ -195,7 +195,7 @@ async def test_voice_session_full_sequence(server: RealtimeWireServer, rec: Reco
     }
 
 
-async def test_text_session_and_two_responses(server: RealtimeWireServer, rec: RecordingCallbacks) -> None:
+async def test_text_session_and_two_responses(server: RealtimeDemoServer, rec: RecordingCallbacks) -> None:
     """Text output: the text deltas are the tokens; each response is its own LLM run under the session."""
     server.reply("one two")
     server.reply("three")
@@ -220,7 +220,7 @@ async def test_text_session_and_two_responses(server: RealtimeWireServer, rec: R
 
 
 async def test_image_in_a_turn_makes_the_response_a_vlm_inference(
-    server: RealtimeWireServer, rec: RecordingCallbacks
+    server: RealtimeDemoServer, rec: RecordingCallbacks
 ) -> None:
     """An ``input_image`` item before a response: that response's LLM run has a VLM child; no image data."""
     image = "data:image/png;base64," + base64.b64encode(bytes(300)).decode()
@@ -249,7 +249,7 @@ async def test_image_in_a_turn_makes_the_response_a_vlm_inference(
 
 
 async def test_dropped_socket_ends_every_open_run_once(
-    server: RealtimeWireServer, rec: RecordingCallbacks
+    server: RealtimeDemoServer, rec: RecordingCallbacks
 ) -> None:
     """The TCP connection cut mid-response: the response (and its VLM run) fail, then the session, once."""
     server.reply("never finished", drop_after=3)
@@ -276,7 +276,7 @@ async def test_dropped_socket_ends_every_open_run_once(
 
 
 async def test_server_closing_cleanly_ends_the_session(
-    server: RealtimeWireServer, rec: RecordingCallbacks
+    server: RealtimeDemoServer, rec: RecordingCallbacks
 ) -> None:
     """The server closes with 1000 after a response: iteration ends quietly, the session ends normally."""
     server.reply("goodbye", close=(1000, "session over"))
@@ -291,7 +291,7 @@ async def test_server_closing_cleanly_ends_the_session(
 
 
 async def test_client_closing_mid_response_ends_it_incomplete(
-    server: RealtimeWireServer, rec: RecordingCallbacks
+    server: RealtimeDemoServer, rec: RecordingCallbacks
 ) -> None:
     """``close()`` while a response streams: that response ends ``incomplete``, the session cleanly."""
     server.reply("a long answer", audio_chunks=4)
@@ -309,7 +309,7 @@ async def test_client_closing_mid_response_ends_it_incomplete(
 
 
 async def test_connection_dropped_without_close_is_ended_when_collected(
-    server: RealtimeWireServer, rec: RecordingCallbacks
+    server: RealtimeDemoServer, rec: RecordingCallbacks
 ) -> None:
     """A connection opened with ``enter()`` and forgotten: collecting it ends its session once."""
     conn = await aclient(server, rec).realtime.connect(model=MODEL).enter()
@@ -322,7 +322,7 @@ async def test_connection_dropped_without_close_is_ended_when_collected(
 
 
 async def test_reconnect_starts_a_new_session_run(
-    server: RealtimeWireServer, rec: RecordingCallbacks
+    server: RealtimeDemoServer, rec: RecordingCallbacks
 ) -> None:
     """With the SDK's ``on_reconnecting``, a dropped socket ends one session run; the next starts another."""
     created = 0
@@ -349,7 +349,7 @@ async def test_reconnect_starts_a_new_session_run(
 
 
 async def test_server_error_event_is_reported_and_the_session_goes_on(
-    server: RealtimeWireServer, rec: RecordingCallbacks
+    server: RealtimeDemoServer, rec: RecordingCallbacks
 ) -> None:
     """An ``error`` server event: a recoverable ``RealtimeErrorEvent``; the next response still works."""
     server.script(ServerError("Invalid modalities", code="invalid_value", param="session.output_modalities"))
@@ -374,7 +374,7 @@ async def test_server_error_event_is_reported_and_the_session_goes_on(
 
 
 async def test_fatal_server_error_is_not_recoverable(
-    server: RealtimeWireServer, rec: RecordingCallbacks
+    server: RealtimeDemoServer, rec: RecordingCallbacks
 ) -> None:
     """``session_expired`` ends the session: not recoverable, and the close that follows ends the runs."""
     server.script(ServerError("Session expired", code="session_expired", close=(1000, "expired")))
@@ -395,7 +395,7 @@ async def test_fatal_server_error_is_not_recoverable(
     ],
 )
 async def test_response_statuses(
-    server: RealtimeWireServer, rec: RecordingCallbacks, turn: Turn, finish_reason: str, incomplete: bool
+    server: RealtimeDemoServer, rec: RecordingCallbacks, turn: Turn, finish_reason: str, incomplete: bool
 ) -> None:
     """``response.done`` statuses map to the end event's finish reason; function calls become tool calls."""
     server.script(turn)
@@ -411,7 +411,7 @@ async def test_response_statuses(
         ]
 
 
-async def test_failed_response_is_an_llm_error(server: RealtimeWireServer, rec: RecordingCallbacks) -> None:
+async def test_failed_response_is_an_llm_error(server: RealtimeDemoServer, rec: RecordingCallbacks) -> None:
     """``status: failed``: the LLM run ends with an error carrying the server's code."""
     server.script(
         Turn("x", status="failed", error_code="server_error", error_message="The server had an error")
@@ -433,7 +433,7 @@ async def test_failed_response_is_an_llm_error(server: RealtimeWireServer, rec: 
 
 
 async def test_content_capture_off_keeps_audio_and_text_out(
-    server: RealtimeWireServer, rec: RecordingCallbacks
+    server: RealtimeDemoServer, rec: RecordingCallbacks
 ) -> None:
     """``capture_content=False``: sizes and durations stay, the audio, transcripts and instructions go."""
     configure_redaction(capture_content=False)
@@ -448,7 +448,7 @@ async def test_content_capture_off_keeps_audio_and_text_out(
     assert "secret" not in str([e.to_dict() for e in rec.events if not isinstance(e, LLMTokenEvent)])
 
 
-async def test_token_counter_and_scoped_handlers_see_voice(server: RealtimeWireServer) -> None:
+async def test_token_counter_and_scoped_handlers_see_voice(server: RealtimeDemoServer) -> None:
     """Handlers built for chat count voice responses: tokens per model, under the caller's agent run."""
     counter = TokenCounter()
     rec = RecordingCallbacks()
@@ -463,7 +463,7 @@ async def test_token_counter_and_scoped_handlers_see_voice(server: RealtimeWireS
     assert one(rec, ChainStartEvent).parent_run_id == agent.run_id
 
 
-async def test_budget_abort_on_a_response_reaches_the_reader(server: RealtimeWireServer) -> None:
+async def test_budget_abort_on_a_response_reaches_the_reader(server: RealtimeDemoServer) -> None:
     """A handler refusing a response (``Abort``) stops the caller's read; every run still ends once."""
 
     class NoMoreVoice(Callbacks):
@@ -480,7 +480,7 @@ async def test_budget_abort_on_a_response_reaches_the_reader(server: RealtimeWir
     assert rec.types()[-2:] == ["realtime.disconnected", "chain.end"]
 
 
-async def test_async_handlers_are_awaited_in_order(server: RealtimeWireServer) -> None:
+async def test_async_handlers_are_awaited_in_order(server: RealtimeDemoServer) -> None:
     """Async handler methods are awaited as each protocol event is read, in the order of the protocol."""
     seen: list[str] = []
 
@@ -500,7 +500,7 @@ async def test_async_handlers_are_awaited_in_order(server: RealtimeWireServer) -
     assert seen[-2:] == ["realtime.disconnected", "chain.end"]
 
 
-async def test_a_handler_of_realtime_events_only_gets_them_tied_together(server: RealtimeWireServer) -> None:
+async def test_a_handler_of_realtime_events_only_gets_them_tied_together(server: RealtimeDemoServer) -> None:
     """No handler takes run events: the realtime events still come, with ids tying audio to its response."""
 
     class VoiceOnly(Callbacks):
@@ -531,7 +531,7 @@ async def test_a_handler_of_realtime_events_only_gets_them_tied_together(server:
 
 
 async def test_recv_bytes_and_parse_event_are_observed(
-    server: RealtimeWireServer, rec: RecordingCallbacks
+    server: RealtimeDemoServer, rec: RecordingCallbacks
 ) -> None:
     """Reading raw frames and parsing them with the connection's ``parse_event`` reports the same events."""
     server.reply("raw")
@@ -545,7 +545,7 @@ async def test_recv_bytes_and_parse_event_are_observed(
 
 
 async def test_events_queued_before_connecting_are_seen(
-    server: RealtimeWireServer, rec: RecordingCallbacks
+    server: RealtimeDemoServer, rec: RecordingCallbacks
 ) -> None:
     """``manager.send(...)`` before the connection opens: the SDK sends it on open, and so it is reported."""
     manager = aclient(server, rec).realtime.connect(model=MODEL)
@@ -556,7 +556,7 @@ async def test_events_queued_before_connecting_are_seen(
     assert "input_audio_buffer.append" in server.received_types()
 
 
-def test_sync_client_session(server: RealtimeWireServer, rec: RecordingCallbacks) -> None:
+def test_sync_client_session(server: RealtimeDemoServer, rec: RecordingCallbacks) -> None:
     """The sync ``OpenAI`` client's realtime connection reports the same runs and events."""
     server.reply("in sync", audio_chunks=1)
     client = instrument_openai(openai.OpenAI(api_key="sk-test", websocket_base_url=server.url), callbacks=rec)
@@ -572,7 +572,7 @@ def test_sync_client_session(server: RealtimeWireServer, rec: RecordingCallbacks
     assert rec.types()[-2:] == ["realtime.disconnected", "chain.end"]
 
 
-async def test_nobody_listening_leaves_the_connection_as_it_is(server: RealtimeWireServer) -> None:
+async def test_nobody_listening_leaves_the_connection_as_it_is(server: RealtimeDemoServer) -> None:
     """With no handler at connect time the connection's methods are the SDK's own, and it works."""
     server.reply("quiet")
     async with aclient(server, None).realtime.connect(model=MODEL) as conn:
@@ -581,7 +581,7 @@ async def test_nobody_listening_leaves_the_connection_as_it_is(server: RealtimeW
         assert (await talk(conn))[-1] == "response.done"
 
 
-async def test_uninstrument_stops_new_sessions(server: RealtimeWireServer, rec: RecordingCallbacks) -> None:
+async def test_uninstrument_stops_new_sessions(server: RealtimeDemoServer, rec: RecordingCallbacks) -> None:
     """After ``uninstrument_openai`` new connections report nothing."""
     client = aclient(server, rec)
     assert uninstrument_openai(client)
@@ -590,7 +590,7 @@ async def test_uninstrument_stops_new_sessions(server: RealtimeWireServer, rec: 
     assert rec.events == []
 
 
-async def test_api_key_never_reaches_an_event(server: RealtimeWireServer, rec: RecordingCallbacks) -> None:
+async def test_api_key_never_reaches_an_event(server: RealtimeDemoServer, rec: RecordingCallbacks) -> None:
     """The bearer key the SDK sends is nowhere in the events."""
     async with aclient(server, rec).realtime.connect(model=MODEL) as conn:
         await talk(conn)

@@ -1,4 +1,4 @@
-"""What the realtime wire server answers: one ``Turn`` or ``ServerError`` per ``response.create``."""
+"""What the realtime demo server answers: one ``Turn`` or ``ServerError`` per ``response.create``."""
 
 from __future__ import annotations
 

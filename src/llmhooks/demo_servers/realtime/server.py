@@ -1,4 +1,4 @@
-"""The realtime wire server: ``websockets`` in a daemon thread, answering client events as scripted.
+"""The realtime demo server: ``websockets`` in a daemon thread, answering client events as scripted.
 
 It speaks the GA Realtime protocol as the official SDK expects it on
 ``websocket_base_url + "/realtime?model=..."``: ``session.created`` on connect,
@@ -25,12 +25,18 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
+from llmhooks.demo_servers.realtime.script import ServerError, Turn
+from llmhooks.errors import MissingExtraError
 
-from .script import ServerError, Turn
+try:
+    from websockets.asyncio.server import Server, ServerConnection, serve
+    from websockets.exceptions import ConnectionClosed
+except ImportError:  # pragma: no cover - depends on the environment
+    raise MissingExtraError(
+        "RealtimeDemoServer needs 'websockets': pip install 'llmhooks[realtime]'"
+    ) from None
 
-__all__ = ["RealtimeWireServer"]
+__all__ = ["RealtimeDemoServer"]
 
 _DEFAULT_SESSION: dict[str, Any] = {
     "type": "realtime",
@@ -69,7 +75,7 @@ class _Conn:
     heard: str = ""
 
 
-class RealtimeWireServer:
+class RealtimeDemoServer:
     """A local Realtime websocket server; ``url`` is the SDK's ``websocket_base_url``.
 
     Thread-safe scripting: ``reply``/``script`` queue answers taken by ``response.create``
@@ -116,7 +122,7 @@ class RealtimeWireServer:
             finally:
                 loop.close()
 
-        self._thread = threading.Thread(target=main, name="realtime-wire", daemon=True)
+        self._thread = threading.Thread(target=main, name="llmhooks-realtime-demo", daemon=True)
         self._thread.start()
         ready.wait(10)
         if failure:
@@ -227,7 +233,8 @@ class RealtimeWireServer:
     async def _handle(self, ws: ServerConnection) -> None:
         request = ws.request
         path = urlsplit(request.path if request is not None else "")
-        model = (parse_qs(path.query).get("model") or [None])[0]
+        models = parse_qs(path.query).get("model")
+        model = models[0] if models else None
         session = {**_DEFAULT_SESSION, "id": self._id("sess"), "model": model}
         conn = _Conn(ws, model, session)
         with self._lock:
