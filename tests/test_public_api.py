@@ -56,3 +56,12 @@ def test_import_loads_no_optional_library() -> None:
 def test_version_is_a_string() -> None:
     """llmhooks.__version__ is set."""
     assert isinstance(llmhooks.__version__, str)
+
+
+def test_read_events_is_importable_from_the_top() -> None:
+    """from llmhooks import read_events gives the recorder's reader (lazily, like the handlers)."""
+    from llmhooks import read_events
+    from llmhooks.handlers import record
+
+    assert read_events is record.read_events
+    assert "read_events" in llmhooks.__all__

@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from llmhooks._version import __version__ as __version__
 from llmhooks.core import (
     AgentRun,
     BackgroundWorker,
@@ -127,7 +128,7 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
     from llmhooks.handlers.metrics import MetricsCallbacks
     from llmhooks.handlers.printing import PrintCallbacks
     from llmhooks.handlers.ratelimit import RateLimiter
-    from llmhooks.handlers.record import EventRecorder, ReplayResult, areplay, replay
+    from llmhooks.handlers.record import EventRecorder, ReplayResult, areplay, read_events, replay
     from llmhooks.handlers.streaming import StreamingProgress
     from llmhooks.handlers.tokens import TokenCounter
     from llmhooks.instrument import (
@@ -143,8 +144,6 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
     from llmhooks.llm import LLM, ChatResponse, ToolCall, Usage
     from llmhooks.tools import Tool, ToolArgumentError
 
-__version__ = "0.1.0"
-
 # name -> module that defines it; imported on first access (see __getattr__)
 _LAZY: dict[str, str] = {
     # handlers (stdlib; extras where noted)
@@ -159,6 +158,7 @@ _LAZY: dict[str, str] = {
     "EventRecorder": "llmhooks.handlers.record",
     "ReplayResult": "llmhooks.handlers.record",
     "replay": "llmhooks.handlers.record",
+    "read_events": "llmhooks.handlers.record",
     "areplay": "llmhooks.handlers.record",
     "Price": "llmhooks.handlers.cost",
     # instrumentation, bus, other handler styles
@@ -323,6 +323,7 @@ __all__ = [
     "llm_completion_callback",
     "llm_run",
     "node_run",
+    "read_events",
     "replay",
     "retrieval_run",
     "run_context",

@@ -1,9 +1,11 @@
-"""Test helpers: record events with a real handler, and reset global state.
+"""Test helpers: record events with a real handler, and reset global state (docs/testing.md).
 
 rec = RecordingCallbacks()
-with llm_run(model="m", callbacks=rec) as run:
+with llm_run(provider="offline", model="m", callbacks=rec) as run:
     run.token("hi")
 assert rec.types() == ["llm.start", "llm.token", "llm.end"]
+
+reset()   # between tests: no global or scoped handlers, default redaction
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class RecordingCallbacks(Callbacks):
         return [e for e in self.events if e.run_id == run_id]
 
     def clear(self) -> None:
+        """Forget every recorded event."""
         with self._lock:
             self.events.clear()
 
@@ -98,7 +101,12 @@ class RecordingCallbacks(Callbacks):
 
 
 def reset() -> None:
-    """Clear global handlers, caches and this context's scoped state; flush background."""
+    """Put llmhooks back to its starting state, for the next test.
+
+    Waits (up to 5 s) for background handlers to deliver what is queued, then clears the
+    global handlers, the manager cache, this context's scoped handlers, current run and run
+    context, and redaction settings.
+    """
     from llmhooks.core.background import flush
     from llmhooks.core.context import _reset
     from llmhooks.core.redaction import reset_redaction

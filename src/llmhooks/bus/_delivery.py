@@ -21,7 +21,7 @@ from collections import deque
 from typing import Any
 
 from llmhooks.bus._subscription import Subscription
-from llmhooks.core.context import _suppress
+from llmhooks.core.context import suppress_here
 from llmhooks.core.scope import _current
 
 __all__ = ["Delivery"]
@@ -128,7 +128,7 @@ class Delivery:
     async def _run_task(self, ticket: int) -> None:
         # the task's own context: no caller run, no instrumentation of subscribers' calls
         _current.set(None)
-        _suppress.set(True)
+        suppress_here()
         loop = asyncio.get_running_loop()
         try:
             while await self._adrain(ticket):
@@ -170,7 +170,7 @@ class Delivery:
         self._wake.set()
 
     def _worker_main(self) -> None:
-        _suppress.set(True)
+        suppress_here()
         runner: asyncio.Runner | None = None
         try:
             while True:

@@ -249,10 +249,10 @@ class BackgroundWorker:
                 thread.start()
 
     def _run(self) -> None:
-        from llmhooks.core.context import _suppress
+        from llmhooks.core.context import suppress_here
         from llmhooks.core.scope import _current
 
-        _suppress.set(True)  # this thread's own context: handlers here emit nothing
+        suppress_here()  # this thread's own context: handlers here emit nothing
         _current.set(None)
         self._idle = False  # napping, not asleep: producers need not wake us
         empty_naps = 0

@@ -18,18 +18,15 @@ import contextlib
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Union
+from typing import Any, NamedTuple, Union
 
 from llmhooks.core.callbacks import Callbacks
 from llmhooks.core.manager import CallbackManager
 from llmhooks.core.scope import _current, current_run
 from llmhooks.errors import InvalidHandlerError
 
-if TYPE_CHECKING:
-    pass
-
 __all__ = [
+    "Ambient",
     "CallbacksLike",
     "RunContext",
     "callbacks_context",
@@ -46,19 +43,46 @@ __all__ = [
 CallbacksLike = Union[Callbacks, Sequence["CallbacksLike"], None]  # noqa: UP007 - recursive alias
 
 
-@dataclass(frozen=True, slots=True)
-class RunContext:
+class RunContext(NamedTuple):
     """Fields added to every event started inside ``run_context(...)``."""
 
     user_id: str | None = None
     tags: tuple[str, ...] = ()
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = {}  # noqa: RUF012 - never mutated: run_context builds a new one
+
+
+class Ambient(NamedTuple):
+    """What the context adds to runs started in it: scoped handlers, run context, suppression.
+
+    One contextvar for the three, so a run reads its context with a single ``get``.
+    """
+
+    handlers: tuple[Callbacks, ...] = ()
+    run: RunContext | None = None
+    suppressed: bool = False
 
 
 _GLOBAL = CallbackManager()
-_scoped: ContextVar[tuple[Callbacks, ...]] = ContextVar("llmhooks_scoped", default=())
-_run_ctx: ContextVar[RunContext | None] = ContextVar("llmhooks_run_context", default=None)
-_suppress: ContextVar[bool] = ContextVar("llmhooks_suppress", default=False)
+_ambient: ContextVar[Ambient | None] = ContextVar("llmhooks_ambient", default=None)
+_NOTHING = Ambient()
+_SUPPRESSED = Ambient(suppressed=True)
+
+
+def _set_ambient(new: Ambient) -> Any:
+    return _ambient.set(new)
+
+
+def _restore_ambient(token: Any, outer: Ambient | None) -> None:
+    try:
+        _ambient.reset(token)
+    except ValueError:  # closed in another context (a generator finished elsewhere)
+        _ambient.set(outer)
+
+
+def suppress_here() -> None:
+    """Suppress instrumentation in the current context for good (a worker thread's own)."""
+    _ambient.set(_SUPPRESSED)
+
 
 _cache: dict[tuple[int, ...], tuple[tuple[Any, ...], CallbackManager]] = {}
 _cache_lock = threading.Lock()
@@ -97,15 +121,13 @@ def callbacks_context(callbacks: CallbacksLike) -> Iterator[None]:
             from llmhooks.core._resolve import validate_handler
 
             validate_handler(h)
-    outer = _scoped.get()
-    token = _scoped.set(outer + tuple(handlers))
+    outer = _ambient.get()
+    base = outer or _NOTHING
+    token = _ambient.set(base._replace(handlers=base.handlers + tuple(handlers)))
     try:
         yield
     finally:
-        try:
-            _scoped.reset(token)
-        except ValueError:  # closed in another context (a generator finished elsewhere)
-            _scoped.set(outer)
+        _restore_ambient(token, outer)
 
 
 @contextlib.contextmanager
@@ -120,35 +142,42 @@ def run_context(
     Nested blocks add to the outer one: tags are appended, metadata merged, an
     inner ``user_id`` wins.
     """
-    outer = _run_ctx.get()
+    from llmhooks._validate import check_tags
+
+    own = tuple(check_tags("tags", tags)) if tags is not None else ()
+    outer_ambient = _ambient.get()
+    base = outer_ambient or _NOTHING
+    outer = base.run
     if outer is None:
-        ctx = RunContext(user_id, tuple(tags or ()), dict(metadata or {}))
+        ctx = RunContext(user_id, own, dict(metadata or {}))
     else:
         ctx = RunContext(
             user_id if user_id is not None else outer.user_id,
-            outer.tags + tuple(tags or ()),
+            outer.tags + own,
             {**outer.metadata, **(metadata or {})},
         )
-    token = _run_ctx.set(ctx)
+    token = _ambient.set(base._replace(run=ctx))
     try:
         yield ctx
     finally:
-        _run_ctx.reset(token)
+        _restore_ambient(token, outer_ambient)
 
 
 def get_run_context() -> RunContext | None:
     """The innermost ``run_context`` in effect, if any."""
-    return _run_ctx.get()
+    ambient = _ambient.get()
+    return ambient.run if ambient is not None else None
 
 
 @contextlib.contextmanager
 def suppress_instrumentation() -> Iterator[None]:
     """Inside the block, runs emit nothing (used by exporters and background work)."""
-    token = _suppress.set(True)
+    outer = _ambient.get()
+    token = _ambient.set((outer or _NOTHING)._replace(suppressed=True))
     try:
         yield
     finally:
-        _suppress.reset(token)
+        _restore_ambient(token, outer)
 
 
 def _flatten(callbacks: CallbacksLike) -> list[Callbacks]:
@@ -184,10 +213,18 @@ def manager_for(callbacks: CallbacksLike = None) -> CallbackManager | None:
     Managers are cached per combination, so a steady set of handlers costs a dict
     lookup per call.
     """
-    if _suppress.get():
+    return manager_in(callbacks, _ambient.get())
+
+
+def manager_in(callbacks: CallbacksLike, ambient: Ambient | None) -> CallbackManager | None:
+    """``manager_for`` with the context's ``Ambient`` already read (runs read it once)."""
+    if ambient is None:
+        scoped: tuple[Callbacks, ...] = ()
+    elif ambient.suppressed:
         return None
+    else:
+        scoped = ambient.handlers
     glob = _GLOBAL._slots
-    scoped = _scoped.get()
     if callbacks is None:
         if not scoped:
             return _GLOBAL if glob else None
@@ -237,7 +274,5 @@ def _reset() -> None:
     _GLOBAL.clear()
     with _cache_lock:
         _cache.clear()
-    _scoped.set(())
+    _ambient.set(None)
     _current.set(None)
-    _run_ctx.set(None)
-    _suppress.set(False)

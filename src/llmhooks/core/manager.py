@@ -95,12 +95,51 @@ def _debit_rest(entries: tuple[Any, ...], slot: _Slot) -> None:
 
 def deliver(route: Route, event: Event) -> None:
     """Deliver ``event`` along ``route``: the one sync dispatch loop (see the module docstring)."""
-    entries, counter, terminal = route
-    sampled = not (next(counter) & _MASK)
+    entries = route[0]
+    if next(route[1]) & _MASK:
+        for call, slot in entries:
+            try:
+                call(event)
+            except Exception as exc:  # cold: isolate, then go on with the handlers after this one
+                _deliver_rest(route, event, slot, exc)
+                return
+        return
+    _deliver_sampled(route, event)
+
+
+def _deliver_rest(route: Route, event: Event, failed: _Slot, exc: Exception) -> None:
+    """A handler raised during ``deliver``: apply the isolation rules, finish the delivery."""
+    entries, _counter, terminal = route
+    escaped: BaseException | None = None
+    after = False
+    for call, slot in entries:
+        if not after:
+            after = slot is failed
+            if not after:
+                continue
+            error: BaseException | None = exc
+        else:
+            try:
+                call(event)
+                continue
+            except Exception as later:
+                error = later
+        if isinstance(error, Abort) or slot.failed(event, error):  # type: ignore[arg-type]
+            if not terminal:
+                _debit_rest(entries, slot)
+                raise error  # type: ignore[misc]
+            escaped = escaped or error
+    if escaped is not None:
+        raise escaped
+
+
+def _deliver_sampled(route: Route, event: Event) -> None:
+    """``deliver`` on one dispatch in ``SAMPLE_EVERY``: the same, timing each handler."""
+    entries, _counter, terminal = route
     clock = time.perf_counter
     escaped: BaseException | None = None
     for call, slot in entries:
-        t0 = clock() if sampled else 0.0
+        t0 = clock()
         try:
             call(event)
         except Abort as exc:
@@ -114,8 +153,7 @@ def deliver(route: Route, event: Event) -> None:
                     _debit_rest(entries, slot)
                     raise
                 escaped = escaped or exc
-        if sampled:
-            slot.stats.add_sample(clock() - t0)
+        slot.stats.add_sample(clock() - t0)
     if escaped is not None:
         raise escaped
 
@@ -483,16 +521,19 @@ class CallbackManager(Callbacks):
             route = self._route(event_cls)
         return bool(route[0])
 
-    def routes_for(self, classes: tuple[type[Event], ...]) -> tuple[Route, ...] | None:
-        """The sync routes of ``classes`` at once (a run's events), or None if none has a handler."""
-        key = ("run", classes)
+    def routes_for(self, kind: Any) -> tuple[Route, ...] | None:
+        """The sync routes of all the events of run class ``kind`` (its ``_classes``), at once.
+
+        Cached under ``kind`` in ``_routes`` (``()`` when no handler takes any of them), so
+        a run looks them up with one dict ``get``; None when nobody listens.
+        """
         routes = self._routes
-        found = routes.get(key, _UNSET)
-        if found is _UNSET:
-            built = tuple(routes.get(c) or self._route(c) for c in classes)
-            found = built if any(r[0] for r in built) else None
-            routes[key] = found
-        return found  # type: ignore[no-any-return]
+        found = routes.get(kind)
+        if found is None:
+            built = tuple(routes.get(c) or self._route(c) for c in kind._classes)
+            found = built if any(r[0] for r in built) else ()
+            routes[kind] = found
+        return found or None
 
     def aroute(self, event_cls: type[Event]) -> ARoute:
         """The async route of ``event_cls``."""

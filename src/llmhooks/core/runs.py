@@ -34,13 +34,14 @@ from typing import Any, ClassVar, Protocol, Self
 
 from llmhooks._validate import check_tags
 from llmhooks.core import redaction as _redaction
+from llmhooks.core import scope as _scope
 from llmhooks.core._builders import builder
 from llmhooks.core.classify import classify_error
-from llmhooks.core.context import CallbacksLike, _run_ctx, manager_for
+from llmhooks.core.context import CallbacksLike, _ambient, manager_for, manager_in
 from llmhooks.core.isolation import report_overridden
 from llmhooks.core.manager import CallbackManager, Route, adeliver, deliver
 from llmhooks.core.redaction import redact_fields, redact_metadata, redact_payload
-from llmhooks.core.scope import _current, ambient_trace_id, enter_scopes, exit_scopes, restore, run_scopes
+from llmhooks.core.scope import _current, ambient_trace_id, enter_scopes, exit_scopes, restore
 from llmhooks.events import (
     AgentEndEvent,
     AgentErrorEvent,
@@ -64,7 +65,8 @@ from llmhooks.events import (
     ToolErrorEvent,
     ToolStartEvent,
 )
-from llmhooks.events._ids import new_run_id, new_trace_id
+from llmhooks.events._ids import RUN_IDS, new_run_id, new_trace_id
+from llmhooks.events._model import MISSING
 
 __all__ = [
     "AgentRun",
@@ -85,6 +87,22 @@ __all__ = [
     "tool_run",
 ]
 
+_LLM_START = (
+    ("messages", None),
+    ("prompt", None),
+    ("temperature", None),
+    ("max_tokens", None),
+    ("tools", None),
+    ("streaming", False),
+    ("params", None),
+)
+_LLM_END_NAMES = frozenset(
+    {
+        "provider", "model", "response", "input_tokens", "output_tokens", "total_tokens",
+        "cached_input_tokens", "cache_write_input_tokens", "reasoning_tokens", "usage_estimated",
+        "latency_ms", "time_to_first_token_ms", "finish_reason", "tool_calls", "cost", "incomplete",
+    }
+)  # fmt: skip
 TOKEN_EVENT_FIELDS = (
     "run_id",
     "parent_run_id",
@@ -127,9 +145,13 @@ def ending(exc: BaseException) -> str:
 
 
 class _NoopRun:
-    """The run used when nobody listens: no events, ids made only if asked for."""
+    """The run used when nobody listens: no events, ids made only if asked for.
 
-    __slots__ = ("_parent", "_parent_run_id", "_run_id", "_token", "_trace_id")
+    It still becomes the current run inside its block, so a nested run that does have
+    handlers gets it as parent; its parent is read from the context token when asked.
+    """
+
+    __slots__ = ("_parent_run_id", "_run_id", "_token", "_trace_id")
 
     is_recording: ClassVar[bool] = False
     # the read-only surface of a recording run, empty, so producers need not branch
@@ -148,8 +170,15 @@ class _NoopRun:
         self._run_id = run_id
         self._trace_id = trace_id
         self._parent_run_id = parent_run_id
-        self._parent: RunLike | None = None
         self._token: Token[Any] | None = None
+
+    @property
+    def _parent(self) -> RunLike | None:
+        token = self._token
+        if token is None:
+            return None
+        old = token.old_value
+        return None if old is Token.MISSING else old
 
     @property
     def run_id(self) -> str:
@@ -160,26 +189,32 @@ class _NoopRun:
     @property
     def trace_id(self) -> str:
         if self._trace_id is None:
-            self._trace_id = self._parent.trace_id if self._parent is not None else new_trace_id()
+            parent = self._parent
+            self._trace_id = parent.trace_id if parent is not None else new_trace_id()
         return self._trace_id
 
     @property
     def parent_run_id(self) -> str | None:
         if self._parent_run_id is not None:
             return self._parent_run_id
-        return self._parent.run_id if self._parent is not None else None
+        parent = self._parent
+        return parent.run_id if parent is not None else None
 
     def __enter__(self) -> _NoopRun:
-        self._parent = _current.get()
         self._token = _current.set(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._token is not None:
-            restore(self._token, self._parent)
+        token = self._token
+        if token is not None:
+            try:
+                _current.reset(token)
+            except ValueError:  # left in another context (a generator resumed elsewhere)
+                _current.set(self._parent)
 
     async def __aenter__(self) -> _NoopRun:
-        return self.__enter__()
+        self._token = _current.set(self)
+        return self
 
     async def __aexit__(self, *exc: object) -> None:
         self.__exit__()
@@ -282,7 +317,7 @@ class Run:
     ) -> None:
         for name in self.family:
             setattr(self, name, family.get(name))
-        self._setup(manager, manager.routes_for(self._classes), start_fields, run_id, parent_run_id, trace_id)
+        self._setup(manager, manager.routes_for(type(self)), start_fields, run_id, parent_run_id, trace_id)
         self._context(tags, metadata)
 
     def _setup(
@@ -308,7 +343,8 @@ class Run:
 
     def _context(self, tags: Any, metadata: dict[str, Any] | None) -> None:
         own_tags = tags if type(tags) is list else check_tags("tags", tags)
-        ctx = _run_ctx.get()
+        ambient = _ambient.get()
+        ctx = ambient.run if ambient is not None else None
         if ctx is None:
             self.user_id = None
             self.tags = list(own_tags)
@@ -339,14 +375,16 @@ class Run:
                 self.trace_id = parent.trace_id
         elif not self.trace_id:
             # a root run joins the trace a run scope knows of (OpenTelemetry's current span)
-            self.trace_id = (run_scopes() and ambient_trace_id()) or new_trace_id()
+            self.trace_id = (_scope._scopes and ambient_trace_id()) or new_trace_id()
         self._t0 = _clock()
-        start = None
-        if self._routes[0][0]:
-            payload = self._payload
-            start = self._build_start(self, **redact_fields(payload)) if payload else self._build_start(self)
+        start = self._start_event() if self._routes[0][0] else None
+        self._payload = None
         self._token = _current.set(self)  # only once the start event exists: nothing set if it failed
         return start
+
+    def _start_event(self) -> Event:
+        payload = self._payload
+        return self._build_start(self, **redact_fields(payload)) if payload else self._build_start(self)  # type: ignore[no-any-return]
 
     def __enter__(self) -> Self:
         start = self._open()
@@ -356,7 +394,7 @@ class Run:
             except BaseException as exc:
                 self._close_after_refusal(exc)
                 raise
-        if run_scopes():
+        if _scope._scopes:
             self._scoped = enter_scopes(self)
         return self
 
@@ -368,7 +406,7 @@ class Run:
             except BaseException as exc:
                 await self._aclose_after_refusal(exc)
                 raise
-        if run_scopes():
+        if _scope._scopes:
             self._scoped = enter_scopes(self)
         return self
 
@@ -564,11 +602,44 @@ class LLMRun(Run):
     family = ("provider", "model")
     _classifies = True
 
-    def _open(self) -> Event | None:
+    def _setup(self, *args: Any) -> None:
         self._index = 0
         self._ttft: float | None = None
         self._chunks: list[str] = []
-        return Run._open(self)
+        Run._setup(self, *args)
+
+    def _start_event(self) -> Event:
+        # built field by field: runs once per call (tests check every field is set)
+        payload: Any = self._payload
+        if type(payload) is dict:  # from the positional constructor
+            payload = tuple(payload.get(name, default) for name, default in _LLM_START)
+        messages, prompt, temperature, max_tokens, tools, streaming, params = payload
+        if messages is not None:
+            messages = redact_payload("messages", messages)
+        if prompt is not None:
+            prompt = redact_payload("prompt", prompt)
+        if tools is not None:
+            tools = redact_payload("tools", tools)
+        if params is not None:
+            params = redact_payload("params", params)
+        event = _new(LLMStartEvent)
+        event.run_id = self.run_id
+        event.parent_run_id = self.parent_run_id
+        event.trace_id = self.trace_id
+        event.timestamp = time.time()
+        event.user_id = self.user_id
+        event.tags = self.tags
+        event.metadata = self.metadata
+        event.provider = self.provider
+        event.model = self.model
+        event.messages = messages
+        event.prompt = prompt
+        event.temperature = temperature
+        event.max_tokens = max_tokens
+        event.tools = tools
+        event.streaming = streaming
+        event.params = params
+        return event
 
     @property
     def time_to_first_token_ms(self) -> float | None:
@@ -631,28 +702,125 @@ class LLMRun(Run):
         if event is not None:
             await adeliver(self.manager.aroute(LLMTokenEvent), event)
 
+    def finish(  # type: ignore[override]
+        self,
+        *,
+        response: Any = None,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        total_tokens: int | None = None,
+        cached_input_tokens: int | None = None,
+        cache_write_input_tokens: int | None = None,
+        reasoning_tokens: int | None = None,
+        usage_estimated: bool = False,
+        latency_ms: float | None = None,
+        time_to_first_token_ms: float | None = None,
+        finish_reason: str | None = None,
+        tool_calls: list[Any] | None = None,
+        cost: float | None = None,
+        incomplete: bool = False,
+        provider: Any = MISSING,
+        model: Any = MISSING,
+    ) -> None:
+        """Emit the end event (once; later calls raise RuntimeError).
+
+        ``response`` defaults to the streamed text, ``total_tokens`` to input + output,
+        ``latency_ms`` and ``time_to_first_token_ms`` to what the run measured;
+        ``provider``/``model`` correct the run's (the model the provider resolved).
+
+        Raises:
+            Abort: a handler refused, once every handler had the event.
+        """
+        if self.done or self._token is None:
+            self._check_open()
+        if not self._routes[1][0]:
+            self.done = True
+            return
+        event = _llm_end(
+            self, response, input_tokens, output_tokens, total_tokens, cached_input_tokens,
+            cache_write_input_tokens, reasoning_tokens, usage_estimated, latency_ms,
+            time_to_first_token_ms, finish_reason, tool_calls, cost, incomplete, provider, model,
+        )  # fmt: skip
+        deliver(self._routes[1], event)
+
+    async def afinish(self, **fields: Any) -> None:
+        """Async ``finish``: async handlers are awaited."""
+        if self.done or self._token is None:
+            self._check_open()
+        await self._aend(fields)
+
     def _end_event(self, fields: dict[str, Any]) -> Event | None:
         if not self._routes[1][0]:
             self.done = True
             return None
-        if "latency_ms" not in fields:
-            fields["latency_ms"] = (_clock() - self._t0) * 1000.0
-        if self._chunks and fields.get("response") is None:
-            fields["response"] = "".join(self._chunks)
-        if self._ttft is not None and "time_to_first_token_ms" not in fields:
-            fields["time_to_first_token_ms"] = self._ttft
-        if fields.get("total_tokens") is None:
-            i, o = fields.get("input_tokens"), fields.get("output_tokens")
-            if i is not None and o is not None:
-                fields["total_tokens"] = i + o
-        response, tool_calls = fields.get("response"), fields.get("tool_calls")
-        if response is not None:
-            fields["response"] = redact_payload("response", response)
-        if tool_calls is not None:
-            fields["tool_calls"] = redact_payload("tool_calls", tool_calls)
-        event = self._build_end(self, **fields)
-        self.done = True
-        return event  # type: ignore[no-any-return]
+        if not _LLM_END_NAMES.issuperset(fields):
+            unknown = ", ".join(sorted(set(fields) - _LLM_END_NAMES))
+            raise TypeError(f"LLMRun.finish() got field(s) LLMEndEvent does not have: {unknown}")
+        get = fields.get
+        return _llm_end(
+            self, get("response"), get("input_tokens"), get("output_tokens"), get("total_tokens"),
+            get("cached_input_tokens"), get("cache_write_input_tokens"), get("reasoning_tokens"),
+            get("usage_estimated", False), get("latency_ms"), get("time_to_first_token_ms"),
+            get("finish_reason"), get("tool_calls"), get("cost"), get("incomplete", False),
+            get("provider", MISSING), get("model", MISSING),
+        )  # fmt: skip
+
+
+def _llm_end(
+    run: LLMRun,
+    response: Any,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    total: int | None,
+    cached: int | None,
+    cache_write: int | None,
+    reasoning: int | None,
+    estimated: bool,
+    latency: float | None,
+    ttft: float | None,
+    finish_reason: str | None,
+    tool_calls: list[Any] | None,
+    cost: float | None,
+    incomplete: bool,
+    provider: Any,
+    model: Any,
+) -> LLMEndEvent:
+    """The end event of ``run``, built field by field (runs once per call; tests check every
+    field is set), with the defaults ``LLMRun.finish`` documents. Marks the run done."""
+    if response is None and run._chunks:
+        response = "".join(run._chunks)
+    if response is not None:
+        response = redact_payload("response", response)
+    if tool_calls is not None:
+        tool_calls = redact_payload("tool_calls", tool_calls)
+    if total is None and input_tokens is not None and output_tokens is not None:
+        total = input_tokens + output_tokens
+    event = _new(LLMEndEvent)
+    event.run_id = run.run_id
+    event.parent_run_id = run.parent_run_id
+    event.trace_id = run.trace_id
+    event.timestamp = time.time()
+    event.user_id = run.user_id
+    event.tags = run.tags
+    event.metadata = run.metadata
+    event.provider = run.provider if provider is MISSING else provider
+    event.model = run.model if model is MISSING else model
+    event.response = response
+    event.input_tokens = input_tokens
+    event.output_tokens = output_tokens
+    event.total_tokens = total
+    event.cached_input_tokens = cached
+    event.cache_write_input_tokens = cache_write
+    event.reasoning_tokens = reasoning
+    event.usage_estimated = estimated
+    event.latency_ms = (_clock() - run._t0) * 1000.0 if latency is None else latency
+    event.time_to_first_token_ms = run._ttft if ttft is None else ttft
+    event.finish_reason = finish_reason
+    event.tool_calls = tool_calls
+    event.cost = cost
+    event.incomplete = incomplete
+    run.done = True
+    return event
 
 
 class ToolRun(Run):
@@ -756,11 +924,9 @@ def _recording(
 ) -> Any:
     """A run of ``cls``, or the no-op run when no handler takes any of its events."""
     manager = manager_for(callbacks)
-    routes = manager.routes_for(cls._classes) if manager is not None else None
+    routes = manager.routes_for(cls) if manager is not None else None
     if routes is None:  # nobody listens: skip building anything
-        if tags is not None and type(tags) is not list:
-            check_tags("tags", tags)
-        return _NoopRun(run_id, parent_run_id, trace_id)
+        return _noop(run_id, parent_run_id, trace_id, tags)
     run = _new(cls)
     run._setup(manager, routes, payload, run_id, parent_run_id, trace_id)  # type: ignore[arg-type]
     run._context(tags, metadata)
@@ -803,28 +969,51 @@ def llm_run(
     """
     if messages is not None and type(messages) is not list:
         messages = _check_messages(messages)
-    run: Any = _recording(
-        LLMRun,
-        callbacks,
-        {
-            "messages": messages,
-            "prompt": prompt,
-            "temperature": temperature,
-            "max_tokens": max_tokens,
-            "tools": tools,
-            "streaming": streaming,
-            "params": params,
-        },
-        run_id,
-        parent_run_id,
-        trace_id,
-        tags,
-        metadata,
-    )
-    if run.is_recording:
-        run.provider = provider
-        run.model = model
+    ambient = _ambient.get()
+    manager = manager_in(callbacks, ambient)
+    if manager is None:
+        return _noop(run_id, parent_run_id, trace_id, tags)  # type: ignore[return-value]
+    routes = manager._routes.get(LLMRun)
+    if not routes:
+        routes = manager.routes_for(LLMRun) if routes is None else None
+        if routes is None:  # no handler takes any LLM event: skip building anything
+            return _noop(run_id, parent_run_id, trace_id, tags)  # type: ignore[return-value]
+    # the whole set-up inline: this runs once per LLM call
+    run: Any = _new(LLMRun)
+    run.manager = manager
+    run._routes = routes
+    run.provider = provider
+    run.model = model
+    run._payload = (messages, prompt, temperature, max_tokens, tools, streaming, params)
+    if run_id is None:
+        try:
+            run_id = RUN_IDS.pop()
+        except IndexError:
+            run_id = new_run_id()
+    run.run_id = run_id
+    run.parent_run_id = parent_run_id
+    run.trace_id = trace_id or ""
+    run._t0 = 0.0
+    run._token = None
+    run._parent = None
+    run._scoped = None
+    run.done = False
+    run._index = 0
+    run._ttft = None
+    run._chunks = []
+    if tags is None and metadata is None and (ambient is None or ambient.run is None):
+        run.user_id = None
+        run.tags = []
+        run.metadata = {}
+    else:
+        run._context(tags, metadata)
     return run  # type: ignore[no-any-return]
+
+
+def _noop(run_id: str | None, parent_run_id: str | None, trace_id: str | None, tags: Any) -> _NoopRun:
+    if tags is not None and type(tags) is not list:
+        check_tags("tags", tags)
+    return _NoopRun(run_id, parent_run_id, trace_id)
 
 
 def tool_run(

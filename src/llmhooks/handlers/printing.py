@@ -5,29 +5,36 @@
 
     ▶ agent
       ▶ llm openai/gpt-4o
-      ✔ llm openai/gpt-4o 410ms 52+18 tokens $0.000310
+      ✔ llm openai/gpt-4o 410ms 52 in / 18 out tokens $0.000310
       ▶ tool search
       ✔ tool search 120ms
       ▶ llm openai/gpt-4o stream
         It is sunny in Paris today.
-      ✔ llm openai/gpt-4o 380ms 90+9 tokens
+      ✔ llm openai/gpt-4o 380ms 90 in / 9 out tokens
     ✔ agent 960ms
 
 Runs are indented under their parent run; streamed tokens are written inline as
 they arrive (a line per stream: when streams interleave, each switch starts a
-new line tagged with the run id). End lines show duration, tokens and cost (cost
-appears when a ``CostTracker`` runs before this handler). ``verbose=True`` adds
+new line tagged with the run id). End lines show duration, tokens (``(estimated)``
+when the provider sent no counts and they were estimated from the text) and cost
+(when a ``CostTracker`` runs before this handler). Failures are marked ``✘`` in red:
+errors, a tool that returned ``success=False``, an MCP server that could not connect or
+went away (a session the client closed is ``✔``). ``verbose=True`` adds
 prompts, tool arguments and results, agent steps, MCP progress and logs, and
 realtime/VLM events.
 
-Colour is used when the output is a terminal (and ``NO_COLOR`` is not set), via
-``rich`` if it is installed, else ANSI codes; plain text otherwise.
-``file=None`` means ``sys.stdout`` at the time of each write.
+Colour follows ``NO_COLOR``, ``FORCE_COLOR``, ``TERM=dumb`` and whether the output is a
+terminal (``color=`` overrides them), via ``rich`` if it is installed, else ANSI codes.
+``file=None`` means ``sys.stdout`` at the time of each write. When the reader of the
+output goes away (``python app.py | head``), printing stops quietly and the program
+goes on: a broken pipe is not the observed program's failure.
 """
 
 from __future__ import annotations
 
-import os
+import errno
+import functools
+import logging
 import sys
 import threading
 from typing import Any, TextIO
@@ -56,24 +63,19 @@ from llmhooks.events import (
     ToolStartEvent,
 )
 from llmhooks.events.base import ErrorInfo
+from llmhooks.handlers._console import ANSI, RESET, wants_color
 
-__all__ = ["PrintCallbacks"]
+__all__ = ["PrintCallbacks", "run_label"]
 
-Segment = tuple[str, str | None]  # (text, style name understood by rich and by _ANSI)
+logger = logging.getLogger("llmhooks")
 
-_ANSI = {
-    "cyan": "\033[36m",
-    "green": "\033[32m",
-    "red": "\033[31m",
-    "dim": "\033[2m",
-    "bold": "\033[1m",
-    "yellow": "\033[33m",
-}
-_RESET = "\033[0m"
+Segment = tuple[str, str | None]  # (text, style name understood by rich and by ANSI)
 _UNICODE = ("▶", "✔", "✘", "·")
 _ASCII = (">", "+", "x", "-")
 _STARTS = frozenset({"start", "node_start", "inference_start"})
 _ENDS = frozenset({"end", "node_end", "inference_completed"})
+# the reason MCPClient gives a session it closed itself (docs/mcp.md, "Disconnect reasons")
+_MCP_CLOSED_BY_CLIENT = "closed by client"
 
 
 def _duration(ms: float | None) -> str:
@@ -91,10 +93,34 @@ def _preview(value: Any, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _label(event: Event) -> str:
+def _tokens(event: LLMEndEvent) -> str:
+    cached = f" ({event.cached_input_tokens} cached)" if event.cached_input_tokens else ""
+    estimated = " (estimated)" if event.usage_estimated else ""
+    return f" {event.input_tokens or 0} in{cached} / {event.output_tokens or 0} out tokens{estimated}"
+
+
+@functools.cache
+def _rich_console_class() -> type[Any] | None:
+    try:
+        from rich.console import Console
+    except ImportError:
+        return None
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # rich's default exits the program; a handler must not end the program it observes
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    return _Console
+
+
+def run_label(event: Event) -> str:
+    """What a run is called in the tree: ``llm openai/gpt-4o``, ``tool demo-tools.lookup_capital``..."""
     if isinstance(event, (LLMStartEvent, LLMEndEvent)) or event.type.startswith("llm."):
-        provider, model = getattr(event, "provider", None), getattr(event, "model", None)
-        return f"llm {provider}/{model}" if provider else f"llm {model}"
+        parts = (getattr(event, "provider", None), getattr(event, "model", None))
+        model = "/".join(p for p in parts if p)
+        return f"llm {model}" if model else "llm"
     if isinstance(event, ToolEvent):
         return (
             f"tool {event.server_name}.{event.tool_name}" if event.server_name else f"tool {event.tool_name}"
@@ -120,7 +146,8 @@ class PrintCallbacks(Callbacks):
     Args:
         verbose: also print payload previews and minor events (see the module docstring).
         file: where to write (default: ``sys.stdout`` at each write).
-        color: force colour on or off (default: on for terminals).
+        color: force colour on or off (default: from the environment and the terminal,
+            see the module docstring).
         show_tokens: write streamed tokens inline (default True).
         width: longest preview of a payload, in characters.
     """
@@ -145,6 +172,8 @@ class PrintCallbacks(Callbacks):
         self._open: str | None = None  # run whose tokens the current line holds
         self._stream_id = 0
         self._mode: tuple[bool, Any, tuple[str, ...]] = (False, None, _ASCII)
+        self._gone = False  # the current stream's reader went away: write nothing more to it
+        self._connected: set[str] = set()  # run ids of MCP sessions that connected
 
     # output
 
@@ -153,35 +182,38 @@ class PrintCallbacks(Callbacks):
         if id(stream) != self._stream_id:
             self._stream_id = id(stream)
             self._mode = self._detect(stream)
+            self._gone = False
         return stream
 
     def _detect(self, stream: TextIO) -> tuple[bool, Any, tuple[str, ...]]:
         encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
         symbols = _UNICODE if encoding.startswith("utf") else _ASCII
-        color = self.color
-        if color is None:
-            try:
-                color = stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
-            except (AttributeError, ValueError):
-                color = False
+        color = wants_color(stream, self.color)
         console = None
-        if color:
-            try:
-                from rich.console import Console
-
-                console = Console(
-                    file=stream,
-                    force_terminal=True if self.color else None,
-                    highlight=False,
-                    markup=False,
-                    emoji=False,
-                    soft_wrap=True,
-                )
-            except ImportError:
-                pass
-        return bool(color), console, symbols
+        console_class = _rich_console_class() if color else None
+        if console_class is not None:
+            # colour was decided here: rich must not decide again from the environment
+            console = console_class(
+                file=stream,
+                force_terminal=True,
+                no_color=False,
+                highlight=False,
+                markup=False,
+                emoji=False,
+                soft_wrap=True,
+            )
+        return color, console, symbols
 
     def _write(self, stream: TextIO, segments: list[Segment], end: str = "\n") -> None:
+        if self._gone:
+            return
+        try:
+            self._write_to(stream, segments, end)
+        except BrokenPipeError:
+            self._gone = True
+            logger.debug("PrintCallbacks: the reader of %r went away; printing stops", stream)
+
+    def _write_to(self, stream: TextIO, segments: list[Segment], end: str) -> None:
         color, console, _ = self._mode
         if console is not None:
             from rich.text import Text
@@ -192,7 +224,7 @@ class PrintCallbacks(Callbacks):
             console.print(text, end=end)
             return
         if color:
-            out = "".join(f"{_ANSI[s]}{t}{_RESET}" if s else t for t, s in segments)
+            out = "".join(f"{ANSI[s]}{t}{RESET}" if s else t for t, s in segments)
         else:
             out = "".join(t for t, _ in segments)
         try:
@@ -237,31 +269,40 @@ class PrintCallbacks(Callbacks):
                 depth = 0 if parent is None else parent + 1
                 self._depth[run_id] = depth
                 self._line(
-                    stream, depth, [(symbols[0] + " ", "cyan"), (_label(event), "bold"), *self._start(event)]
+                    stream,
+                    depth,
+                    [(symbols[0] + " ", "cyan"), (run_label(event), "bold"), *self._start(event)],
                 )
             elif kind in _ENDS or isinstance(event, MCPDisconnectEvent):
                 known = self._depth.pop(run_id, None) if kind in _ENDS else None
                 depth = self._child_depth(event) if known is None else known
+                symbol, style = (symbols[2], "red") if self._failed(event) else (symbols[1], "green")
                 self._line(
-                    stream, depth, [(symbols[1] + " ", "green"), (_label(event), "bold"), *self._end(event)]
+                    stream, depth, [(symbol + " ", style), (run_label(event), "bold"), *self._end(event)]
                 )
                 self._streamed.discard(run_id)
+                self._connected.discard(run_id)
             elif isinstance(event, ErrorInfo):
                 depth = self._depth.pop(run_id, self._child_depth(event))
                 text = f" {event.error_message}"
                 kind_name = getattr(event, "error_type", None)
                 if kind_name and not event.error_message.startswith(kind_name):
                     text = f" {kind_name}: {event.error_message}"
-                segments: list[Segment] = [(symbols[2] + " ", "red"), (_label(event), "bold"), (text, "red")]
+                segments: list[Segment] = [
+                    (symbols[2] + " ", "red"),
+                    (run_label(event), "bold"),
+                    (text, "red"),
+                ]
                 segments.append((_duration(getattr(event, "latency_ms", None)), "dim"))
                 self._line(stream, depth, segments)
                 self._streamed.discard(run_id)
             elif isinstance(event, MCPConnectEvent):
+                self._connected.add(run_id)
                 detail = f" connected ({event.transport or '?'}, {event.tools_count or 0} tools)"
                 self._line(
                     stream,
                     self._child_depth(event),
-                    [(symbols[0] + " ", "cyan"), (_label(event), "bold"), (detail, None)],
+                    [(symbols[0] + " ", "cyan"), (run_label(event), "bold"), (detail, None)],
                 )
             elif isinstance(event, AgentStepEvent):
                 detail = f" step {event.step}: {_preview(event.action, self.width)}"
@@ -273,8 +314,16 @@ class PrintCallbacks(Callbacks):
                 self._line(
                     stream,
                     self._child_depth(event),
-                    [(symbols[3] + " ", "dim"), (_label(event), "bold"), (detail, "dim")],
+                    [(symbols[3] + " ", "dim"), (run_label(event), "bold"), (detail, "dim")],
                 )
+
+    @staticmethod
+    def _failed(event: Event) -> bool:
+        if isinstance(event, ToolEndEvent):
+            return not event.success
+        if isinstance(event, MCPDisconnectEvent):
+            return event.reason != _MCP_CLOSED_BY_CLIENT
+        return False
 
     def _child_depth(self, event: Event) -> int:
         parent = self._depth.get(event.parent_run_id or "")
@@ -303,7 +352,7 @@ class PrintCallbacks(Callbacks):
         out: list[Segment] = [(_duration(getattr(event, "latency_ms", None)), "dim")]
         if isinstance(event, LLMEndEvent):
             if event.input_tokens is not None or event.output_tokens is not None:
-                out.append((f" {event.input_tokens or 0}+{event.output_tokens or 0} tokens", None))
+                out.append((_tokens(event), None))
             if event.cost is not None:
                 out.append((f" ${event.cost:.6f}", "yellow"))
             if event.incomplete:
@@ -321,8 +370,11 @@ class PrintCallbacks(Callbacks):
             out.append((f" -> {_preview(event.result, self.width)}", "dim"))
         elif isinstance(event, RetrievalEndEvent):
             out.append((f" {len(event.documents or ())} documents", None))
-        elif isinstance(event, MCPDisconnectEvent) and event.reason:
-            out.append((f" disconnected: {event.reason}", None))
+        elif isinstance(event, MCPDisconnectEvent):
+            what = "disconnected" if event.run_id in self._connected else "failed to connect"
+            failed = self._failed(event)
+            reason = f": {event.reason}" if event.reason else ""
+            out.append((f" {what}{reason}", "red" if failed else None))
         return out
 
     def _minor(self, event: Event) -> str:

@@ -74,7 +74,7 @@ class LLMOp(Op):
         self.input_name: str | None = next((n for n in names if n in self.param_names), None)
         self.input_index = self.param_names.index(self.input_name) if self.input_name else 0
         self.input_index += 1 if self.method else 0
-        fname = getattr(fn, "__name__", "")
+        self.fname = fname = getattr(fn, "__name__", "")
         self.streaming = (
             inspect.isgeneratorfunction(fn)
             or inspect.isasyncgenfunction(fn)
@@ -113,6 +113,8 @@ class LLMOp(Op):
             temperature = described.get("temperature")
             max_tokens = described.get("max_tokens")
             params = described.get("params")
+        if provider is None and model is None:  # nothing else names the call: its function does
+            model = self.fname or None
         if kwargs:
             extra = {k: v for k, v in kwargs.items() if k != used and k not in _PROMOTED}
             if extra:
@@ -196,7 +198,8 @@ def instrument_llm(
 
     Args:
         provider: provider name for the events (else ``self.provider``).
-        model: model name (else ``self.model``/``model_name``/``metadata.model_name``).
+        model: model name (else ``self.model``/``model_name``/``metadata.model_name``;
+            when neither a provider nor a model is known, the function's name).
         kind: ``"chat"`` reads ``messages``, ``"completion"`` reads ``prompt``;
             None reads whichever the function has, else its first argument.
         callbacks: handlers for every call, added to the global and scoped ones.
