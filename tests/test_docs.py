@@ -46,9 +46,6 @@ NOT_YET_RUNNABLE: set[str] = {
     "docs/handlers.md",
     "docs/instrument.md",
     "docs/langchain.md",
-    "docs/llm.md",
-    "docs/mcp.md",
-    "docs/sdk-instrumentation.md",
 }
 
 RUNNER = textwrap.dedent(

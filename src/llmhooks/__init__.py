@@ -126,7 +126,9 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
     from llmhooks.handlers.cost import CostTracker, Price
     from llmhooks.handlers.logging import LoggingCallbacks
     from llmhooks.handlers.metrics import MetricsCallbacks
+    from llmhooks.handlers.otel import OpenTelemetryCallbacks
     from llmhooks.handlers.printing import PrintCallbacks
+    from llmhooks.handlers.prometheus import PrometheusCallbacks
     from llmhooks.handlers.ratelimit import RateLimiter
     from llmhooks.handlers.record import EventRecorder, ReplayResult, areplay, read_events, replay
     from llmhooks.handlers.streaming import StreamingProgress
@@ -161,6 +163,8 @@ _LAZY: dict[str, str] = {
     "read_events": "llmhooks.handlers.record",
     "areplay": "llmhooks.handlers.record",
     "Price": "llmhooks.handlers.cost",
+    "OpenTelemetryCallbacks": "llmhooks.handlers.otel",  # extra: otel
+    "PrometheusCallbacks": "llmhooks.handlers.prometheus",  # extra: prometheus
     # instrumentation, bus, other handler styles
     "instrument_llm": "llmhooks.instrument",
     "instrument_tool": "llmhooks.instrument",
@@ -264,8 +268,10 @@ __all__ = [
     "MetricsCallbacks",
     "MissingExtraError",
     "NodeRun",
+    "OpenTelemetryCallbacks",
     "Price",
     "PrintCallbacks",
+    "PrometheusCallbacks",
     "RateLimitExceeded",
     "RateLimiter",
     "RealtimeAgentTranscriptionEvent",

@@ -1,13 +1,14 @@
-"""The ``llmhooks`` command: ``llmhooks demo``, ``llmhooks --version``.
+"""The ``llmhooks`` command: ``llmhooks demo``, ``llmhooks view``, ``llmhooks --version``.
 
 A subcommand is one module here plus one line in ``COMMANDS``. The module defines
 ``register(add_parser)``: it calls ``add_parser(name, help=...)``, adds its arguments and
-sets ``run``, a function of the parsed arguments that returns the exit code::
+sets ``command_main``, a function of the parsed arguments returning the exit code (not
+``run``: an option named ``--run`` would overwrite it)::
 
     def register(add_parser: AddParser) -> None:
         parser = add_parser("demo", help="a short tour")
         parser.add_argument("--quiet", action="store_true")
-        parser.set_defaults(run=run)
+        parser.set_defaults(command_main=run)
 
 Command modules import only what building their parser needs; the heavy imports go
 inside ``run``, so ``llmhooks --help`` stays fast.
@@ -33,7 +34,7 @@ __all__ = ["COMMANDS", "AddParser", "build_parser", "main"]
 AddParser = Callable[..., argparse.ArgumentParser]
 
 # one line per subcommand: the module that registers it (see the module docstring)
-COMMANDS: tuple[str, ...] = ("llmhooks.cli.demo",)
+COMMANDS: tuple[str, ...] = ("llmhooks.cli.demo", "llmhooks.cli.view")
 
 EXIT_BROKEN_PIPE = 1
 EXIT_INTERRUPTED = 130
@@ -54,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         try:
             args = build_parser().parse_args(argv)
-            code: int = args.run(args)
+            code: int = args.command_main(args)
         finally:  # --help and --version exit through here too
             _flush_all()
     except BrokenPipeError:

@@ -48,7 +48,7 @@ def register(add_parser: AddParser) -> None:
         help=f"where to record the events, emptied first (default: ./{DEFAULT_RECORDING}, or a new "
         "file in the temporary folder if the current folder cannot be written)",
     )
-    parser.set_defaults(run=run)
+    parser.set_defaults(command_main=run)
 
 
 def run(args: argparse.Namespace) -> int:

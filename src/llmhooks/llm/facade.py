@@ -22,12 +22,11 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llmhooks.core.context import CallbacksLike, manager_for
 from llmhooks.core.runs import LLMRun
-from llmhooks.llm.messages import MessagesLike, to_messages, to_tools
+from llmhooks.llm.messages import MessagesLike, ToolsLike, to_messages, to_tools
 from llmhooks.llm.providers.base import ChatRequest, Provider
 from llmhooks.llm.response import ChatResponse
 from llmhooks.llm.stream import ChatStream
@@ -43,8 +42,6 @@ PROVIDERS: dict[str, str] = {
     "offline": "llmhooks.llm.offline:OfflineProvider",
 }
 """Provider name -> ``module:class`` (imported when chosen, so unused SDKs are never loaded)."""
-
-ToolsLike = Sequence[Mapping[str, Any]] | None
 
 
 def choose_provider(
@@ -209,11 +206,14 @@ class LLM:
     ) -> ChatResponse:
         """Send ``messages`` (a string or OpenAI-style message dicts) and return the answer.
 
-        ``tools`` are OpenAI function tools (or bare ``{"name", "parameters"}`` dicts);
-        the answer's ``tool_calls`` name the ones the model wants run.
+        ``tools`` are plain functions or ``Tool`` objects (described from their signature
+        and docstring, as ``Agent`` does) or OpenAI function tool dicts (bare
+        ``{"name", "parameters"}`` dicts too); the answer's ``tool_calls`` name the ones
+        the model wants run, which the caller runs.
 
         Raises:
-            TypeError, ValueError: malformed ``messages`` or ``tools`` (before any call).
+            TypeError, ValueError: malformed ``messages`` or ``tools``, or two tools with
+                one name (before any call).
             The provider SDK's own exceptions, unchanged.
         """
         request = self._request(messages, tools, tool_choice, temperature, max_tokens, model, options)

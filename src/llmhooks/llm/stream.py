@@ -7,12 +7,15 @@
     stream.response        # the whole ChatResponse (usage, tool calls) once read to the end
 
 The request is made on the first step, so one object serves both forms; reading
-one stream both ways is an error. Each text delta is one ``LLMTokenEvent``; the
-end of the stream gives the ``LLMEndEvent``. Stopping early (``break`` then the
-stream is dropped, ``close()``, ``await aclose()``, leaving a ``with`` block) closes
-the provider's HTTP stream and ends the run with ``incomplete=True``, the text so
-far and estimated counts. An error ends it with the ``LLMErrorEvent``; the
-exception reaches the caller unchanged. Exactly one terminal event either way.
+one stream both ways is an error. A stream is read once: once it has ended (read
+to the end, failed or closed) it yields nothing more, as the SDKs' own stream
+objects do, and ``response``/``text`` keep what it recorded. Each text delta is
+one ``LLMTokenEvent``; the end of the stream gives the ``LLMEndEvent``. Stopping
+early (``break`` then the stream is dropped, ``close()``, ``await aclose()``,
+leaving a ``with`` block) closes the provider's HTTP stream and ends the run with
+``incomplete=True``, the text so far and estimated counts. An error ends it with
+the ``LLMErrorEvent``; the exception reaches the caller unchanged. Exactly one
+terminal event either way.
 """
 
 from __future__ import annotations
@@ -77,10 +80,10 @@ class ChatStream:
         return self
 
     def __next__(self) -> str:
+        if self._done:  # finished, failed or closed: nothing more, and nothing recorded is lost
+            raise StopIteration
         source = self._source
         if source is None:
-            if self._done:
-                raise StopIteration
             if self._asource is not None:
                 raise TypeError("this stream is being read with 'async for'; do not mix it with 'for'")
             held = self._new_held()
@@ -147,10 +150,10 @@ class ChatStream:
         return self
 
     async def __anext__(self) -> str:
+        if self._done:
+            raise StopAsyncIteration
         source = self._asource
         if source is None:
-            if self._done:
-                raise StopAsyncIteration
             if self._source is not None:
                 raise TypeError("this stream is being read with 'for'; do not mix it with 'async for'")
             held = self._new_held()
