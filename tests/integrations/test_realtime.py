@@ -19,6 +19,7 @@ import pytest
 from openai.resources.realtime.realtime import AsyncRealtimeConnectionManager
 
 from llmhooks import (
+    Abort,
     BudgetExceeded,
     Callbacks,
     ChainEndEvent,
@@ -478,6 +479,21 @@ async def test_budget_abort_on_a_response_reaches_the_reader(server: RealtimeDem
     error = one(rec, LLMErrorEvent)
     assert isinstance(error.error, BudgetExceeded)
     assert rec.types()[-2:] == ["realtime.disconnected", "chain.end"]
+
+
+async def test_a_handler_refusing_the_session_closes_the_connection(server: RealtimeDemoServer) -> None:
+    """``Abort`` on the session's start: ``connect`` raises it, the socket is closed, the run ended once."""
+
+    class NoSessions(Callbacks):
+        def on_chain_start(self, event: ChainStartEvent) -> None:
+            raise Abort("no voice today")
+
+    rec = RecordingCallbacks()
+    with pytest.raises(Abort, match="no voice today"):
+        async with aclient(server, [rec, NoSessions()]).realtime.connect(model=MODEL):
+            pytest.fail("the block must not run")
+    assert rec.types() == ["chain.start", "chain.error"]
+    assert server.connections == 1 and not server.received
 
 
 async def test_async_handlers_are_awaited_in_order(server: RealtimeDemoServer) -> None:

@@ -27,7 +27,7 @@ import logging
 import weakref
 from typing import Any
 
-from llmhooks.core.context import CallbacksLike, manager_for
+from llmhooks.core.context import CallbacksLike
 from llmhooks.integrations._observed import rebrand
 from llmhooks.integrations._patch import Instrumentation, given
 from llmhooks.integrations._realtime_session import RealtimeSession, Step, arun_steps, run_steps
@@ -146,17 +146,10 @@ def _abandon(session: RealtimeSession) -> None:
         logger.debug("llmhooks could not end an abandoned realtime session", exc_info=True)
 
 
-def _start(session: RealtimeSession, plan: _Plan) -> tuple[Step, ...] | Any:
-    """The steps that open the session, or None when nobody listens."""
-    if manager_for(plan.callbacks) is None:
-        return None
-    return session.open() or None
-
-
 async def _aobserve(connection: Any, plan: _Plan) -> None:
     session = RealtimeSession(plan.callbacks, "openai", plan.model)
-    steps = _start(session, plan)
-    if steps is None:
+    steps = session.open()
+    if not steps:  # nobody listens: the connection stays as the SDK made it
         return
     try:
         await arun_steps(steps)
@@ -172,8 +165,8 @@ async def _aobserve(connection: Any, plan: _Plan) -> None:
 
 def _observe(connection: Any, plan: _Plan) -> None:
     session = RealtimeSession(plan.callbacks, "openai", plan.model)
-    steps = _start(session, plan)
-    if steps is None:
+    steps = session.open()
+    if not steps:  # nobody listens: the connection stays as the SDK made it
         return
     try:
         run_steps(steps)
