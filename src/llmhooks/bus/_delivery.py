@@ -22,7 +22,7 @@ from typing import Any
 
 from llmhooks.bus._subscription import Subscription
 from llmhooks.core.context import suppress_here
-from llmhooks.core.scope import _current
+from llmhooks.core.scope import clear_current
 
 __all__ = ["Delivery"]
 
@@ -127,7 +127,7 @@ class Delivery:
 
     async def _run_task(self, ticket: int) -> None:
         # the task's own context: no caller run, no instrumentation of subscribers' calls
-        _current.set(None)
+        clear_current()
         suppress_here()
         loop = asyncio.get_running_loop()
         try:

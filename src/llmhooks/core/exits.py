@@ -30,7 +30,7 @@ import threading
 from types import FrameType
 from typing import Any
 
-__all__ = ["exit_flush_timeout", "flush_at_exit", "watch_exits"]
+__all__ = ["add_exit_flush", "exit_flush_timeout", "flush_at_exit", "watch_exits"]
 
 logger = logging.getLogger("llmhooks")
 
@@ -39,6 +39,18 @@ _lock = threading.Lock()
 _watching_pid: int | None = None
 _signals_done = False
 _flushed_pid: int | None = None
+_after_queues: list[Any] = []  # callables run once the queues are flushed (writers' own buffers)
+
+
+def add_exit_flush(flush: Any) -> None:
+    """Call ``flush()`` on every exit covered here, after the background queues are flushed.
+
+    For writers that hold their own buffer (a recorder's uncommitted rows): the events the
+    queues deliver at exit reach them first. Also installs the exit hooks (``watch_exits``).
+    """
+    with _lock:
+        _after_queues.append(flush)
+    watch_exits()
 
 
 def exit_flush_timeout() -> float:
@@ -70,6 +82,11 @@ def flush_at_exit(reason: str = "exit") -> int:
         flush_all(workers, timeout)
     except Exception:  # never let our exit hook break the program's exit
         logger.exception("llmhooks exit flush failed")
+    for flush in list(_after_queues):
+        try:
+            flush()
+        except Exception:
+            logger.exception("llmhooks exit flush of %r failed", flush)
     lost: list[tuple[str, int]] = []
     for worker in workers:
         left = worker.pending

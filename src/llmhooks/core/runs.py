@@ -223,6 +223,10 @@ class _NoopRun:
     def start(self) -> _NoopRun:
         return self
 
+    def detach(self) -> _NoopRun:
+        self.__exit__()
+        return self
+
     async def astart(self) -> _NoopRun:
         return self
 
@@ -412,34 +416,46 @@ class Run:
         return self
 
     def start(self) -> Self:
-        """Emit the start event without making this the current run of the context.
+        """Emit the start event without leaving this run current in the caller's context.
 
         For producers whose start and end come from different frames or threads
-        (callback-driven libraries such as LangChain): finish with ``finish()`` or
-        ``error()``, and make it current where needed with ``use_run(run)``. The parent
-        is ``parent_run_id`` if given, else the current run. If a start handler raises
-        (an ``Abort``), the run's error event is emitted and the exception propagates.
+        (streams, callback-driven libraries such as LangChain): finish with ``finish()``
+        or ``error()``, and make it current where needed with ``use_run(run)``. Start
+        handlers see it as the current run, as inside ``with``. The parent is
+        ``parent_run_id`` if given, else the current run. If a start handler raises (an
+        ``Abort``), the run's error event is emitted and the exception propagates.
         """
         start = self._open()
-        restore(self._token, self._parent)  # type: ignore[arg-type]
-        if start is not None:
-            try:
+        try:
+            if start is not None:
                 deliver(self._routes[0], start)
-            except BaseException as exc:
-                self._terminal_quietly(exc)
-                raise
+        except BaseException as exc:
+            self._terminal_quietly(exc)
+            raise
+        finally:
+            restore(self._token, self._parent)  # type: ignore[arg-type]
         return self
 
     async def astart(self) -> Self:
         """Async ``start``: async handlers are awaited."""
         start = self._open()
-        restore(self._token, self._parent)  # type: ignore[arg-type]
-        if start is not None:
-            try:
+        try:
+            if start is not None:
                 await adeliver(self.manager.aroute(self.start_cls), start)
-            except BaseException as exc:
-                await self._aterminal_quietly(exc)
-                raise
+        except BaseException as exc:
+            await self._aterminal_quietly(exc)
+            raise
+        finally:
+            restore(self._token, self._parent)  # type: ignore[arg-type]
+        return self
+
+    def detach(self) -> Self:
+        """Stop being current here without ending: the run, entered with ``with``, goes on
+        elsewhere (a decorated function returned a stream). End it with ``finish``/``error``."""
+        if self._scoped is not None:
+            exit_scopes(self, self._scoped)
+            self._scoped = None
+        restore(self._token, self._parent)  # type: ignore[arg-type]
         return self
 
     def _close_after_refusal(self, exc: BaseException) -> None:

@@ -16,7 +16,7 @@ from llmhooks.core.callbacks import Callbacks
 from llmhooks.core.context import manager_for
 from llmhooks.core.manager import CallbackManager
 from llmhooks.core.runs import LLMRun, NodeRun, Run, ToolRun, _NoopRun
-from llmhooks.core.scope import _current
+from llmhooks.core.scope import current_run
 
 __all__ = ["Op", "StreamState"]
 
@@ -135,7 +135,7 @@ class Op:
     def begin(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """The run for this call, or None to pass straight through (nested layer)."""
         owner = args[0] if self.method and args else None
-        cur = _current.get()
+        cur = current_run()
         if cur is not None and type(cur) in _DECORATED and cur.op_key == self.key and cur.owner is owner:  # type: ignore[attr-defined]
             return None
         described = self.describe(owner) if owner is not None else None

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmhooks.core.context import CallbacksLike, manager_for
+from llmhooks.core.held import HeldRun
 from llmhooks.integrations._observed import observe
-from llmhooks.llm._held import HeldRun
 from llmhooks.llm.providers.base import ORIGINAL
 from llmhooks.llm.response import ChatResponse
 from llmhooks.vlm import vision_llm_run
@@ -113,10 +113,10 @@ class Instrumentation:
                 return original(*args, **kwargs)
             run = state._run(api, kwargs)
             if streaming(kwargs) and run.is_recording:
-                held = HeldRun(run)
-                held.enter()
+                held = HeldRun(run).start()
                 try:
-                    result = original(*args, **kwargs)
+                    with held.current():  # the SDK's HTTP request is made inside the run
+                        result = original(*args, **kwargs)
                 except BaseException as exc:
                     held.fail(exc)
                     raise
@@ -143,10 +143,10 @@ class Instrumentation:
                 return await original(*args, **kwargs)
             run = state._run(api, kwargs)
             if streaming(kwargs) and run.is_recording:
-                held = HeldRun(run)
-                await held.aenter()
+                held = await HeldRun(run).astart()
                 try:
-                    result = await original(*args, **kwargs)
+                    with held.current():
+                        result = await original(*args, **kwargs)
                 except BaseException as exc:
                     await held.afail(exc)
                     raise

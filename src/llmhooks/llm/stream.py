@@ -24,9 +24,9 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from types import TracebackType
 from typing import Any
 
+from llmhooks.core.held import HeldRun
 from llmhooks.core.runs import LLMRun
 from llmhooks.events import LLMTokenEvent
-from llmhooks.llm._held import HeldRun
 from llmhooks.llm.messages import estimated_usage
 from llmhooks.llm.providers.base import ChatRequest, Provider, StreamItem
 from llmhooks.llm.response import ChatResponse
@@ -89,16 +89,22 @@ class ChatStream:
             held = self._new_held()
             if held is not None:
                 try:
-                    held.enter()
+                    held.start()
                 except BaseException:  # a start handler refused the call (Abort): run already ended
                     self._done = True
                     raise
         held = self._held
         try:
             source = self._source
-            if source is None:  # a provider may open the connection here, and fail
+            if source is None:  # the first step opens the connection (and may fail): inside the run
                 source = self._source = self._provider.stream(self._request)
-            item = next(source)
+                if held is not None:
+                    with held.current():
+                        item = next(source)
+                else:
+                    item = next(source)
+            else:
+                item = next(source)
         except StopIteration:
             self._ended(None)
             raise
@@ -159,7 +165,7 @@ class ChatStream:
             held = self._new_held()
             if held is not None:
                 try:
-                    await held.aenter()
+                    await held.astart()
                 except BaseException:
                     self._done = True
                     raise
@@ -168,7 +174,13 @@ class ChatStream:
             source = self._asource
             if source is None:
                 source = self._asource = self._provider.astream(self._request)
-            item = await source.__anext__()
+                if held is not None:
+                    with held.current():
+                        item = await source.__anext__()
+                else:
+                    item = await source.__anext__()
+            else:
+                item = await source.__anext__()
         except StopAsyncIteration:
             await self._aended(None)
             raise
