@@ -195,6 +195,17 @@ _LAZY: dict[str, str] = {
     "uninstrument_anthropic": "llmhooks.integrations.anthropic",
     "Tool": "llmhooks.tools",
     "ToolArgumentError": "llmhooks.tools",
+    # across processes (llmhooks[redis])
+    "TokenLedger": "llmhooks.handlers.redis",
+    "RedisTokenLedger": "llmhooks.handlers.redis",
+    "RedisCostLimiter": "llmhooks.handlers.redis",
+    "RedisRateLimiter": "llmhooks.handlers.redis",
+    "RedisStreamShipper": "llmhooks.handlers.redis",
+    "RedisStreamConsumer": "llmhooks.handlers.redis",
+    "EventShipper": "llmhooks.handlers.shipping",
+    "Collector": "llmhooks.handlers.collector",
+    "RedisTokenCallbackHandler": "llmhooks.compat",
+    "DetailedRedisTokenCallbackHandler": "llmhooks.compat",
 }
 
 

@@ -37,7 +37,7 @@ from llmhooks.core import redaction as _redaction
 from llmhooks.core import scope as _scope
 from llmhooks.core._builders import builder
 from llmhooks.core.classify import classify_error
-from llmhooks.core.context import CallbacksLike, _ambient, manager_for, manager_in
+from llmhooks.core.context import _GLOBAL, CallbacksLike, _ambient, manager_for, manager_in
 from llmhooks.core.isolation import report_overridden
 from llmhooks.core.manager import CallbackManager, Route, adeliver, deliver
 from llmhooks.core.redaction import redact_fields, redact_metadata, redact_payload
@@ -392,10 +392,24 @@ class Run:
         return self._build_start(self, **redact_fields(payload)) if payload else self._build_start(self)  # type: ignore[no-any-return]
 
     def __enter__(self) -> Self:
-        start = self._open()
+        # _open() inlined: this is the path of every `with` run
+        parent = _current.get()
+        self._parent = parent
+        if parent is not None:
+            if self.parent_run_id is None:
+                self.parent_run_id = parent.run_id
+            if not self.trace_id:
+                self.trace_id = parent.trace_id
+        elif not self.trace_id:
+            self.trace_id = (_scope._scopes and ambient_trace_id()) or new_trace_id()
+        self._t0 = _clock()
+        route = self._routes[0]
+        start = self._start_event() if route[0] else None
+        self._payload = None
+        self._token = _current.set(self)  # only once the start event exists: nothing set if it failed
         if start is not None:
             try:
-                deliver(self._routes[0], start)
+                deliver(route, start)
             except BaseException as exc:
                 self._close_after_refusal(exc)
                 raise
@@ -857,10 +871,10 @@ class ToolRun(Run):
     error_cls = ToolErrorEvent
     family = ("tool_name", "tool_call_id", "server_name")
 
-    def _open(self) -> Event | None:
+    def _setup(self, *args: Any) -> None:
+        Run._setup(self, *args)
         payload = self._payload
         self._arguments = payload.get("arguments") if payload else None
-        return Run._open(self)
 
     def _error_event(self, error: BaseException | str, **fields: Any) -> Event | None:
         fields.setdefault("arguments", self._arguments)
@@ -877,9 +891,9 @@ class AgentRun(Run):
     extra_cls = AgentStepEvent
     family = ("agent_name",)
 
-    def _open(self) -> Event | None:
+    def _setup(self, *args: Any) -> None:
         self.steps = 0
-        return Run._open(self)
+        Run._setup(self, *args)
 
     def _step_event(self, fields: dict[str, Any]) -> Event | None:
         if self.done:
@@ -995,7 +1009,10 @@ def llm_run(
     if messages is not None and type(messages) is not list:
         messages = _check_messages(messages)
     ambient = _ambient.get()
-    manager = manager_in(callbacks, ambient)
+    if ambient is None and not _GLOBAL._slots and type(callbacks) is CallbackManager:
+        manager: CallbackManager | None = callbacks  # the common case, manager_in's first answer
+    else:
+        manager = manager_in(callbacks, ambient)
     if manager is None:
         return _noop(run_id, parent_run_id, trace_id, tags)  # type: ignore[return-value]
     routes = manager._routes.get(LLMRun)
@@ -1038,7 +1055,12 @@ def llm_run(
 def _noop(run_id: str | None, parent_run_id: str | None, trace_id: str | None, tags: Any) -> _NoopRun:
     if tags is not None and type(tags) is not list:
         check_tags("tags", tags)
-    return _NoopRun(run_id, parent_run_id, trace_id)
+    run = _new(_NoopRun)  # no __init__ call: this is the path of every call nobody listens to
+    run._run_id = run_id
+    run._parent_run_id = parent_run_id
+    run._trace_id = trace_id
+    run._token = None
+    return run
 
 
 def tool_run(
