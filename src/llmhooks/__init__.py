@@ -26,7 +26,6 @@ from llmhooks.core import (
     CallbackManager,
     Callbacks,
     ChainRun,
-    ContextExecutor,
     HandlerStats,
     LLMRun,
     NodeRun,
@@ -121,6 +120,7 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
         KeywordCallbacks,
         KeywordResponse,
     )
+    from llmhooks.core.executor import ContextExecutor
     from llmhooks.core.redaction import Redactor, configure_redaction
     from llmhooks.handlers.budget import CostLimiter
     from llmhooks.handlers.cost import CostTracker, Price
@@ -148,6 +148,7 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
 
 # name -> module that defines it; imported on first access (see __getattr__)
 _LAZY: dict[str, str] = {
+    "ContextExecutor": "llmhooks.core.executor",
     # handlers (stdlib; extras where noted)
     "LoggingCallbacks": "llmhooks.handlers.logging",
     "PrintCallbacks": "llmhooks.handlers.printing",

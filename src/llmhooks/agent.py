@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from llmhooks.core.context import CallbacksLike, _flatten, callbacks_context
+from llmhooks.core.executor import ContextExecutor
 from llmhooks.core.generators import aisolated, isolated
 from llmhooks.core.runs import agent_run, tool_run
-from llmhooks.core.threads import ContextExecutor
-from llmhooks.errors import Abort, LLMHooksError
+from llmhooks.errors import Abort, MaxStepsExceeded
 from llmhooks.tools import Tool, ToolArgumentError, as_tools
 
 if TYPE_CHECKING:
@@ -32,10 +32,6 @@ if TYPE_CHECKING:
     from llmhooks.llm.response import ToolCall
 
 __all__ = ["Agent", "AgentResult", "MaxStepsExceeded"]
-
-
-class MaxStepsExceeded(LLMHooksError):
-    """The model was still calling tools when ``max_steps`` ran out."""
 
 
 @dataclass

@@ -32,13 +32,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Union, get_args, get_origin
 
-from llmhooks.errors import LLMHooksError
+from llmhooks.errors import ToolArgumentError
 
 __all__ = ["Tool", "ToolArgumentError", "as_tools"]
-
-
-class ToolArgumentError(LLMHooksError, ValueError):
-    """The model called a tool with arguments that do not fit its schema."""
 
 
 _JSON_TYPES: dict[type, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}

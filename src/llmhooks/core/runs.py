@@ -35,12 +35,12 @@ from typing import Any, ClassVar, Protocol, Self
 from llmhooks._validate import check_tags
 from llmhooks.core import redaction as _redaction
 from llmhooks.core import scope as _scope
-from llmhooks.core._builders import builder
+from llmhooks.core._builders import LazyBuilder
 from llmhooks.core.classify import classify_error
 from llmhooks.core.context import _GLOBAL, CallbacksLike, _ambient, manager_for, manager_in
 from llmhooks.core.isolation import report_overridden
 from llmhooks.core.manager import CallbackManager, Route, adeliver, deliver
-from llmhooks.core.redaction import redact_fields, redact_metadata, redact_payload
+from llmhooks.core.redaction import redact_fields, redact_metadata, redact_payload, redact_value
 from llmhooks.core.scope import _current, ambient_trace_id, enter_scopes, exit_scopes, restore
 from llmhooks.events import (
     AgentEndEvent,
@@ -82,6 +82,7 @@ __all__ = [
     "classify_error",
     "ending",
     "llm_run",
+    "llm_run_of",
     "node_run",
     "retrieval_run",
     "tool_run",
@@ -303,11 +304,16 @@ class Run:
             return  # a subclass of a run kind (a decorator's marker): same events
         classes = (cls.start_cls, cls.end_cls, cls.error_cls)
         cls._classes = (*classes, cls.extra_cls) if cls.extra_cls is not None else classes
-        cls._build_start = staticmethod(builder(cls.start_cls, cls.family))
-        cls._build_end = staticmethod(builder(cls.end_cls, cls.family))
-        cls._build_error = staticmethod(builder(cls.error_cls, cls.family))
-        if cls.extra_cls is not None:
-            cls._build_extra = staticmethod(builder(cls.extra_cls, cls.family))
+        for name, event_cls in (
+            ("_build_start", cls.start_cls),
+            ("_build_end", cls.end_cls),
+            ("_build_error", cls.error_cls),
+            ("_build_extra", cls.extra_cls),
+        ):
+            if event_cls is not None:
+                lazy = LazyBuilder(event_cls, cls.family)
+                lazy.__set_name__(cls, name)
+                setattr(cls, name, lazy)
 
     def __init__(
         self,
@@ -321,7 +327,8 @@ class Run:
         metadata: dict[str, Any] | None = None,
     ) -> None:
         for name in self.family:
-            setattr(self, name, family.get(name))
+            value = family.get(name)
+            setattr(self, name, redact_value(value) if value and name == "tool_call_id" else value)
         self._setup(manager, manager.routes_for(type(self)), start_fields, run_id, parent_run_id, trace_id)
         self._context(tags, metadata)
 
@@ -359,6 +366,11 @@ class Run:
             self.tags = [*ctx.tags, *own_tags]
             meta = {**ctx.metadata, **metadata} if metadata else dict(ctx.metadata)
         self.metadata = redact_metadata(meta) if meta else meta
+        # copied onto every event of the run: redacted once, here
+        if self.tags:
+            self.tags = redact_value(self.tags)
+        if self.user_id is not None:
+            self.user_id = redact_value(self.user_id)
 
     @property
     def finished(self) -> bool:
@@ -1020,13 +1032,34 @@ def llm_run(
         routes = manager.routes_for(LLMRun) if routes is None else None
         if routes is None:  # no handler takes any LLM event: skip building anything
             return _noop(run_id, parent_run_id, trace_id, tags)  # type: ignore[return-value]
-    # the whole set-up inline: this runs once per LLM call
-    run: Any = _new(LLMRun)
+    return _fresh_llm(  # type: ignore[no-any-return]
+        LLMRun, manager, routes, provider, model,
+        (messages, prompt, temperature, max_tokens, tools, streaming, params),
+        run_id, parent_run_id, trace_id, tags, metadata, ambient,
+    )  # fmt: skip
+
+
+def _fresh_llm(
+    cls: type[LLMRun],
+    manager: CallbackManager,
+    routes: tuple[Route, ...],
+    provider: str | None,
+    model: str | None,
+    payload: tuple[Any, ...],
+    run_id: str | None,
+    parent_run_id: str | None,
+    trace_id: str | None,
+    tags: Any,
+    metadata: dict[str, Any] | None,
+    ambient: Any,
+) -> Any:
+    """A new LLM run of ``cls`` set up without ``__init__`` (runs once per LLM call)."""
+    run: Any = _new(cls)
     run.manager = manager
     run._routes = routes
     run.provider = provider
     run.model = model
-    run._payload = (messages, prompt, temperature, max_tokens, tools, streaming, params)
+    run._payload = payload
     if run_id is None:
         try:
             run_id = RUN_IDS.pop()
@@ -1049,7 +1082,27 @@ def llm_run(
         run.metadata = {}
     else:
         run._context(tags, metadata)
-    return run  # type: ignore[no-any-return]
+    return run
+
+
+def llm_run_of(
+    cls: type[LLMRun],
+    manager: CallbackManager,
+    provider: str | None,
+    model: str | None,
+    payload: tuple[Any, ...],
+) -> Any:
+    """A run of ``cls`` (an ``LLMRun`` subclass) for a producer that has its manager: the no-op
+    run when no handler takes an LLM event. ``payload`` is the start event's fields in order:
+    messages, prompt, temperature, max_tokens, tools, streaming, params."""
+    routes = manager._routes.get(cls)
+    if not routes:
+        routes = manager.routes_for(cls) if routes is None else None
+        if routes is None:
+            return _noop(None, None, None, None)
+    return _fresh_llm(
+        cls, manager, routes, provider, model, payload, None, None, None, None, None, _ambient.get()
+    )
 
 
 def _noop(run_id: str | None, parent_run_id: str | None, trace_id: str | None, tags: Any) -> _NoopRun:
@@ -1082,7 +1135,7 @@ def tool_run(
     )
     if run.is_recording:
         run.tool_name = tool_name
-        run.tool_call_id = tool_call_id
+        run.tool_call_id = redact_value(tool_call_id) if tool_call_id else tool_call_id
         run.server_name = server_name
     return run  # type: ignore[no-any-return]
 

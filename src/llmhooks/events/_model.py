@@ -104,6 +104,22 @@ def _make_init(cls: type, specs: tuple[FieldSpec, ...], aliases: dict[str, str])
     return init
 
 
+def _lazy_init(cls: type) -> Callable[..., None]:
+    """A stand-in ``__init__`` that generates the real one on first use (import stays cheap:
+    runs fill events without ``__init__``, so many classes never need one)."""
+
+    def __init__(self: Any, **kwargs: Any) -> None:
+        init = vars(cls).get("__init__")
+        if init is stand_in:
+            init = _make_init(cls, cls.__field_specs__, cls.aliases)  # type: ignore[attr-defined]
+            cls.__init__ = init  # type: ignore[misc]
+        init(self, **kwargs)  # type: ignore[misc]
+
+    stand_in = __init__
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    return __init__
+
+
 def _set_aliases(event: Any, given: dict[str, Any]) -> None:
     aliases: dict[str, str] = type(event).aliases
     for name, value in given.items():
@@ -215,7 +231,7 @@ class EventMeta(type):
                 raise TypeError(f"{name}: alias {alias!r} names no field ({target!r})")
             setattr(cls, alias, _alias(target))
         cls.aliases = aliases  # type: ignore[attr-defined]
-        cls.__init__ = _make_init(cls, specs, aliases)  # type: ignore[misc]
+        cls.__init__ = _lazy_init(cls)  # type: ignore[misc]
         if "__repr__" not in ns:
             cls.__repr__ = _repr  # type: ignore[assignment]
         if "__eq__" not in ns:

@@ -80,7 +80,10 @@ class ErrorInfo:
         if err is None:
             return ""
         if isinstance(err, BaseException):
-            return str(err) or type(err).__name__
+            # never blocks on a slow __str__ (see events/_safe_str.py)
+            from llmhooks.events._safe_str import exception_message
+
+            return exception_message(err) or type(err).__name__
         if isinstance(err, dict):  # an error as to_dict() wrote it, e.g. after replay
             return str(err.get("message") or err.get("error_type") or err)
         return str(err)

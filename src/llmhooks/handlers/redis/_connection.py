@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from llmhooks._validate import check_number
-from llmhooks.errors import LLMHooksError, MissingExtraError
+from llmhooks.errors import MissingExtraError, RedisUnavailable
 
 try:
     import redis
@@ -59,10 +59,6 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError,
     asyncio.TimeoutError,
 )
-
-
-class RedisUnavailable(LLMHooksError, ConnectionError):
-    """Redis did not answer within the timeout, or failed moments ago (see ``down_for``)."""
 
 
 class Script:

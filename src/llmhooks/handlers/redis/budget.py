@@ -51,7 +51,7 @@ from typing import Any, Literal
 
 from llmhooks._validate import check_choice, check_int, check_number
 from llmhooks.core.callbacks import Callbacks
-from llmhooks.errors import BudgetExceeded
+from llmhooks.errors import BudgetExceeded, BudgetUnavailable
 from llmhooks.events import LLMEndEvent, LLMErrorEvent, LLMStartEvent
 from llmhooks.handlers._estimate import estimate_prompt_tokens, requested_max_tokens
 from llmhooks.handlers._pricing import Price, Pricer, genai_prices_available, missing_prices_error
@@ -72,10 +72,6 @@ logger = logging.getLogger("llmhooks.redis")
 Estimate = float | Callable[[LLMStartEvent], float | None]
 MICROS = 1_000_000
 _MAX_PENDING = 10_000
-
-
-class BudgetUnavailable(BudgetExceeded):
-    """A call was refused because the shared budget's Redis did not answer (``on_unavailable="refuse"``)."""
 
 
 @dataclass(slots=True)

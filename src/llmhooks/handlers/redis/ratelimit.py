@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from llmhooks._validate import check_choice, check_int, check_number
 from llmhooks.core.callbacks import Callbacks
-from llmhooks.errors import RateLimitExceeded
+from llmhooks.errors import RateLimitExceeded, RateLimitUnavailable
 from llmhooks.events import LLMEndEvent, LLMStartEvent
 from llmhooks.handlers._estimate import estimate_prompt_tokens, requested_max_tokens
 from llmhooks.handlers.redis._connection import (
@@ -129,10 +129,6 @@ redis.call('HINCRBY', KEYS[3], 'sum', tonumber(ARGV[2]) - old)
 return 1
 """
 )
-
-
-class RateLimitUnavailable(RateLimitExceeded):
-    """A call refused because the shared rate limit's Redis did not answer (``on_unavailable="refuse"``)."""
 
 
 class RedisRateLimiter(Callbacks):
