@@ -9,6 +9,9 @@ Tree::
     │   └── RateLimitExceeded      a rate limit cannot be met
     │       └── RateLimitUnavailable  a shared rate limit's Redis did not answer (policy "refuse")
     ├── InvalidHandlerError        (also TypeError) a handler is malformed
+    │   └── InvalidSubscriberError (also RuntimeError) an ``EventManager`` subscriber is malformed
+    ├── InvalidEventClassError     (also TypeError, ValueError) ``register`` got no event class
+    ├── UnregisteredEventError     (also ValueError, RuntimeError) a strict bus got an unregistered event
     ├── MissingExtraError          (also ImportError) an optional extra is not installed
     ├── ToolArgumentError          (also ValueError) a model called a tool with arguments unfit for it
     ├── MaxStepsExceeded           an agent was still calling tools when max_steps ran out
@@ -18,6 +21,9 @@ Tree::
         ├── MCPConnectionError     (also ConnectionError) a server failed to start, died or is closed
         ├── MCPTimeoutError        (also TimeoutError) a server did not answer in time
         └── MCPToolError           a tool call failed on the server, or the tool is unknown
+
+The bus errors also subclass the builtins vision-agents' ``EventManager`` raises in
+the same cases, so a migrating program's ``except`` clauses still catch them.
 
 ``Abort`` is an ``Exception`` on purpose: callers are meant to catch ``BudgetExceeded``.
 Handler isolation lets it through explicitly.
@@ -31,7 +37,9 @@ __all__ = [
     "Abort",
     "BudgetExceeded",
     "BudgetUnavailable",
+    "InvalidEventClassError",
     "InvalidHandlerError",
+    "InvalidSubscriberError",
     "LLMHooksError",
     "MCPClientError",
     "MCPConfigError",
@@ -44,6 +52,7 @@ __all__ = [
     "RateLimitUnavailable",
     "RedisUnavailable",
     "ToolArgumentError",
+    "UnregisteredEventError",
 ]
 
 
@@ -88,6 +97,18 @@ class InvalidHandlerError(LLMHooksError, TypeError):
     def __init__(self, message: str, handler: object = None) -> None:
         super().__init__(message)
         self.handler = handler
+
+
+class InvalidSubscriberError(InvalidHandlerError, RuntimeError):
+    """An ``EventManager`` subscriber is malformed (no event type, or more arguments than the event)."""
+
+
+class InvalidEventClassError(LLMHooksError, TypeError, ValueError):
+    """``EventManager.register`` was given something that is not an event class."""
+
+
+class UnregisteredEventError(LLMHooksError, ValueError, RuntimeError):
+    """A strict ``EventManager`` was sent an event (or a dict ``type``) it has no registered class for."""
 
 
 class MissingExtraError(LLMHooksError, ImportError):

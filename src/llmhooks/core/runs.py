@@ -102,6 +102,7 @@ _LLM_END_NAMES = frozenset(
         "provider", "model", "response", "input_tokens", "output_tokens", "total_tokens",
         "cached_input_tokens", "cache_write_input_tokens", "reasoning_tokens", "usage_estimated",
         "latency_ms", "time_to_first_token_ms", "finish_reason", "tool_calls", "cost", "incomplete",
+        "input_audio_tokens", "output_audio_tokens",
     }
 )  # fmt: skip
 TOKEN_EVENT_FIELDS = (
@@ -762,6 +763,8 @@ class LLMRun(Run):
         incomplete: bool = False,
         provider: Any = MISSING,
         model: Any = MISSING,
+        input_audio_tokens: int | None = None,
+        output_audio_tokens: int | None = None,
     ) -> None:
         """Emit the end event (once; later calls raise RuntimeError).
 
@@ -781,6 +784,7 @@ class LLMRun(Run):
             self, response, input_tokens, output_tokens, total_tokens, cached_input_tokens,
             cache_write_input_tokens, reasoning_tokens, usage_estimated, latency_ms,
             time_to_first_token_ms, finish_reason, tool_calls, cost, incomplete, provider, model,
+            input_audio_tokens, output_audio_tokens,
         )  # fmt: skip
         deliver(self._routes[1], event)
 
@@ -798,6 +802,7 @@ class LLMRun(Run):
             get("usage_estimated", False), get("latency_ms"), get("time_to_first_token_ms"),
             get("finish_reason"), get("tool_calls"), get("cost"), get("incomplete", False),
             get("provider", MISSING), get("model", MISSING),
+            get("input_audio_tokens"), get("output_audio_tokens"),
         )  # fmt: skip
 
 
@@ -819,6 +824,8 @@ def _llm_end(
     incomplete: bool,
     provider: Any,
     model: Any,
+    audio_in: int | None = None,
+    audio_out: int | None = None,
 ) -> LLMEndEvent:
     """The end event of ``run``, built field by field (runs once per call; tests check every
     field is set), with the defaults ``LLMRun.finish`` documents. Marks the run done."""
@@ -847,6 +854,8 @@ def _llm_end(
     event.cached_input_tokens = cached
     event.cache_write_input_tokens = cache_write
     event.reasoning_tokens = reasoning
+    event.input_audio_tokens = audio_in
+    event.output_audio_tokens = audio_out
     event.usage_estimated = estimated
     event.latency_ms = (_clock() - run._t0) * 1000.0 if latency is None else latency
     event.time_to_first_token_ms = run._ttft if ttft is None else ttft

@@ -45,7 +45,9 @@ class LLMEndEvent(LLMEvent):
     Token convention: ``input_tokens`` counts every prompt token, cached ones included;
     ``cached_input_tokens`` is the part read from the provider's cache and
     ``cache_write_input_tokens`` the part written to it; ``reasoning_tokens`` are part
-    of ``output_tokens``. ``usage_estimated`` is True when counts were estimated.
+    of ``output_tokens``; ``input_audio_tokens`` and ``output_audio_tokens`` (realtime
+    voice) are the audio parts of each. ``usage_estimated`` is True when counts were
+    estimated.
     """
 
     type: ClassVar[str] = "llm.end"
@@ -57,6 +59,8 @@ class LLMEndEvent(LLMEvent):
     cached_input_tokens: int | None = None
     cache_write_input_tokens: int | None = None
     reasoning_tokens: int | None = None
+    input_audio_tokens: int | None = None
+    output_audio_tokens: int | None = None
     usage_estimated: bool = False
     latency_ms: float | None = None
     time_to_first_token_ms: float | None = None

@@ -19,10 +19,10 @@ from typing import Any
 
 from llmhooks.core.context import CallbacksLike, manager_for
 from llmhooks.core.held import HeldRun
-from llmhooks.core.runs import llm_run
 from llmhooks.integrations._observed import observe
 from llmhooks.llm.providers.base import ORIGINAL
 from llmhooks.llm.response import ChatResponse
+from llmhooks.vlm import vision_llm_run
 
 __all__ = ["Api", "Instrumentation", "given", "request_params"]
 
@@ -98,7 +98,10 @@ class Instrumentation:
 
     def _run(self, api: Api, kwargs: dict[str, Any]) -> Any:
         fields = api.start(kwargs)
-        return llm_run(provider=api.provider, streaming=streaming(kwargs), callbacks=self.callbacks, **fields)
+        # images in the request make the call a VLM inference too (llmhooks.vlm)
+        return vision_llm_run(
+            provider=api.provider, streaming=streaming(kwargs), callbacks=self.callbacks, **fields
+        )
 
     def sync_create(self, original: Callable[..., Any], api: Api) -> Callable[..., Any]:
         """A sync wrapper of ``original`` (a bound ``create``/``parse`` method)."""

@@ -25,11 +25,12 @@ import os
 from typing import Any
 
 from llmhooks.core.context import CallbacksLike, manager_for
-from llmhooks.core.runs import LLMRun, llm_run
+from llmhooks.core.runs import LLMRun
 from llmhooks.llm.messages import MessagesLike, ToolsLike, to_messages, to_tools
 from llmhooks.llm.providers.base import ChatRequest, Provider
 from llmhooks.llm.response import ChatResponse
 from llmhooks.llm.stream import ChatStream
+from llmhooks.vlm import vision_llm_run
 
 _TRANSPORT = frozenset({"extra_headers", "extra_query", "extra_body", "timeout"})
 
@@ -178,7 +179,8 @@ class LLM:
             if request.tool_choice is not None:
                 params["tool_choice"] = request.tool_choice
             params = params or None
-        return llm_run(
+        # images in the messages make the call a VLM inference too (llmhooks.vlm)
+        return vision_llm_run(
             provider=self.provider,
             model=request.model,
             messages=request.messages,
