@@ -123,6 +123,13 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
     )
     from llmhooks.core.executor import ContextExecutor
     from llmhooks.core.redaction import Redactor, configure_redaction
+    from llmhooks.events import (
+        LLMRequestStartedEvent,
+        LLMResponseChunkEvent,
+        LLMResponseCompletedEvent,
+        RealtimeAgentSpeechTranscriptionEvent,
+        RealtimeUserSpeechTranscriptionEvent,
+    )
     from llmhooks.handlers.budget import CostLimiter
     from llmhooks.handlers.cost import CostTracker, Price
     from llmhooks.handlers.logging import LoggingCallbacks
@@ -149,6 +156,12 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
 
 # name -> module that defines it; imported on first access (see __getattr__)
 _LAZY: dict[str, str] = {
+    # seed 004's (Vision Agents') names for our events: the same classes
+    "LLMRequestStartedEvent": "llmhooks.events",
+    "LLMResponseChunkEvent": "llmhooks.events",
+    "LLMResponseCompletedEvent": "llmhooks.events",
+    "RealtimeUserSpeechTranscriptionEvent": "llmhooks.events",
+    "RealtimeAgentSpeechTranscriptionEvent": "llmhooks.events",
     "ContextExecutor": "llmhooks.core.executor",
     # handlers (stdlib; extras where noted)
     "LoggingCallbacks": "llmhooks.handlers.logging",
@@ -265,6 +278,9 @@ __all__ = [
     "LLMErrorEvent",
     "LLMEvent",
     "LLMHooksError",
+    "LLMRequestStartedEvent",
+    "LLMResponseChunkEvent",
+    "LLMResponseCompletedEvent",
     "LLMRun",
     "LLMStartEvent",
     "LLMTokenEvent",
@@ -287,6 +303,7 @@ __all__ = [
     "PrometheusCallbacks",
     "RateLimitExceeded",
     "RateLimiter",
+    "RealtimeAgentSpeechTranscriptionEvent",
     "RealtimeAgentTranscriptionEvent",
     "RealtimeAudioInputEvent",
     "RealtimeAudioOutputEvent",
@@ -295,6 +312,7 @@ __all__ = [
     "RealtimeErrorEvent",
     "RealtimeEvent",
     "RealtimeResponseEvent",
+    "RealtimeUserSpeechTranscriptionEvent",
     "RealtimeUserTranscriptionEvent",
     "Redactor",
     "ReplayResult",

@@ -42,7 +42,7 @@ from llmhooks.bus.events import HandlerErrorEvent
 from llmhooks.core.callbacks import Callbacks
 from llmhooks.core.redaction import get_redactor
 from llmhooks.errors import InvalidEventClassError, UnregisteredEventError
-from llmhooks.events import event_from_dict, event_types
+from llmhooks.events import event_from_dict, lookup_type
 
 __all__ = ["EventManager"]
 
@@ -361,15 +361,14 @@ class EventManager(Delivery, Callbacks):
     def _from_dict(self, data: Mapping[str, Any]) -> Any:
         kind = data.get("type")
         cls = next((c for c in self._registered if getattr(c, "type", None) == kind), None)
-        known = event_types()
-        if cls is None:
-            cls = known.get(kind) if isinstance(kind, str) else None
+        if cls is None and isinstance(kind, str):
+            cls = lookup_type(kind)  # ours, or another system's name for one of ours (seed 004's)
         if cls is None:
             raise UnregisteredEventError(
                 f"send() got a dict with type {kind!r}, which names no registered event class; "
                 "register() the class whose 'type' it is, or send the event object"
             )
-        if known.get(kind) is cls:  # type: ignore[arg-type]
+        if isinstance(kind, str) and lookup_type(kind) is cls:
             return event_from_dict(data)  # unknown keys go to metadata, as for replayed events
         return cls(**{k: v for k, v in data.items() if k != "type"})
 

@@ -105,7 +105,7 @@ _LLM_END_NAMES = frozenset(
         "input_audio_tokens", "output_audio_tokens",
     }
 )  # fmt: skip
-TOKEN_EVENT_FIELDS = (
+TOKEN_EVENT_SET = (
     "run_id",
     "parent_run_id",
     "trace_id",
@@ -119,7 +119,13 @@ TOKEN_EVENT_FIELDS = (
     "index",
     "is_first",
     "time_to_first_token_ms",
-)  # every field LLMRun.token sets; a test keeps it equal to the class's fields
+)
+# left unset by LLMRun.token (they read as their default, None): a producer passes them
+TOKEN_EVENT_DEFAULTED = ("content_index", "item_id", "output_index", "sequence_number")
+TOKEN_EVENT_FIELDS = (
+    *TOKEN_EVENT_SET,
+    *TOKEN_EVENT_DEFAULTED,
+)  # every field LLMRun.token provides; a test keeps it equal to the class's fields
 _new = object.__new__
 _clock = time.perf_counter
 _EMPTY_ROUTE: Route = ((), iter(()), False)  # type: ignore[assignment]  # never dispatched: no entries

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar
 
-from llmhooks.events._model import MISSING, EventMeta, _DataclassFields, _DataclassParams, field
+from llmhooks.events._model import MISSING, EventMeta, _DataclassFields, _DataclassParams, field, field_specs
 
 __all__ = ["ErrorInfo", "Event", "event_types", "lookup_type"]
 
@@ -53,6 +53,16 @@ class Event(metaclass=EventMeta):
             if "handler_method" not in own:
                 cls.handler_method = "on_" + cls.type.replace(".", "_")
             _REGISTRY[cls.type] = cls
+
+    def __getattr__(self, name: str) -> Any:
+        # reached only for a field left unset: runs build events field by field and skip
+        # fields that rarely carry a value; such a field reads as its default
+        for spec in field_specs(type(self)):
+            if spec.name == name:
+                value = spec.factory() if spec.factory is not None else spec.default
+                object.__setattr__(self, name, value)
+                return value
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe dict of every field plus ``"type"``; never raises."""

@@ -37,6 +37,11 @@ class LLMTokenEvent(LLMEvent):
     index: int = 0
     is_first: bool = False
     time_to_first_token_ms: float | None = None
+    # where the delta sits in a Responses-style stream (seed 004's chunk fields), when known
+    content_index: int | None = None
+    item_id: str | None = None
+    output_index: int | None = None
+    sequence_number: int | None = None
 
 
 class LLMEndEvent(LLMEvent):
@@ -68,6 +73,8 @@ class LLMEndEvent(LLMEvent):
     tool_calls: list[Any] | None = None
     cost: float | None = None
     incomplete: bool = False
+    item_id: str | None = None
+    original: Any = None
 
 
 class LLMErrorEvent(ErrorInfo, LLMEvent):
@@ -81,3 +88,4 @@ class LLMErrorEvent(ErrorInfo, LLMEvent):
     is_recoverable: bool = False
     cancelled: bool = False
     latency_ms: float | None = None
+    context: str | None = None

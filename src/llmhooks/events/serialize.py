@@ -43,7 +43,7 @@ from llmhooks.events._shapes import (
     kind_of,
     qualified_name,
 )
-from llmhooks.events.base import _REGISTRY, Event
+from llmhooks.events.base import _REGISTRY, Event, lookup_type
 
 __all__ = ["event_from_dict", "event_to_dict", "to_jsonable"]
 
@@ -205,9 +205,9 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
         ValueError: ``data`` has no ``type`` or names an unknown event type.
     """
     type_name = data.get("type")
-    cls = _REGISTRY.get(type_name) if isinstance(type_name, str) else None
+    cls = lookup_type(type_name) if isinstance(type_name, str) else None
     if cls is None:
-        known = ", ".join(sorted(_REGISTRY))
+        known = ", ".join(sorted(k for k in _REGISTRY if isinstance(k, str)))
         raise ValueError(f"unknown event type {type_name!r}; known types: {known}")
     names = set(_field_names(cls))
     kwargs = {k: v for k, v in data.items() if k in names}

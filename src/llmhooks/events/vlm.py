@@ -53,3 +53,4 @@ class VLMErrorEvent(ErrorInfo, VLMEvent):
     is_recoverable: bool = True
     cancelled: bool = False
     latency_ms: float | None = None
+    context: str | None = None
