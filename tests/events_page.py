@@ -27,6 +27,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from llmhooks import events
 from llmhooks.events import Event, event_types
 from llmhooks.events._model import FieldSpec, field_specs
 
@@ -55,6 +56,7 @@ MEANINGS: dict[str, str] = {
     "cancelled": "True when the task was cancelled or interrupted rather than failing",
     "error_code": "the provider's error code, e.g. the HTTP status as text",
     "is_recoverable": "True when retrying may succeed (rate limit, timeout, connection failure, 5xx)",
+    "context": "what the error is about: the parameter or request at fault, when known",
     # LLM
     "LLMEvent.provider": "who serves the model: `openai`, `anthropic`, `offline`, ...",
     "LLMEvent.model": "the model name as requested (or as the provider reported it)",
@@ -69,6 +71,10 @@ MEANINGS: dict[str, str] = {
     "LLMTokenEvent.index": "0, 1, 2, ... within the run",
     "LLMTokenEvent.is_first": "True on the run's first token",
     "LLMTokenEvent.time_to_first_token_ms": "on the first token: milliseconds from the start to it",
+    "LLMTokenEvent.content_index": "in a Responses-style stream: the content part the delta belongs to",
+    "LLMTokenEvent.item_id": "in a Responses-style stream: the id of the output item it belongs to",
+    "LLMTokenEvent.output_index": "in a Responses-style stream: the output item's position",
+    "LLMTokenEvent.sequence_number": "in a Responses-style stream: the server event's sequence number",
     "LLMEndEvent.response": "the answer: its text, or the provider's response object",
     "LLMEndEvent.input_tokens": "prompt tokens, cached ones included",
     "LLMEndEvent.output_tokens": "generated tokens, reasoning ones included",
@@ -83,6 +89,8 @@ MEANINGS: dict[str, str] = {
     "LLMEndEvent.finish_reason": "why the model stopped: `stop`, `length`, `tool_calls`, ...",
     "LLMEndEvent.tool_calls": "the tool calls the model asked for",
     "LLMEndEvent.cost": "USD, set by `CostTracker` for the handlers after it; None when not priced",
+    "LLMEndEvent.item_id": "the id of the output item the answer is, when the provider gives one",
+    "LLMEndEvent.original": "the provider's own response object, when the producer keeps it",
     # tool
     "ToolEvent.tool_name": "the tool's name",
     "ToolEvent.tool_call_id": "the model's id for this call, when a model asked for it",
@@ -90,6 +98,7 @@ MEANINGS: dict[str, str] = {
     "ToolStartEvent.arguments": "the arguments, by name (redacted)",
     "ToolEndEvent.result": "what the tool returned",
     "ToolEndEvent.success": "False when the tool reported a failure in its result",
+    "ToolEndEvent.error": "the failure's text when `success` is False (seed 004's field); else None",
     "ToolErrorEvent.arguments": "the arguments the tool was called with (redacted)",
     # MCP
     "MCPEvent.server_name": "the server's name from its config",
@@ -270,6 +279,9 @@ def render_class(cls: type[Event], used: set[str] | None = None) -> list[str]:
         lines += field_table(cls, own, used)
     else:
         lines.append("Only the common fields.")
+    other_names = class_aliases().get(cls.__name__)
+    if other_names:
+        lines += ["", "Also named: " + ", ".join(f"`{n}`" for n in other_names) + "."]
     if cls.aliases:
         aliases = ", ".join(f"`{a}` → `{t}`" for a, t in sorted(cls.aliases.items()))
         lines += ["", f"Aliases: {aliases}."]
@@ -302,14 +314,32 @@ def render_index(order: Iterable[str] = ()) -> list[str]:
     return rows
 
 
-def render_aliases() -> list[str]:
+def class_aliases() -> dict[str, list[str]]:
+    """Class name -> the other names ``llmhooks.events`` exports it under (seed 004's class names)."""
+    classes = event_classes()
+    found: dict[str, list[str]] = {}
+    for name in events.__all__:
+        obj = getattr(events, name)
+        if isinstance(obj, type) and name != obj.__name__ and classes.get(obj.__name__) is obj:
+            found.setdefault(obj.__name__, []).append(name)
+    return found
+
+
+def render_aliases(order: Iterable[str] = ()) -> list[str]:
+    """One row per class that has another name or field aliases, in the page's order."""
+    classes = event_classes()
+    names = [n for n in order if n in classes] + sorted(set(classes) - set(order))
+    other_names = class_aliases()
     rows = []
-    for cls in event_classes().values():
-        for alias, target in sorted(vars(cls).get("aliases", {}).items()):
-            rows.append(f"| `{cls.__name__}` | `{alias}` | `{target}` |")
+    for name in names:
+        cls = classes[name]
+        fields = ", ".join(f"`{a}` → `{t}`" for a, t in sorted(cls.aliases.items()))
+        known_as = ", ".join(f"`{n}`" for n in other_names.get(name, []))
+        if fields or known_as:
+            rows.append(f"| `{name}` | {known_as} | {fields} |")
     if not rows:
-        return ["No event class defines field aliases yet."]
-    return ["| class | alias | field |", "|---|---|---|", *rows]
+        return ["No event class has other names or field aliases yet."]
+    return ["| class | also named | field aliases (alias → field) |", "|---|---|---|", *rows]
 
 
 def render_region(name: str, order: Iterable[str] = (), used: set[str] | None = None) -> list[str]:
@@ -319,7 +349,7 @@ def render_region(name: str, order: Iterable[str] = (), used: set[str] | None = 
     if name == "index":
         return render_index(order)
     if name == "aliases":
-        return render_aliases()
+        return render_aliases(order)
     classes = event_classes()
     if name not in classes:
         raise LookupError(f"docs/events.md has a region for {name!r}, which is no event class")

@@ -10,7 +10,7 @@ import pytest
 from tests import events_page
 from tests.events_page import COMMAND, PAGE, docstring_meanings, meaning, render, render_class
 
-from llmhooks.events import LLMEndEvent, LLMTokenEvent, event_types
+from llmhooks.events import AgentStepEvent, LLMEndEvent, LLMStartEvent, event_types
 
 
 def test_page_matches_the_event_classes() -> None:
@@ -94,15 +94,17 @@ def test_docstring_attributes_give_meanings_first() -> None:
     assert meaning(_Documented, "output_tokens") == meaning(LLMEndEvent, "output_tokens")
 
 
-class _Aliased(LLMTokenEvent):
+class _Aliased(AgentStepEvent):
     __module__ = "llmhooks.docs_check"
-    aliases: ClassVar[dict[str, str]] = {"delta": "token"}
+    aliases: ClassVar[dict[str, str]] = {"thought": "action"}
 
 
 def test_aliases_are_listed_with_their_class() -> None:
-    """A class's ``aliases`` appear under its table."""
-    assert render_class(_Aliased)[-1] == "Aliases: `delta` → `token`."
-    assert _Aliased(delta="hi").token == "hi"
+    """A class's ``aliases`` appear under its table, and the other names it is exported under."""
+    assert render_class(_Aliased)[-1] == "Aliases: `thought` → `action`."
+    assert _Aliased(thought="search").action == "search"
+    assert "Also named: `LLMRequestStartedEvent`." in render_class(LLMStartEvent)
+    assert "`request_id` → `run_id`" in render_class(LLMStartEvent)[-1]
 
 
 def test_command_checks_and_rewrites(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
