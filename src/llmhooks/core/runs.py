@@ -639,7 +639,7 @@ class Run:
 class LLMRun(Run):
     """An LLM call: adds ``token()`` for streams; the end event defaults from the stream."""
 
-    __slots__ = ("_chunks", "_index", "_ttft", "model", "provider")
+    __slots__ = ("_chunks", "_ttft", "model", "provider")
     provider: str | None
     model: str | None
 
@@ -651,7 +651,6 @@ class LLMRun(Run):
     _classifies = True
 
     def _setup(self, *args: Any) -> None:
-        self._index = 0
         self._ttft: float | None = None
         self._chunks: list[str] = []
         Run._setup(self, *args)
@@ -708,14 +707,14 @@ class LLMRun(Run):
             raise TypeError(
                 f"run.token() takes the text delta as a str, got {type(token).__name__}: {token!r}"
             )
-        index = self._index
-        self._index = index + 1
-        self._chunks.append(token)
+        chunks = self._chunks
+        index = len(chunks)
+        chunks.append(token)
         if index == 0:
             self._ttft = (_clock() - self._t0) * 1000.0
         if not self._routes[3][0]:
             return None
-        if not _redaction.content_captured():
+        if not _redaction._active.capture_content:
             token = _redaction.blank(token)
         # tokens skip redaction (a secret split across deltas would evade it anyway); the end
         # event carries the joined text and is redacted. Built field by field: this runs per
@@ -1072,7 +1071,6 @@ def _fresh_llm(
     run._parent = None
     run._scoped = None
     run.done = False
-    run._index = 0
     run._ttft = None
     run._chunks = []
     if tags is None and metadata is None and (ambient is None or ambient.run is None):
