@@ -167,3 +167,19 @@ def test_llm_call_inside_tool_is_its_child(rec: RecordingCallbacks) -> None:
     summarise_tool("long text")
     tool_start, llm_start = rec.events[0], rec.events[1]
     assert llm_start.type == "llm.start" and llm_start.parent_run_id == tool_start.run_id
+
+
+def test_a_second_decoration_cannot_silently_drop_its_handlers() -> None:
+    """Re-decorating an instrumented function: unchanged without callbacks=, refused with them."""
+    from llmhooks import InvalidHandlerError
+
+    @instrument_tool
+    def f(x: int) -> int:
+        return x
+
+    assert instrument_tool(f) is f
+    rec = RecordingCallbacks()
+    with pytest.raises(ValueError, match="instrumented already"):
+        instrument_tool(callbacks=[rec])(f)
+    with pytest.raises(InvalidHandlerError):
+        instrument_tool(callbacks=["x"])(f)  # type: ignore[list-item]

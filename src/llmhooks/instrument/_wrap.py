@@ -185,6 +185,14 @@ def decorate(make_op: Callable[[Callable[..., Any]], Op], fn: Any) -> Any:
         return type(fn)(decorate(make_op, fn.__func__))
     if not callable(fn):
         raise TypeError(f"can only instrument a function or method, got {fn!r}")
+    op = make_op(fn)  # checks the decorator's arguments, also for a function decorated already
     if already_instrumented(fn):
+        if op.callbacks is not None:
+            name = getattr(fn, "__qualname__", repr(fn))
+            raise ValueError(
+                f"{name} is instrumented already, so callbacks= given to this second decoration "
+                "would never be used; pass them to its first decoration, or around calls with "
+                "callbacks_context([...])"
+            )
         return fn
-    return wrap(make_op(fn), fn)
+    return wrap(op, fn)
