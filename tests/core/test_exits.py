@@ -72,6 +72,23 @@ def emit(handler, n, prefix="e"):
 '''
 
 
+WATCH_EXIT_FLUSH = """
+def watch():  # print "flushing" once the main thread is inside llmhooks' exit flush
+    main = threading.main_thread().ident
+    while True:
+        frame = sys._current_frames().get(main)
+        while frame is not None and frame.f_code.co_name != "flush_at_exit":
+            frame = frame.f_back
+        if frame is not None:
+            print("flushing", flush=True)
+            return
+        time.sleep(0.005)
+
+
+threading.Thread(target=watch, daemon=True).start()
+"""
+
+
 def _script(tmp_path: Path, body: str) -> Path:
     path = tmp_path / "program.py"
     path.write_text(PRELUDE + textwrap.dedent(body))
@@ -202,21 +219,7 @@ def test_a_signal_during_the_exit_flush_lets_it_finish_then_ends_the_process(tmp
     does not cut the flush short: every event is delivered, then the process dies of it."""
     proc, out, gate = _start(
         tmp_path,
-        f"""
-        def watch():  # tell the test once the main thread is inside llmhooks' exit flush
-            main = threading.main_thread().ident
-            while True:
-                frame = sys._current_frames().get(main)
-                while frame is not None and frame.f_code.co_name != "flush_at_exit":
-                    frame = frame.f_back
-                if frame is not None:
-                    print("flushing", flush=True)
-                    return
-                time.sleep(0.005)
-
-        emit(Writer(gate="file"), {N})
-        threading.Thread(target=watch, daemon=True).start()
-        """,
+        WATCH_EXIT_FLUSH + f'emit(Writer(gate="file"), {N})\n',
     )
     _wait_for_line(proc, "flushing")
     proc.send_signal(signal.SIGTERM)
@@ -224,6 +227,18 @@ def test_a_signal_during_the_exit_flush_lets_it_finish_then_ends_the_process(tmp
     _stdout, stderr = proc.communicate(timeout=DEADLINE)
     assert proc.returncode == -signal.SIGTERM, stderr
     assert _lines(out) == _expected()
+
+
+def test_a_second_ctrl_c_stops_the_exit_flush_and_says_what_was_lost(tmp_path: Path) -> None:
+    """Ctrl-C while the exit flush waits: it stops waiting, and still reports the loss."""
+    proc, out, _gate = _start(tmp_path, WATCH_EXIT_FLUSH + f'emit(Writer(gate="file"), {N})\n')
+    _wait_for_line(proc, "flushing")
+    proc.send_signal(signal.SIGINT)
+    _stdout, stderr = proc.communicate(timeout=DEADLINE)
+    assert proc.returncode == 0, stderr  # the program's own exit code
+    assert _lines(out) == []
+    assert _lost_reported(stderr) == N
+    assert "interrupted" in stderr
 
 
 # children

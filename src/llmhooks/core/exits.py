@@ -34,7 +34,10 @@ import sys
 import threading
 import time
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from llmhooks.core.background import BackgroundWorker
 
 __all__ = ["exit_flush_timeout", "flush_at_exit", "watch_exits"]
 
@@ -87,13 +90,28 @@ def _flush_and_report(reason: str) -> int:
     timeout = exit_flush_timeout()
     workers = live_workers()
     done = False
+    interrupted: BaseException | None = None
     try:
         done = flush_all(workers, timeout)
     except Exception:  # never let our exit hook break the program's exit
         logger.exception("llmhooks exit flush failed")
+    except KeyboardInterrupt as exc:  # a second Ctrl-C: stop waiting, but still say what is lost
+        interrupted = exc
     if done:
         return 0
-    for worker in workers:  # give up: from now on no handler call starts
+    if interrupted is not None:
+        _give_up(workers, reason, "the flush was interrupted")
+        raise interrupted
+    return _give_up(
+        workers,
+        reason,
+        f"the flush gave up after {timeout:.1f} s: raise LLMHOOKS_EXIT_FLUSH_TIMEOUT or speed up the handler",
+    )
+
+
+def _give_up(workers: list[BackgroundWorker], reason: str, because: str) -> int:
+    """Abandon ``workers``, let calls in progress return, count and report what never arrived."""
+    for worker in workers:  # from now on no handler call starts
         worker.abandon()
     grace = time.monotonic() + _GRACE
     for worker in workers:
@@ -109,12 +127,7 @@ def _flush_and_report(reason: str) -> int:
     total = sum(n for _, n in lost)
     detail = ", ".join(f"{name}: {n}" for name, n in lost)
     logger.warning(
-        "llmhooks: %d background event(s) not delivered at %s (%s); the flush gave up after "
-        "%.1f s: raise LLMHOOKS_EXIT_FLUSH_TIMEOUT or speed up the handler",
-        total,
-        reason,
-        detail,
-        timeout,
+        "llmhooks: %d background event(s) not delivered at %s (%s); %s", total, reason, detail, because
     )
     return total
 
