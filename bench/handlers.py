@@ -1,6 +1,6 @@
 """Cost of each built-in handler per non-streaming LLM call, and MetricsCallbacks memory at 1M calls.
 
-Run: python bench/handlers.py   (one process, interleaved repeats, medians)
+Run: python bench/handlers.py   (one process, interleaved repeats, medians of thread CPU time)
 
 Each case is one ``with llm_run(...): run.finish(...)`` (start + end events) with one
 handler. The baseline is the same call with a handler that does nothing on start and
@@ -9,18 +9,27 @@ its ratio. Targets are on the overhead: what a handler adds to each call.
 Memory: MetricsCallbacks fed 1,000,000 llm.end events (20 models, skewed latencies)
 and 100,000 tool.end events, its deep size (everything it references) measured
 after 10,000, 100,000 and 1,000,000 calls.
+First call: in a fresh process each, a CostTracker or CostLimiter is built, then one
+call is made; construction time, the first call's wall-clock time and its latency (as
+its llm.end reports it) show where the price table is read.
+Many models: a TokenCounter, a CostTracker and a CostLimiter fed 20,000 calls of
+distinct model names (in a fresh process); the memory they and their caches keep
+(tracemalloc, after gc) and the time taken.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+import tracemalloc
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -72,10 +81,10 @@ def call_with(manager: CallbackManager) -> Callable[[], None]:
 
 
 def per_call_ns(fn: Callable[[], None], n: int = N) -> float:
-    t0 = time.perf_counter_ns()
+    t0 = time.thread_time_ns()  # this thread's CPU time: other processes on the machine do not count
     for _ in range(n):
         fn()
-    return (time.perf_counter_ns() - t0) / n
+    return (time.thread_time_ns() - t0) / n
 
 
 def handler_cases(tmp: Path, devnull: object) -> dict[str, tuple[Callbacks, float | None]]:
@@ -177,6 +186,60 @@ def memory_after(counts: tuple[int, ...]) -> list[tuple[int, int, float]]:
     return out
 
 
+def first_call(kind: str) -> None:
+    """In this (fresh) process: build a ``kind`` handler, make one call, print the two times."""
+    t0 = time.perf_counter()
+    handler: Callbacks = CostTracker() if kind == "CostTracker" else CostLimiter(max_cost=1e12)
+    built_ms = (time.perf_counter() - t0) * 1e3
+    seen: list[float] = []
+
+    class Latency(Callbacks):
+        def on_llm_end(self, event: LLMEndEvent) -> None:
+            seen.append(event.latency_ms or 0.0)
+
+    t1 = time.perf_counter()
+    call_with(CallbackManager([handler, Latency()]))()
+    wall_ms = (time.perf_counter() - t1) * 1e3
+    print(f"{built_ms:.1f} {wall_ms:.1f} {seen[0]:.1f}")
+
+
+def many_models(n: int) -> None:
+    """In this (fresh) process: ``n`` distinct model names through three handlers; memory kept.
+
+    Prints the bytes kept in all, the part allocated inside genai-prices (its own lookup
+    caches, which llmhooks does not bound), the seconds taken and the by_model row counts.
+    """
+    logging.getLogger("llmhooks").setLevel(logging.ERROR)  # one warning per unknown model before
+    handlers = [TokenCounter(), CostTracker(), CostLimiter(max_cost=1e12)]
+    manager = CallbackManager(handlers)
+    gc.collect()
+    tracemalloc.start(1)  # the innermost frame tells whose cache an allocation is in
+    before = tracemalloc.take_snapshot()
+    t0 = time.perf_counter()
+    for i in range(n):
+        run_id = f"{i:016x}"
+        model = f"ft:gpt-4o-mini:acme:{i}"
+        manager.emit(LLMStartEvent(run_id=run_id, provider="openai", model=model, messages=MSGS))
+        manager.emit(
+            LLMEndEvent(run_id=run_id, provider="openai", model=model, input_tokens=9, output_tokens=3)
+        )
+    secs = time.perf_counter() - t0
+    gc.collect()
+    diff = tracemalloc.take_snapshot().compare_to(before, "traceback")
+    tracemalloc.stop()
+    held = sum(d.size_diff for d in diff)
+    third = sum(d.size_diff for d in diff if any("genai_prices" in f.filename for f in d.traceback))
+    rows = len(handlers[0].by_model), len(handlers[1].by_model)  # type: ignore[attr-defined]
+    print(f"{held} {third} {secs:.2f} {rows[0]} {rows[1]}")
+
+
+def in_fresh_process(*args: str) -> list[str]:
+    out = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, check=True, timeout=600
+    )
+    return out.stdout.split()
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmpdir, open(os.devnull, "w") as devnull:
         tmp = Path(tmpdir)
@@ -223,6 +286,33 @@ def main() -> None:
         f"{'PASS' if held <= target_kib * 1024 and held < 1.5 * first else 'MISS'}"
     )
 
+    print()
+    print("first call after building the handler (fresh process each, median of 5, wall-clock ms)")
+    for kind in ("CostTracker", "CostLimiter"):
+        runs = [tuple(map(float, in_fresh_process("--first-call", kind))) for _ in range(5)]
+        built, wall, latency = (statistics.median(r[i] for r in runs) for i in range(3))
+        verdict = "PASS" if wall <= 20 else "MISS"
+        print(
+            f"  {kind:12} built in {built:>6.1f} ms; first call {wall:>6.1f} ms "
+            f"(its latency_ms {latency:>5.1f}); target first call <= 20 ms: {verdict}"
+        )
+
+    print()
+    names = 20_000
+    held_b, third_b, secs, token_rows, cost_rows = in_fresh_process("--many-models", str(names))
+    held, third = int(held_b) / 2**20, int(third_b) / 2**20
+    print(f"TokenCounter + CostTracker + CostLimiter after {names:,} distinct model names (fresh process)")
+    print(
+        f"  memory kept {held:>5.1f} MiB ({held - third:.1f} MiB llmhooks, {third:.1f} MiB inside "
+        f"genai-prices' own caches), {float(secs):.1f} s; by_model rows {token_rows} / {cost_rows}"
+    )
+    print(f"  target: llmhooks' part <= 4 MiB: {'PASS' if held - third <= 4 else 'MISS'}")
+
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--first-call"]:
+        first_call(sys.argv[2])
+    elif sys.argv[1:2] == ["--many-models"]:
+        many_models(int(sys.argv[2]))
+    else:
+        main()

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 from collections.abc import Iterator
 
 import pytest
+from tests.llm._wire import FastWireServer
 from tests.servers.llm_wire import LLMWireServer
 
-from llmhooks import LLM, Agent, LLMEndEvent, LLMStartEvent, ToolErrorEvent, ToolStartEvent
+from llmhooks import (
+    LLM,
+    Agent,
+    AgentEndEvent,
+    AgentErrorEvent,
+    LLMEndEvent,
+    LLMStartEvent,
+    ToolEndEvent,
+    ToolErrorEvent,
+    ToolStartEvent,
+)
 from llmhooks.agent import MaxStepsExceeded
 from llmhooks.testing import RecordingCallbacks
 
@@ -42,7 +54,7 @@ def broken(city: str) -> str:
 
 @pytest.fixture
 def wire() -> Iterator[LLMWireServer]:
-    with LLMWireServer() as srv:
+    with FastWireServer() as srv:
         yield srv
 
 
@@ -93,9 +105,42 @@ def test_bad_arguments_become_a_tool_error_the_model_sees() -> None:
     result = Agent(tools=[broken], callbacks=rec).run("Use broken for Paris")
     [err] = rec.of_type(ToolErrorEvent)
     assert err.error_type == "RuntimeError" and "service down" in err.error_message
+    assert err.arguments == {"city": "Paris"} and err.tool_call_id is not None
     tool_message = next(m for m in result.messages if m["role"] == "tool")
     assert "service down for Paris" in tool_message["content"]
     assert rec.types()[-1] == "agent.end"
+
+
+async def test_unknown_tool_and_bad_arguments_are_tool_errors_in_run_and_arun(wire: LLMWireServer) -> None:
+    """A model calling a tool the agent lacks, or with bad arguments: tool.start then tool.error."""
+    from llmhooks import Callbacks
+
+    seen: list[str] = []
+
+    class Slow(Callbacks):
+        async def on_tool_error_async(self, event: ToolErrorEvent) -> None:
+            await asyncio.sleep(0)
+            seen.append(f"{event.tool_name}:{event.error_type}")
+
+    llm = LLM(provider="openai", model="gpt-4o-mini", api_key="test", base_url=wire.openai_base_url)
+    for use_async in (False, True):
+        wire.reply_tool_call("subtract", {"a": 1, "b": 2}, call_id="call_u")
+        wire.reply("I cannot subtract.")
+        rec = RecordingCallbacks()
+        agent = Agent(tools=[add], llm=llm, callbacks=[rec, Slow()])
+        result = await agent.arun("subtract") if use_async else agent.run("subtract")
+        [err] = rec.of_type(ToolErrorEvent)
+        assert (err.tool_name, err.error_type, err.arguments) == ("subtract", "LookupError", {"a": 1, "b": 2})
+        assert "available tools: add" in next(m["content"] for m in result.messages if m["role"] == "tool")
+        assert rec.types().index("tool.error") < rec.types().index("agent.step")
+        rec.assert_terminated()
+    assert seen[-1] == "subtract:LookupError"  # the async handler was awaited before arun went on
+    wire.reply_tool_call("add", {"a": 1}, call_id="call_b")
+    wire.reply("Missing b.")
+    rec = RecordingCallbacks()
+    await Agent(tools=[add], llm=llm, callbacks=rec).arun("add")
+    [err] = rec.of_type(ToolErrorEvent)
+    assert err.error_type == "ToolArgumentError" and err.arguments == {"a": 1}
 
 
 async def test_arun_awaits_async_tools_and_handlers() -> None:
@@ -104,6 +149,17 @@ async def test_arun_awaits_async_tools_and_handlers() -> None:
     result = await Agent(tools=[slow_square], callbacks=rec).arun("Use slow_square on 7")
     assert "49" in result.output
     assert rec.types()[:5] == ["agent.start", "llm.start", "llm.end", "tool.start", "tool.end"]
+    rec.assert_terminated()
+
+
+async def test_sync_run_called_from_async_code_runs_async_tools() -> None:
+    """``Agent.run`` inside a running loop (a Jupyter cell): an async tool still runs, in the agent's tree."""
+    rec = RecordingCallbacks()
+    result = Agent(tools=[slow_square], callbacks=rec).run("Use slow_square on 6")
+    assert "36" in result.output
+    [start] = rec.of_type(ToolStartEvent)
+    assert start.parent_run_id == rec.events[0].run_id
+    assert rec.of_type(ToolEndEvent)[0].result == 36
     rec.assert_terminated()
 
 
@@ -157,6 +213,28 @@ def test_agent_over_the_openai_sdk(wire: LLMWireServer) -> None:
     )
 
 
+def scale(value: float, factor: int | None = None) -> float:
+    """Scale a value by an optional factor."""
+    return value * (factor if factor is not None else 1)
+
+
+def test_null_for_an_optional_argument_is_accepted(wire: LLMWireServer) -> None:
+    """A model sending ``null`` for ``factor: int | None`` gets the tool run, not a validation error."""
+    wire.reply_tool_call("scale", {"value": 2.5, "factor": None}, call_id="call_s")
+    wire.reply("It is 2.5.")
+    llm = LLM(
+        provider="openai", model="gpt-4o-mini", api_key="test", base_url=wire.openai_base_url, max_retries=0
+    )
+    rec = RecordingCallbacks()
+    result = Agent(tools=[scale], llm=llm, callbacks=rec).run("Scale 2.5")
+    assert result.output == "It is 2.5."
+    assert rec.of_type(ToolErrorEvent) == []
+    [end] = rec.of_type(ToolEndEvent)
+    assert end.result == 2.5
+    sent = wire.requests[0].json["tools"][0]["function"]["parameters"]["properties"]["factor"]
+    assert sent == {"type": ["integer", "null"], "default": None}
+
+
 async def test_mcp_tools_work_as_agent_tools() -> None:
     """A tool from the bundled MCP server is called by the agent; its one tool run carries the server."""
     pytest.importorskip("mcp")
@@ -207,3 +285,144 @@ def test_stream_consumer_runs_stay_outside_the_agent() -> None:
             pass
     assert all(e.parent_run_id is None for e in mine.events)
     assert not any(e.model == "mine" for e in agent_rec.of_type(LLMStartEvent))
+
+
+# -- early stop: every child run ends before its parent, one terminal event each -------------
+
+
+def assert_children_end_first(rec: RecordingCallbacks) -> None:
+    """Each run has one terminal event, and it comes before its parent's terminal event."""
+    rec.assert_terminated()
+    ends = {e.run_id: i for i, e in enumerate(rec.events) if e.type.endswith((".end", ".error"))}
+    parents = {e.run_id: e.parent_run_id for e in rec.events if e.type.endswith(".start")}
+    for run_id, parent in parents.items():
+        if parent in ends:
+            assert ends[run_id] < ends[parent], f"run {run_id} ended after its parent {parent}"
+
+
+def agent_end(rec: RecordingCallbacks) -> AgentEndEvent:
+    end = rec.events[-1]
+    assert isinstance(end, AgentEndEvent), rec.types()
+    return end
+
+
+STORY = "Tell me a story"  # the offline model answers it without tools, word by word
+
+
+def test_stream_closed_early_ends_the_llm_run_then_the_agent_incomplete() -> None:
+    """``close()`` after a few words: llm.end then agent.end, both ``incomplete=True``, no error."""
+    rec = RecordingCallbacks()
+    stream = Agent(tools=[add], callbacks=rec).stream(STORY)
+    words = [next(stream), next(stream)]
+    stream.close()  # type: ignore[attr-defined]
+    assert rec.types()[-2:] == ["llm.end", "agent.end"]
+    llm_end = rec.of_type(LLMEndEvent)[-1]
+    assert llm_end.incomplete is True and llm_end.response == "".join(words)
+    end = agent_end(rec)
+    assert end.incomplete is True and end.result == "".join(words) and end.steps == 0
+    assert not any(e.type.endswith(".error") for e in rec.events)
+    assert_children_end_first(rec)
+
+
+def test_stream_dropped_after_break_ends_at_once_while_a_handler_keeps_the_events() -> None:
+    """``break`` then dropping the stream: the runs end right away, child first, nothing kept open."""
+    rec = RecordingCallbacks()
+    agent = Agent(tools=[add], callbacks=rec)
+    for _ in agent.stream("Use add to compute 1 and 1"):  # a tool step, then the final answer
+        break
+    assert_children_end_first(rec)
+    assert agent_end(rec).incomplete is True
+    assert rec.types() == [
+        "agent.start",
+        "llm.start", "llm.end",
+        "tool.start", "tool.end",
+        "agent.step",
+        "llm.start", "llm.token", "llm.end",
+        "agent.end",
+    ]  # fmt: skip
+    assert agent_end(rec).steps == 1
+
+
+def test_stream_stopped_between_model_turns(wire: LLMWireServer) -> None:
+    """Stopped at the separator after a turn that asked for a tool (OpenAI SDK): the tool never runs."""
+    wire.reply_tool_call("add", {"a": 1, "b": 1}, call_id="call_1", text="Let me add.")
+    llm = LLM(provider="openai", model="gpt-4o-mini", api_key="test", base_url=wire.openai_base_url)
+    rec = RecordingCallbacks()
+    stream = Agent(tools=[add], llm=llm, callbacks=rec).stream("add 1 and 1")
+    received = []
+    for delta in stream:
+        received.append(delta)
+        if delta == "\n":
+            break
+    del stream
+    gc.collect()
+    assert "".join(received) == "Let me add.\n"
+    assert rec.types() == [
+        "agent.start",
+        "llm.start",
+        "llm.token",
+        "llm.token",
+        "llm.token",
+        "llm.end",
+        "agent.end",
+    ]
+    assert rec.of_type(LLMEndEvent)[0].incomplete is False  # that turn was complete
+    end = agent_end(rec)
+    assert end.incomplete is True and end.result == "Let me add." and end.steps == 0
+    assert_children_end_first(rec)
+
+
+async def test_astream_aclose_ends_the_llm_run_then_the_agent_incomplete() -> None:
+    """``await aclose()``: the same order and fields as the sync stream."""
+    rec = RecordingCallbacks()
+    stream = Agent(tools=[add], callbacks=rec).astream(STORY)
+    first = await stream.__anext__()
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert rec.types()[-2:] == ["llm.end", "agent.end"]
+    assert rec.of_type(LLMEndEvent)[-1].incomplete is True
+    end = agent_end(rec)
+    assert end.incomplete is True and end.result == first
+    assert_children_end_first(rec)
+
+
+def test_astream_dropped_after_break_is_closed_by_the_event_loop() -> None:
+    """An async stream dropped half-read is closed when its loop finalises it, child first."""
+    rec = RecordingCallbacks()
+
+    async def main() -> None:
+        async for _ in Agent(tools=[add], callbacks=rec).astream(STORY):
+            break
+
+    asyncio.run(main())
+    assert_children_end_first(rec)
+    assert agent_end(rec).incomplete is True
+    assert rec.of_type(LLMEndEvent)[-1].incomplete is True
+
+
+async def test_astream_cancelled_while_tools_run_ends_them_before_the_agent() -> None:
+    """Cancelling the consumer while tool calls are in flight: each tool run ends (cancelled) first."""
+    started = asyncio.Event()
+
+    async def wait_forever(x: int) -> int:
+        """Never returns."""
+        started.set()
+        await asyncio.Event().wait()
+        return x
+
+    rec = RecordingCallbacks()
+    agent = Agent(tools=[wait_forever, slow_square], callbacks=rec)
+
+    async def consume() -> None:
+        async for _ in agent.astream("Use wait_forever on 1 and slow_square on 2"):
+            pass
+
+    task = asyncio.create_task(consume())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert_children_end_first(rec)
+    errors = {e.tool_name: e for e in rec.of_type(ToolErrorEvent)}
+    assert errors["wait_forever"].cancelled is True and errors["wait_forever"].arguments == {"x": 1}
+    last = rec.events[-1]
+    assert isinstance(last, AgentErrorEvent) and last.cancelled is True

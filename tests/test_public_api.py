@@ -65,3 +65,32 @@ def test_read_events_is_importable_from_the_top() -> None:
 
     assert read_events is record.read_events
     assert "read_events" in llmhooks.__all__
+
+
+def test_every_exception_lives_in_errors_py() -> None:
+    """All of llmhooks' exception classes are defined in llmhooks.errors (other modules re-export)."""
+    import importlib
+    import pkgutil
+
+    import llmhooks.errors
+
+    defined_elsewhere = []
+    for info in pkgutil.walk_packages(llmhooks.__path__, "llmhooks."):
+        if info.name.endswith("__main__"):
+            continue  # importing it runs the command
+        try:
+            module = importlib.import_module(info.name)
+        except ImportError:  # an extra that is not installed
+            continue
+        for name, value in vars(module).items():
+            if (
+                isinstance(value, type)
+                and issubclass(value, llmhooks.LLMHooksError)
+                and value.__module__ == info.name
+                and info.name != "llmhooks.errors"
+            ):
+                defined_elsewhere.append(f"{info.name}.{name}")
+    assert defined_elsewhere == []
+    assert set(llmhooks.errors.__all__) == {
+        n for n, v in vars(llmhooks.errors).items() if isinstance(v, type) and issubclass(v, Exception)
+    }

@@ -167,3 +167,396 @@ def test_async_progress_and_token_callbacks(capsys: pytest.CaptureFixture[str]) 
     out = capsys.readouterr().out
     assert "[demo-tools] 0% - checking units" in out and "[demo-tools] 100% - done" in out
     assert len(streamed) > 5
+
+
+# --- seed 001: ai-infra's keyword style, on the plain ``Callbacks`` base as the seed writes it ---
+#
+# Verbatim apart from ``ai_infra`` -> ``llmhooks``. ``LLM(provider="openai")`` talks to the local
+# wire server through the official SDK; ``Agent(persona=..., tools=...)`` has our own tools.
+
+from collections import deque  # noqa: E402 - the seed's imports, next to its examples
+from collections.abc import Iterator  # noqa: E402
+from datetime import datetime  # noqa: E402
+from time import time  # noqa: E402
+from typing import Any  # noqa: E402
+
+from tests.llm._wire import FastWireServer  # noqa: E402
+
+from llmhooks import (  # noqa: E402
+    CostTracker,
+    StreamingProgress,
+    TokenCounter,
+    chain_run,
+    llm_run,
+    retrieval_run,
+    run_context,
+    set_global_callbacks,
+    tool_run,
+)
+
+
+@pytest.fixture(scope="module")
+def _wire() -> Iterator[FastWireServer]:
+    with FastWireServer() as server:
+        yield server
+
+
+@pytest.fixture
+def openai_env(_wire: FastWireServer, monkeypatch: pytest.MonkeyPatch) -> FastWireServer:
+    """``LLM(provider="openai")`` reaches the local wire server, as the seed's examples assume."""
+    _wire.reset()
+    monkeypatch.setenv("OPENAI_BASE_URL", _wire.openai_base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-seed-001-test")
+    return _wire
+
+
+class KeywordQuickStart(Callbacks):
+    async def on_llm_start(self, prompt, **kwargs):
+        print(f"Starting LLM call with prompt: {prompt[:50]}...")
+
+    async def on_llm_end(self, response, **kwargs):
+        print(f"LLM complete: {response.token_count} tokens")
+
+
+class ContextAwareCallbacks(Callbacks):
+    async def on_llm_start(self, prompt, **kwargs):
+        provider = kwargs.get("provider")
+        model = kwargs.get("model")
+        request_id = kwargs.get("request_id")
+        trace_id = kwargs.get("trace_id")  # noqa: F841 - as the seed wrote it
+
+        print(f"[{request_id}] {provider}/{model}: {prompt[:50]}...")
+
+    async def on_llm_end(self, response, **kwargs):
+        tokens = kwargs.get("token_count")
+        cost = kwargs.get("cost")
+        duration_ms = kwargs.get("duration_ms")
+
+        print(f"Completed in {duration_ms}ms, {tokens} tokens, ${cost:.4f}")
+
+
+class SeedCostLimiter(Callbacks):
+    def __init__(self, max_cost: float):
+        self.max_cost = max_cost
+        self.total_cost = 0.0
+
+    async def on_llm_end(self, response, **kwargs):
+        cost = kwargs.get("cost", 0)
+        self.total_cost += cost
+
+        if self.total_cost >= self.max_cost:
+            raise Exception(f"Cost limit ${self.max_cost} exceeded")
+
+
+class AuditCallback(Callbacks):
+    def __init__(self, audit_log):
+        self.audit_log = audit_log
+
+    async def on_llm_start(self, prompt, **kwargs):
+        self.audit_log.record({
+            "event": "llm_request",
+            "timestamp": datetime.utcnow().isoformat(),
+            "user_id": kwargs.get("user_id"),
+            "prompt_preview": prompt[:100],
+            "provider": kwargs.get("provider"),
+            "model": kwargs.get("model"),
+        })  # fmt: skip
+
+    async def on_tool_start(self, tool_name, args, **kwargs):
+        self.audit_log.record({
+            "event": "tool_call",
+            "timestamp": datetime.utcnow().isoformat(),
+            "tool": tool_name,
+            "args": args,
+        })  # fmt: skip
+
+
+class SeedRateLimiter(Callbacks):
+    def __init__(self, requests_per_minute: int):
+        self.rpm = requests_per_minute
+        self.timestamps = deque()  # type: ignore[var-annotated]
+
+    async def on_llm_start(self, prompt, **kwargs):
+        now = time()
+
+        # Remove timestamps older than 1 minute
+        while self.timestamps and self.timestamps[0] < now - 60:
+            self.timestamps.popleft()
+
+        # Wait if at limit
+        if len(self.timestamps) >= self.rpm:
+            wait_time = 60 - (now - self.timestamps[0])
+            await asyncio.sleep(wait_time)
+
+        self.timestamps.append(now)
+
+
+class ProgressReporter(Callbacks):
+    def __init__(self, on_progress):
+        self.on_progress = on_progress
+        self.step = 0
+
+    async def on_agent_step(self, step, **kwargs):
+        self.step += 1
+        self.on_progress({
+            "step": self.step,
+            "action": step.action,
+            "status": "in_progress",
+        })  # fmt: skip
+
+    async def on_agent_end(self, result, **kwargs):
+        self.on_progress({
+            "step": self.step,
+            "status": "complete",
+            "result": result,
+        })  # fmt: skip
+
+
+class FullCallbacks(Callbacks):
+    """Seed 001's "All Callback Methods", each recording what it got."""
+
+    def __init__(self) -> None:
+        self.got: list[tuple[Any, ...]] = []
+
+    # LLM callbacks
+    async def on_llm_start(self, prompt, **kwargs):
+        self.got.append(("llm_start", prompt, kwargs["provider"]))
+
+    async def on_llm_end(self, response, **kwargs):
+        self.got.append(("llm_end", str(response), response.token_count))
+
+    async def on_llm_error(self, error, **kwargs):
+        self.got.append(("llm_error", type(error).__name__))
+
+    async def on_llm_stream_chunk(self, chunk, **kwargs):
+        self.got.append(("chunk", chunk))
+
+    # Agent callbacks
+    async def on_agent_start(self, goal, **kwargs):
+        self.got.append(("agent_start", goal))
+
+    async def on_agent_end(self, result, **kwargs):
+        self.got.append(("agent_end", result))
+
+    async def on_agent_error(self, error, **kwargs):
+        self.got.append(("agent_error", type(error).__name__))
+
+    async def on_agent_step(self, step, **kwargs):
+        self.got.append(("agent_step", step.action))
+
+    # Tool callbacks
+    async def on_tool_start(self, tool_name, args, **kwargs):
+        self.got.append(("tool_start", tool_name, args))
+
+    async def on_tool_end(self, tool_name, result, **kwargs):
+        self.got.append(("tool_end", tool_name, result))
+
+    async def on_tool_error(self, tool_name, error, **kwargs):
+        self.got.append(("tool_error", tool_name, type(error).__name__))
+
+    # Chain callbacks
+    async def on_chain_start(self, chain_name, **kwargs):
+        self.got.append(("chain_start", chain_name))
+
+    async def on_chain_end(self, result, **kwargs):
+        self.got.append(("chain_end", result))
+
+    # Retrieval callbacks
+    async def on_retrieval_start(self, query, **kwargs):
+        self.got.append(("retrieval_start", query))
+
+    async def on_retrieval_end(self, documents, **kwargs):
+        self.got.append(("retrieval_end", documents))
+
+
+def _no_handler_failures(caplog: pytest.LogCaptureFixture) -> None:
+    failures = [r.getMessage() for r in caplog.records if "failed on" in r.getMessage()]
+    assert failures == [], failures
+
+
+async def test_seed_001_quick_start(
+    openai_env: FastWireServer, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The quick start on ``Callbacks``: the prompt and ``response.token_count``, no quiet failure."""
+    llm = LLM(provider="openai", callbacks=[KeywordQuickStart()])
+    response = await llm.generate("Hello")
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "Starting LLM call with prompt: Hello...",
+        f"LLM complete: {response.usage.total_tokens} tokens",
+    ]
+    assert response.usage.total_tokens > 0
+    _no_handler_failures(caplog)
+
+
+async def test_seed_001_context_kwargs(
+    openai_env: FastWireServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """'Callback Context': provider, model, request id, tokens, cost and duration as keywords."""
+    llm = LLM(provider="openai", callbacks=[CostTracker(), ContextAwareCallbacks()])
+    await llm.generate("What is 2+2?")
+    first, second = capsys.readouterr().out.splitlines()
+    assert first.startswith("[") and first.endswith(f"] openai/{llm.model}: What is 2+2?...")
+    assert second.startswith("Completed in ") and " tokens, $0.0000" in second
+
+
+async def test_seed_001_builtins(openai_env: FastWireServer, capsys: pytest.CaptureFixture[str]) -> None:
+    """'Built-in Callbacks': CostTracker, TokenCounter and StreamingProgress as the seed uses them."""
+    tracker = CostTracker()
+    llm = LLM(provider="openai", callbacks=[tracker])
+    await llm.generate("Hello")
+    await llm.generate("World")
+    print(f"Total cost: ${tracker.total_cost:.4f}")
+    print(f"Total tokens: {tracker.total_tokens}")
+    print(f"Requests: {tracker.request_count}")
+
+    counter = TokenCounter()
+    llm = LLM(provider="openai", callbacks=[counter])
+    await llm.generate("Hello")
+    print(f"Prompt tokens: {counter.prompt_tokens}")
+    print(f"Completion tokens: {counter.completion_tokens}")
+
+    progress = StreamingProgress(
+        on_chunk=lambda chunk: print(chunk, end="", flush=True),
+        on_complete=lambda: print("\nDone!"),
+    )
+    llm = LLM(provider="openai", callbacks=[progress])
+    async for _chunk in llm.stream("Tell me a story"):
+        pass
+    out = capsys.readouterr().out
+    assert tracker.request_count == 2 and tracker.total_cost > 0 and "Requests: 2" in out
+    assert counter.prompt_tokens > 0 and f"Prompt tokens: {counter.prompt_tokens}" in out
+    assert out.endswith("Tell me a story\nDone!\n")
+
+
+async def test_seed_001_cost_limiter_stops_spending(openai_env: FastWireServer) -> None:
+    """'Cost Limiting' on ``Callbacks``: its exception reaches the caller once the budget is spent.
+
+    The cost is what llmhooks knows of the call: a ``CostTracker`` before the limiter prices it.
+    """
+    tracker = CostTracker()
+    limiter = SeedCostLimiter(max_cost=1.0)
+    llm = LLM(provider="openai", callbacks=[tracker, limiter])
+    await llm.generate("Hello")
+    per_call = tracker.total_cost
+    assert per_call > 0 and limiter.total_cost == pytest.approx(per_call)
+    limiter.max_cost = per_call * 3.5  # a budget of three and a half calls
+    calls = 1
+    with pytest.raises(Exception, match=r"Cost limit \$[0-9.e-]+ exceeded"):
+        for _ in range(10):
+            await llm.generate("Hello")
+            calls += 1
+    assert calls == 3  # the fourth call crossed the limit and raised
+
+
+def test_seed_001_cost_limiter_in_sync_code() -> None:
+    """The same limiter stops a sync caller too (its async method is run to completion)."""
+    limiter = SeedCostLimiter(max_cost=0.05)
+    with pytest.raises(Exception, match=r"Cost limit \$0.05 exceeded"):
+        for _ in range(10):
+            with llm_run(provider="openai", model="gpt-4o", prompt="hi", callbacks=[limiter]) as run:
+                run.finish(response="ok", input_tokens=1, output_tokens=1, cost=0.02)
+    assert limiter.total_cost == pytest.approx(0.06)
+
+
+async def test_seed_001_audit_logging_records_llm_and_tool_calls() -> None:
+    """'Audit Logging': the prompt preview, user id, and a tool's name and arguments (offline agent)."""
+
+    class AuditLog:
+        def __init__(self) -> None:
+            self.entries: list[dict[str, Any]] = []
+
+        def record(self, entry: dict[str, Any]) -> None:
+            self.entries.append(entry)
+
+    log = AuditLog()
+    agent = Agent(tools=[text_add], callbacks=[AuditCallback(log)])
+    with run_context(user_id="u-42"):
+        await agent.arun("Use text_add with 2 and 3")
+    llm_entries = [e for e in log.entries if e["event"] == "llm_request"]
+    tool_entries = [e for e in log.entries if e["event"] == "tool_call"]
+    assert llm_entries and llm_entries[0]["user_id"] == "u-42"
+    assert llm_entries[0]["prompt_preview"] == "Use text_add with 2 and 3"
+    assert tool_entries == [
+        {
+            "event": "tool_call",
+            "timestamp": tool_entries[0]["timestamp"],
+            "tool": "text_add",
+            "args": {"a": 2, "b": 3},
+        }
+    ]
+
+
+async def test_seed_001_rate_limiter_waits(openai_env: FastWireServer) -> None:
+    """'Rate Limiting': at the limit, the handler's sleep delays the call before it is made."""
+    limiter = SeedRateLimiter(requests_per_minute=1)
+    limiter.timestamps.append(time() - 59.95)  # the window frees up in about 50 ms
+    llm = LLM(provider="openai", callbacks=[limiter])
+    t0 = time()
+    await llm.generate("Hello")
+    assert time() - t0 >= 0.04
+    assert len(limiter.timestamps) == 2
+
+
+async def test_seed_001_progress_reporting_from_an_agent() -> None:
+    """'Progress Reporting': each agent step's action, then the result."""
+    import json
+
+    sent: list[str] = []
+    reporter = ProgressReporter(on_progress=lambda p: sent.append(json.dumps(p)))
+    agent = Agent(tools=[text_add], callbacks=[reporter])
+    result = await agent.arun("Use text_add with 1 and 1")
+    progress = [json.loads(s) for s in sent]
+    assert progress[-1] == {"step": reporter.step, "status": "complete", "result": result.output}
+    assert reporter.step >= 1 and progress[0]["status"] == "in_progress" and progress[0]["action"]
+
+
+async def test_seed_001_every_method_is_delivered_its_way(
+    openai_env: FastWireServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """'All Callback Methods' on ``Callbacks``: each gets the seed's arguments, none fails quietly."""
+    cb = FullCallbacks()
+    with pytest.raises(ZeroDivisionError), tool_run("div", arguments={"a": 1, "b": 0}, callbacks=[cb]):
+        raise ZeroDivisionError("b is 0")
+    async with chain_run("summarise", callbacks=[cb]) as chain:
+        await chain.afinish(result="done")
+    async with retrieval_run(query="capital of France", callbacks=[cb]) as r:
+        await r.afinish(documents=["Paris is the capital of France."])
+    async for _ in LLM(provider="openai", callbacks=[cb]).stream("Tell me a story"):
+        pass
+    await Agent(tools=[text_add], llm=LLM(provider="offline"), callbacks=[cb]).arun(
+        "Use text_add with 2 and 2"
+    )
+    kinds = {g[0] for g in cb.got}
+    assert kinds == {
+        "tool_error",
+        "chain_start",
+        "chain_end",
+        "retrieval_start",
+        "retrieval_end",
+        "llm_start",
+        "chunk",
+        "llm_end",
+        "agent_start",
+        "agent_step",
+        "tool_start",
+        "tool_end",
+        "agent_end",
+    }
+    assert ("tool_error", "div", "ZeroDivisionError") in cb.got
+    assert ("retrieval_start", "capital of France") in cb.got
+    assert [g[1] for g in cb.got if g[0] == "chunk"][:4] == ["Tell", " me", " a", " story"]
+    assert ("tool_start", "text_add", {"a": 2, "b": 2}) in cb.got
+    _no_handler_failures(caplog)
+
+
+async def test_seed_001_global_callbacks_and_chaining(
+    openai_env: FastWireServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """'Global Callbacks' and 'Callback Chaining': keyword handlers set globally run in order."""
+    set_global_callbacks([KeywordQuickStart(), ContextAwareCallbacks()])
+    await LLM(provider="openai").generate("Hello")
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Starting LLM call with prompt: Hello..."
+    assert out[1].endswith(": Hello...") and out[2].startswith("LLM complete: ")
+    assert out[3].startswith("Completed in ")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from typing import Literal
+from typing import Any, Literal, Optional
 
 import pytest
 
@@ -44,8 +44,8 @@ def test_schema_comes_from_signature_hints_and_docstring() -> None:
     props = fn["parameters"]["properties"]
     assert props["city"] == {"type": "string", "description": 'the city name, e.g. "Paris".'}
     assert props["unit"]["enum"] == ["C", "F"] and props["unit"]["default"] == "C"
-    assert props["days"]["type"] == "integer"
-    assert props["tags"] == {"type": "array", "items": {"type": "string"}, "default": None}
+    assert props["days"] == {"type": ["integer", "null"], "default": None}
+    assert props["tags"] == {"type": ["array", "null"], "items": {"type": "string"}, "default": None}
     assert fn["parameters"]["required"] == ["city"]
 
 
@@ -105,3 +105,40 @@ def test_duplicate_tool_names_are_refused() -> None:
         as_tools([get_weather, get_weather])
     with pytest.raises(TypeError, match="must be a function"):
         as_tools(["not a tool"])  # type: ignore[list-item]
+
+
+def scale(value: float, factor: int | None = None, unit: Literal["C", "F"] | None = None) -> str:
+    """Scale a value."""
+    return f"{value * (factor or 1)}{unit or ''}"
+
+
+def test_optional_parameters_accept_an_explicit_null() -> None:
+    """``b: int | None = None`` accepts ``null`` (models send it for unused options), not other types."""
+    tool = Tool.from_function(scale)
+    props = tool.parameters["properties"]
+    assert props["factor"]["type"] == ["integer", "null"]
+    assert props["unit"]["enum"] == ["C", "F", None]
+    assert tool.invoke({"value": 2, "factor": None, "unit": None}) == "2"
+    assert tool.invoke({"value": 2, "factor": 3, "unit": "C"}) == "6C"
+    with pytest.raises(ToolArgumentError, match=r"'factor' must be \['integer', 'null'\], got str"):
+        tool.invoke({"value": 2, "factor": "3"})
+    with pytest.raises(ToolArgumentError, match="must be string, got NoneType"):
+        Tool.from_function(get_weather).invoke({"city": None})  # not optional: null is refused
+
+
+def pick(a: int | str, b: int | str | None = None, c: Optional[Any] = None) -> str:  # noqa: UP045
+    """Pick one."""
+    return "ok"
+
+
+def test_union_and_nested_optional_schemas() -> None:
+    """A union lists its options; an optional union adds a null option; Optional[Any] stays open."""
+    props = Tool.from_function(pick).parameters["properties"]
+    assert props["a"] == {"anyOf": [{"type": "integer"}, {"type": "string"}]}
+    assert props["b"]["anyOf"] == [{"type": "integer"}, {"type": "string"}, {"type": "null"}]
+    assert props["c"] == {"default": None}
+    assert Tool.from_function(pick).invoke({"a": 1, "b": None, "c": None}) == "ok"
+    with pytest.raises(
+        ToolArgumentError, match=r"'b' must be one of the types \['integer', 'string', 'null'"
+    ):
+        Tool.from_function(pick).invoke({"a": 1, "b": [2]})

@@ -10,6 +10,7 @@ from llmhooks._validate import (
     check_bool,
     check_choice,
     check_int,
+    check_log_level,
     check_number,
     check_tags,
     check_writable_path,
@@ -72,3 +73,20 @@ def test_writable_path_under_a_file(tmp_path: object) -> None:
     assert check_writable_path("path", base / "new" / "out.jsonl").endswith("out.jsonl")
     with pytest.raises(ValueError, match="directory"):
         check_writable_path("path", base)
+
+
+def test_log_level_takes_numbers_and_names_as_logging_does() -> None:
+    """``"INFO"``, ``"warning"``, custom level names and numbers; anything else is named."""
+    import logging
+
+    assert check_log_level("level", "INFO") == logging.INFO
+    assert check_log_level("level", "warning") == logging.WARNING
+    assert check_log_level("level", 5) == 5
+    logging.addLevelName(25, "NOTICE")
+    assert check_log_level("level", "notice") == 25
+    with pytest.raises(ValueError, match=r"level must be a logging level or one of .*DEBUG.*; got 'LOUD'"):
+        check_log_level("level", "LOUD")
+    with pytest.raises(TypeError, match=r"level must be a logging level .*got 2\.5"):
+        check_log_level("level", 2.5)
+    with pytest.raises(ValueError, match="level must be a logging level >= 0, got -1"):
+        check_log_level("level", -1)

@@ -26,7 +26,6 @@ from llmhooks.core import (
     CallbackManager,
     Callbacks,
     ChainRun,
-    ContextExecutor,
     HandlerStats,
     LLMRun,
     NodeRun,
@@ -55,6 +54,7 @@ from llmhooks.core import (
     tool_run,
     use_run,
 )
+from llmhooks.core._resolve import register_style as _register_style
 from llmhooks.core.classify import register_classifier as _register_classifier
 from llmhooks.errors import (
     Abort,
@@ -121,7 +121,15 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
         KeywordCallbacks,
         KeywordResponse,
     )
+    from llmhooks.core.executor import ContextExecutor
     from llmhooks.core.redaction import Redactor, configure_redaction
+    from llmhooks.events import (
+        LLMRequestStartedEvent,
+        LLMResponseChunkEvent,
+        LLMResponseCompletedEvent,
+        RealtimeAgentSpeechTranscriptionEvent,
+        RealtimeUserSpeechTranscriptionEvent,
+    )
     from llmhooks.handlers.budget import CostLimiter
     from llmhooks.handlers.cost import CostTracker, Price
     from llmhooks.handlers.logging import LoggingCallbacks
@@ -148,6 +156,13 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
 
 # name -> module that defines it; imported on first access (see __getattr__)
 _LAZY: dict[str, str] = {
+    # seed 004's (Vision Agents') names for our events: the same classes
+    "LLMRequestStartedEvent": "llmhooks.events",
+    "LLMResponseChunkEvent": "llmhooks.events",
+    "LLMResponseCompletedEvent": "llmhooks.events",
+    "RealtimeUserSpeechTranscriptionEvent": "llmhooks.events",
+    "RealtimeAgentSpeechTranscriptionEvent": "llmhooks.events",
+    "ContextExecutor": "llmhooks.core.executor",
     # handlers (stdlib; extras where noted)
     "LoggingCallbacks": "llmhooks.handlers.logging",
     "PrintCallbacks": "llmhooks.handlers.printing",
@@ -195,6 +210,17 @@ _LAZY: dict[str, str] = {
     "uninstrument_anthropic": "llmhooks.integrations.anthropic",
     "Tool": "llmhooks.tools",
     "ToolArgumentError": "llmhooks.tools",
+    # across processes (llmhooks[redis])
+    "TokenLedger": "llmhooks.handlers.redis",
+    "RedisTokenLedger": "llmhooks.handlers.redis",
+    "RedisCostLimiter": "llmhooks.handlers.redis",
+    "RedisRateLimiter": "llmhooks.handlers.redis",
+    "RedisStreamShipper": "llmhooks.handlers.redis",
+    "RedisStreamConsumer": "llmhooks.handlers.redis",
+    "EventShipper": "llmhooks.handlers.shipping",
+    "Collector": "llmhooks.handlers.collector",
+    "RedisTokenCallbackHandler": "llmhooks.compat",
+    "DetailedRedisTokenCallbackHandler": "llmhooks.compat",
 }
 
 
@@ -252,6 +278,9 @@ __all__ = [
     "LLMErrorEvent",
     "LLMEvent",
     "LLMHooksError",
+    "LLMRequestStartedEvent",
+    "LLMResponseChunkEvent",
+    "LLMResponseCompletedEvent",
     "LLMRun",
     "LLMStartEvent",
     "LLMTokenEvent",
@@ -274,6 +303,7 @@ __all__ = [
     "PrometheusCallbacks",
     "RateLimitExceeded",
     "RateLimiter",
+    "RealtimeAgentSpeechTranscriptionEvent",
     "RealtimeAgentTranscriptionEvent",
     "RealtimeAudioInputEvent",
     "RealtimeAudioOutputEvent",
@@ -282,6 +312,7 @@ __all__ = [
     "RealtimeErrorEvent",
     "RealtimeEvent",
     "RealtimeResponseEvent",
+    "RealtimeUserSpeechTranscriptionEvent",
     "RealtimeUserTranscriptionEvent",
     "Redactor",
     "ReplayResult",
@@ -351,3 +382,26 @@ def _classify_sdk_error(exc: BaseException) -> tuple[str | None, bool] | None:
 
 
 _register_classifier(_classify_sdk_error)
+
+
+class _KeywordStyle:
+    """Seed 001's keyword-style methods on a plain ``Callbacks`` subclass (``compat.keyword``),
+    for the core's registration checks; the adapter is loaded only when a class needs it."""
+
+    def adopt(self, cls: type) -> bool:
+        from llmhooks.compat.keyword import adopt_keyword_methods
+
+        return adopt_keyword_methods(cls)
+
+    def form(self, name: str) -> str | None:
+        from llmhooks.compat.keyword import keyword_form
+
+        return keyword_form(name)
+
+    def names(self) -> set[str]:
+        from llmhooks.compat.keyword import KEYWORD_STYLE
+
+        return set(KEYWORD_STYLE.methods)
+
+
+_register_style(_KeywordStyle())

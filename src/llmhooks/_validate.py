@@ -21,6 +21,7 @@ __all__ = [
     "check_callable",
     "check_choice",
     "check_int",
+    "check_log_level",
     "check_number",
     "check_tags",
     "check_with",
@@ -169,6 +170,34 @@ def check_writable_path(name: str, path: Any) -> str:
     if parent and not os.path.isdir(parent):
         raise ValueError(f"{name} {text!r} is under {parent!r}, which is a file, not a directory")
     return text
+
+
+def check_log_level(name: str, value: Any) -> int:
+    """Return ``value`` as a ``logging`` level number: a number >= 0, or a level name.
+
+    Names are those ``logging`` knows (``"INFO"``, ``"WARNING"``, ``"WARN"``, levels added with
+    ``logging.addLevelName``), in any case, as ``Logger.setLevel`` takes them.
+
+    Raises:
+        TypeError: neither an integer nor a string.
+        ValueError: a negative number or an unknown name.
+    """
+    import logging  # kept out of `import llmhooks`'s own imports; already loaded by nearly everything
+
+    if isinstance(value, str):
+        names = logging.getLevelNamesMapping()
+        level = names.get(value.upper())
+        if level is None:
+            known = ", ".join(sorted(names, key=lambda n: (names[n], n)))
+            raise ValueError(f"{name} must be a logging level or one of {known}; got {value!r}")
+        return level
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(
+            f"{name} must be a logging level (an integer or a name such as 'INFO'), got {_given(value)}"
+        )
+    if value < 0:
+        raise ValueError(f"{name} must be a logging level >= 0, got {value!r}")
+    return int(value)
 
 
 def check_with(name: str, value: Any, test: Callable[[Any], bool], allowed: str) -> Any:

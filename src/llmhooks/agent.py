@@ -6,8 +6,11 @@
 One run: agent start, then per model call an LLM start/end, then for each tool call the
 model asked for (several run in parallel) a tool start/end or error, an agent step, and
 so on until the model answers without tool calls or ``max_steps`` is reached; then agent
-end. A tool that raises or gets bad arguments gives a tool error event and the model
-sees the error text as the tool's result; the agent goes on.
+end. A tool that raises, gets bad arguments or does not exist gives a tool error event
+and the model sees the error text as the tool's result; the agent goes on. Every child
+run ends before the agent's; a stream stopped early by its reader ends the model call in
+progress, then the agent run with ``incomplete=True`` (see ``Agent.stream``). MCP tools
+(which report their own tool runs) work in ``run`` and ``arun`` alike. See docs/agent.md.
 """
 
 from __future__ import annotations
@@ -18,21 +21,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from llmhooks.core.context import CallbacksLike, _flatten, callbacks_context
+from llmhooks.core.executor import ContextExecutor
 from llmhooks.core.generators import aisolated, isolated
 from llmhooks.core.runs import agent_run, tool_run
-from llmhooks.core.threads import ContextExecutor
-from llmhooks.errors import Abort, LLMHooksError
-from llmhooks.tools import Tool, as_tools
+from llmhooks.errors import Abort, MaxStepsExceeded
+from llmhooks.tools import Tool, ToolArgumentError, as_tools
 
 if TYPE_CHECKING:
-    from llmhooks.llm import LLM
+    from llmhooks.llm import LLM, ChatStream
     from llmhooks.llm.response import ToolCall
 
 __all__ = ["Agent", "AgentResult", "MaxStepsExceeded"]
-
-
-class MaxStepsExceeded(LLMHooksError):
-    """The model was still calling tools when ``max_steps`` ran out."""
 
 
 @dataclass
@@ -98,9 +97,6 @@ class Agent:
             messages.extend(dict(m) for m in goal)
         return messages
 
-    def _schemas(self) -> list[dict[str, Any]] | None:
-        return [t.schema() for t in self.tools] or None
-
     # sync
 
     def run(self, goal: str | Sequence[dict[str, Any]]) -> AgentResult:
@@ -108,7 +104,7 @@ class Agent:
         messages = self._start_messages(goal)
         with callbacks_context(self.callbacks), agent_run(goal=_goal_text(goal), agent_name=self.name) as run:
             for step in range(1, self.max_steps + 1):
-                response = self.llm.chat(messages, tools=self._schemas())
+                response = self.llm.chat(messages, tools=self.tools)
                 messages.append(response.to_message())
                 if not response.tool_calls:
                     run.step(action="final_answer", observation=response.text)
@@ -126,8 +122,10 @@ class Agent:
 
     def _call_tool(self, call: ToolCall) -> dict[str, Any]:
         tool = self._by_name.get(call.name)
-        if tool is None:
-            return self._unknown_tool(call)
+        refused = self._refusal(call, tool)
+        if refused is not None:
+            return self._report(call, tool, refused)
+        assert tool is not None
         if tool.emits_events:  # MCP tools report their own tool run
             try:
                 return call.result_message(tool.invoke(call.arguments, tool_call_id=call.id))
@@ -147,14 +145,36 @@ class Agent:
             return call.result_message(_error_text(exc))
         return call.result_message(result)
 
-    def _unknown_tool(self, call: ToolCall) -> dict[str, Any]:
-        known = ", ".join(self._by_name) or "none"
-        error = LookupError(f"unknown tool {call.name!r}; available tools: {known}")
+    def _refusal(self, call: ToolCall, tool: Tool | None) -> Exception | None:
+        """Why ``call`` cannot be made at all, for what would not report it as a tool run itself."""
+        if tool is None:
+            known = ", ".join(self._by_name) or "none"
+            return LookupError(f"unknown tool {call.name!r}; available tools: {known}")
+        if tool.emits_events:  # it reports its run only once called: its arguments are checked here
+            try:
+                tool.validate(call.arguments)
+            except ToolArgumentError as exc:
+                return exc
+        return None
+
+    def _report(self, call: ToolCall, tool: Tool | None, error: Exception) -> dict[str, Any]:
+        """A tool run that fails with ``error`` before the tool is called (as a local tool's would)."""
         try:
-            with tool_run(call.name, arguments=call.arguments, tool_call_id=call.id):
+            with tool_run(**_run_fields(call, tool)):
                 raise error
-        except LookupError:
-            pass
+        except Exception as exc:
+            if exc is not error:  # an Abort from a start handler
+                raise
+        return call.result_message(_error_text(error))
+
+    async def _areport(self, call: ToolCall, tool: Tool | None, error: Exception) -> dict[str, Any]:
+        """Async ``_report``: async handlers are awaited."""
+        try:
+            async with tool_run(**_run_fields(call, tool)):
+                raise error
+        except Exception as exc:
+            if exc is not error:
+                raise
         return call.result_message(_error_text(error))
 
     # async
@@ -165,7 +185,7 @@ class Agent:
         with callbacks_context(self.callbacks):
             async with agent_run(goal=_goal_text(goal), agent_name=self.name) as run:
                 for step in range(1, self.max_steps + 1):
-                    response = await self.llm.achat(messages, tools=self._schemas())
+                    response = await self.llm.achat(messages, tools=self.tools)
                     messages.append(response.to_message())
                     if not response.tool_calls:
                         await run.astep(action="final_answer", observation=response.text)
@@ -177,8 +197,10 @@ class Agent:
 
     async def _acall_tool(self, call: ToolCall) -> dict[str, Any]:
         tool = self._by_name.get(call.name)
-        if tool is None:
-            return self._unknown_tool(call)
+        refused = self._refusal(call, tool)
+        if refused is not None:
+            return await self._areport(call, tool, refused)
+        assert tool is not None
         if tool.emits_events:
             try:
                 return call.result_message(await tool.ainvoke(call.arguments, tool_call_id=call.id))
@@ -201,8 +223,11 @@ class Agent:
     # streaming of the final answer
 
     def stream(self, goal: str | Sequence[dict[str, Any]]) -> Iterator[str]:
-        """Run the loop, yielding the text of the final answer as the model streams it.
+        """Run the loop, yielding the model's text as it streams (``"\\n"`` between turns).
 
+        Stopped early (``break`` then dropped, ``close()``): the model call in progress
+        ends first (``llm.end``, ``incomplete=True``), then the agent run ends with
+        ``incomplete=True`` and ``result`` the text of that call so far; no error event.
         The generator runs in its own context (``isolated``): the agent's run and
         handlers stay out of the code that consumes the stream.
         """
@@ -211,53 +236,73 @@ class Agent:
     def _stream(self, goal: str | Sequence[dict[str, Any]]) -> Generator[str, None, None]:
         messages = self._start_messages(goal)
         with callbacks_context(self.callbacks), agent_run(goal=_goal_text(goal), agent_name=self.name) as run:
-            for step in range(1, self.max_steps + 1):
-                stream = self.llm.stream(messages, tools=self._schemas())
-                yielded = False
-                for delta in stream:
-                    yielded = True
-                    yield delta
-                response = stream.response
-                assert response is not None  # read to the end above
-                messages.append(response.to_message())
-                if not response.tool_calls:
-                    run.step(action="final_answer", observation=response.text)
-                    self._finish(run, response.text, step, messages)
-                    return
-                if yielded:
-                    yield "\n"
-                results = self._call_tools(response.tool_calls)
-                messages.extend(results)
-                run.step(**_step_fields(response.tool_calls, results))
-            self._out_of_steps(run, messages)
+            turn: ChatStream | None = None
+            try:
+                for step in range(1, self.max_steps + 1):
+                    # the with block closes the model call's run before the agent's, whatever stops us
+                    with self.llm.stream(messages, tools=self.tools) as turn:
+                        yielded = False
+                        for delta in turn:
+                            yielded = True
+                            yield delta
+                    response = turn.response
+                    assert response is not None  # read to the end above
+                    messages.append(response.to_message())
+                    if not response.tool_calls:
+                        run.step(action="final_answer", observation=response.text)
+                        self._finish(run, response.text, step, messages)
+                        return
+                    if yielded:
+                        yield "\n"
+                    results = self._call_tools(response.tool_calls)
+                    messages.extend(results)
+                    run.step(**_step_fields(response.tool_calls, results))
+                self._out_of_steps(run, messages)
+            except GeneratorExit:  # the consumer stopped reading: an early stop, not a failure
+                run.finish(result=turn.text if turn is not None else "", incomplete=True)
+                raise
 
     def astream(self, goal: str | Sequence[dict[str, Any]]) -> AsyncIterator[str]:
-        """Async ``stream``, also in its own context."""
+        """Async ``stream`` (``await aclose()`` stops it early the same way), also in its own context."""
         return aisolated(self._astream(goal))
 
     async def _astream(self, goal: str | Sequence[dict[str, Any]]) -> AsyncGenerator[str, None]:
         messages = self._start_messages(goal)
         with callbacks_context(self.callbacks):
             async with agent_run(goal=_goal_text(goal), agent_name=self.name) as run:
-                for step in range(1, self.max_steps + 1):
-                    stream = self.llm.stream(messages, tools=self._schemas())
-                    yielded = False
-                    async for delta in stream:
-                        yielded = True
-                        yield delta
-                    response = stream.response
-                    assert response is not None  # read to the end above
-                    messages.append(response.to_message())
-                    if not response.tool_calls:
-                        await run.astep(action="final_answer", observation=response.text)
-                        await self._afinish(run, response.text, step, messages)
-                        return
-                    if yielded:
-                        yield "\n"
-                    results = await asyncio.gather(*(self._acall_tool(c) for c in response.tool_calls))
-                    messages.extend(results)
-                    await run.astep(**_step_fields(response.tool_calls, results))
-                await self._aout_of_steps(run, messages)
+                turn: ChatStream | None = None
+                paused = False  # True while the consumer holds a delta: what is thrown in then is theirs
+                try:
+                    for step in range(1, self.max_steps + 1):
+                        async with self.llm.stream(messages, tools=self.tools) as turn:
+                            yielded = False
+                            async for delta in turn:
+                                yielded = True
+                                paused = True
+                                yield delta
+                                paused = False
+                        response = turn.response
+                        assert response is not None  # read to the end above
+                        messages.append(response.to_message())
+                        if not response.tool_calls:
+                            await run.astep(action="final_answer", observation=response.text)
+                            await self._afinish(run, response.text, step, messages)
+                            return
+                        if yielded:
+                            paused = True
+                            yield "\n"
+                            paused = False
+                        results = await asyncio.gather(*(self._acall_tool(c) for c in response.tool_calls))
+                        messages.extend(results)
+                        await run.astep(**_step_fields(response.tool_calls, results))
+                    await self._aout_of_steps(run, messages)
+                except (GeneratorExit, asyncio.CancelledError) as exc:
+                    # a cancellation thrown in while paused comes from the loop finalising a
+                    # dropped stream at shutdown (its aclose task cancelled before it ran):
+                    # an early stop like GeneratorExit, not a cancelled run
+                    if isinstance(exc, GeneratorExit) or paused:
+                        await run.afinish(result=turn.text if turn is not None else "", incomplete=True)
+                    raise
 
     # endings
 
@@ -293,6 +338,19 @@ def _goal_text(goal: str | Sequence[dict[str, Any]]) -> str:
         if m.get("role") == "user":
             return str(m.get("content"))
     return ""
+
+
+def _run_fields(call: ToolCall, tool: Tool | None) -> dict[str, Any]:
+    """The tool run of ``call``, named as the tool's own runs are (an MCP tool by its server's name)."""
+    fields: dict[str, Any] = {"tool_name": call.name, "arguments": call.arguments, "tool_call_id": call.id}
+    if tool is not None:
+        fields.update(tool_name=tool.name, server_name=tool.server_name)
+        if tool.emits_events:  # as its own runs: its server's name for it, its handlers (callbacks=)
+            fields.update(
+                tool_name=getattr(tool.fn, "tool_name", None) or tool.name,
+                callbacks=getattr(tool.fn, "callbacks", None),
+            )
+    return fields
 
 
 def _error_text(exc: BaseException) -> str:

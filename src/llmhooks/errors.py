@@ -5,9 +5,25 @@ Tree::
     LLMHooksError
     ├── Abort                      control flow: a handler stops the call (always propagates)
     │   ├── BudgetExceeded         a cost budget would be overspent
+    │   │   └── BudgetUnavailable  a shared budget's Redis did not answer (policy "refuse")
     │   └── RateLimitExceeded      a rate limit cannot be met
+    │       └── RateLimitUnavailable  a shared rate limit's Redis did not answer (policy "refuse")
     ├── InvalidHandlerError        (also TypeError) a handler is malformed
-    └── MissingExtraError          (also ImportError) an optional extra is not installed
+    │   └── InvalidSubscriberError (also RuntimeError) an ``EventManager`` subscriber is malformed
+    ├── InvalidEventClassError     (also TypeError, ValueError) ``register`` got no event class
+    ├── UnregisteredEventError     (also ValueError, RuntimeError) a strict bus got an unregistered event
+    ├── MissingExtraError          (also ImportError) an optional extra is not installed
+    ├── ToolArgumentError          (also ValueError) a model called a tool with arguments unfit for it
+    ├── MaxStepsExceeded           an agent was still calling tools when max_steps ran out
+    ├── RedisUnavailable           (also ConnectionError) Redis did not answer within the timeout
+    └── MCPClientError             the MCP client's errors; ``server_name`` when known
+        ├── MCPConfigError         (also ValueError) a server config is malformed
+        ├── MCPConnectionError     (also ConnectionError) a server failed to start, died or is closed
+        ├── MCPTimeoutError        (also TimeoutError) a server did not answer in time
+        └── MCPToolError           a tool call failed on the server, or the tool is unknown
+
+The bus errors also subclass the builtins vision-agents' ``EventManager`` raises in
+the same cases, so a migrating program's ``except`` clauses still catch them.
 
 ``Abort`` is an ``Exception`` on purpose: callers are meant to catch ``BudgetExceeded``.
 Handler isolation lets it through explicitly.
@@ -15,13 +31,28 @@ Handler isolation lets it through explicitly.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "Abort",
     "BudgetExceeded",
+    "BudgetUnavailable",
+    "InvalidEventClassError",
     "InvalidHandlerError",
+    "InvalidSubscriberError",
     "LLMHooksError",
+    "MCPClientError",
+    "MCPConfigError",
+    "MCPConnectionError",
+    "MCPTimeoutError",
+    "MCPToolError",
+    "MaxStepsExceeded",
     "MissingExtraError",
     "RateLimitExceeded",
+    "RateLimitUnavailable",
+    "RedisUnavailable",
+    "ToolArgumentError",
+    "UnregisteredEventError",
 ]
 
 
@@ -68,5 +99,88 @@ class InvalidHandlerError(LLMHooksError, TypeError):
         self.handler = handler
 
 
+class InvalidSubscriberError(InvalidHandlerError, RuntimeError):
+    """An ``EventManager`` subscriber is malformed (no event type, or more arguments than the event)."""
+
+
+class InvalidEventClassError(LLMHooksError, TypeError, ValueError):
+    """``EventManager.register`` was given something that is not an event class."""
+
+
+class UnregisteredEventError(LLMHooksError, ValueError, RuntimeError):
+    """A strict ``EventManager`` was sent an event (or a dict ``type``) it has no registered class for."""
+
+
 class MissingExtraError(LLMHooksError, ImportError):
     """An optional extra is needed; the message gives the exact install command."""
+
+
+class BudgetUnavailable(BudgetExceeded):
+    """A call was refused because the shared budget's Redis did not answer (``on_unavailable="refuse"``)."""
+
+
+class RateLimitUnavailable(RateLimitExceeded):
+    """A call refused because the shared rate limit's Redis did not answer (``on_unavailable="refuse"``)."""
+
+
+class ToolArgumentError(LLMHooksError, ValueError):
+    """The model called a tool with arguments that do not fit its schema."""
+
+
+class MaxStepsExceeded(LLMHooksError):
+    """The model was still calling tools when ``max_steps`` ran out."""
+
+
+class RedisUnavailable(LLMHooksError, ConnectionError):
+    """Redis did not answer within the timeout, or failed moments ago (see ``down_for``)."""
+
+
+class MCPClientError(LLMHooksError):
+    """Base of the MCP client's errors; ``server_name`` names the server when known."""
+
+    def __init__(self, message: str, *, server_name: str | None = None) -> None:
+        LLMHooksError.__init__(self, message)
+        self.server_name = server_name
+
+
+class MCPConfigError(MCPClientError, ValueError):
+    """A server config is malformed; raised by ``MCPClient(...)``."""
+
+
+class MCPConnectionError(MCPClientError, ConnectionError):
+    """A server could not be reached, failed to start, died, sent invalid JSON or is closed.
+
+    ``reason`` is the same text as the ``MCPDisconnectEvent``'s.
+    """
+
+    def __init__(self, message: str, *, server_name: str | None = None, reason: str | None = None) -> None:
+        MCPClientError.__init__(self, message, server_name=server_name)
+        self.reason = reason
+
+
+class MCPTimeoutError(MCPClientError, TimeoutError):
+    """A server did not complete the handshake, or answer a call, within the timeout."""
+
+
+class MCPToolError(MCPClientError):
+    """A tool call failed: the server flagged its result ``is_error`` or answered with an error.
+
+    Attributes:
+        tool_name: the tool as the server names it.
+        result: the server's ``CallToolResult`` when there was one.
+        code: the JSON-RPC error code for an error answer.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        server_name: str | None = None,
+        tool_name: str | None = None,
+        result: Any = None,
+        code: int | None = None,
+    ) -> None:
+        MCPClientError.__init__(self, message, server_name=server_name)
+        self.tool_name = tool_name
+        self.result = result
+        self.code = code

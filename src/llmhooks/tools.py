@@ -20,6 +20,9 @@ from ``MCPClient.tools()``) is used as it is.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import contextvars
 import enum
 import inspect
 import re
@@ -29,13 +32,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Union, get_args, get_origin
 
-from llmhooks.errors import LLMHooksError
+from llmhooks.errors import ToolArgumentError
 
 __all__ = ["Tool", "ToolArgumentError", "as_tools"]
-
-
-class ToolArgumentError(LLMHooksError, ValueError):
-    """The model called a tool with arguments that do not fit its schema."""
 
 
 _JSON_TYPES: dict[type, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
@@ -46,10 +45,13 @@ def _type_schema(hint: Any) -> dict[str, Any]:
         return {}
     origin = get_origin(hint)
     if origin in (Union, types.UnionType):
-        options = [a for a in get_args(hint) if a is not type(None)]
+        args = get_args(hint)
+        options = [a for a in args if a is not type(None)]
         if len(options) == 1:
-            return _type_schema(options[0])
-        return {"anyOf": [_type_schema(a) for a in options]}
+            union = _type_schema(options[0])
+        else:
+            union = {"anyOf": [_type_schema(a) for a in options]}
+        return _nullable(union) if len(options) < len(args) else union
     if origin is Literal:
         values = list(get_args(hint))
         schema: dict[str, Any] = {"enum": values}
@@ -70,6 +72,25 @@ def _type_schema(hint: Any) -> dict[str, Any]:
     if hint in _JSON_TYPES:
         return {"type": _JSON_TYPES[hint]}
     return {}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` also accepting ``null``: an ``X | None`` parameter, which models fill with null."""
+    if not schema:  # Any: already accepts null
+        return schema
+    if "anyOf" in schema:
+        return {**schema, "anyOf": [*schema["anyOf"], {"type": "null"}]}
+    out = dict(schema)
+    if "enum" in out:
+        out["enum"] = [*out["enum"], None]
+    kind = out.get("type")
+    if isinstance(kind, str):
+        out["type"] = [kind, "null"]
+    elif isinstance(kind, list):
+        out["type"] = [*kind, "null"]
+    elif "enum" not in out:
+        return {"anyOf": [schema, {"type": "null"}]}
+    return out
 
 
 _ARG_LINE = re.compile(r"^\s{2,}(\*{0,2}\w+)\s*(?:\([^)]*\))?\s*:\s*(.+)$")
@@ -117,8 +138,8 @@ class Tool:
     parameters: dict[str, Any] = field(default_factory=dict)
     server_name: str | None = None
     is_async: bool = False
-    # True for tools that report their own tool runs (MCP tools): call them with
-    # tool_call_id= instead of wrapping them in a second tool run
+    # True for tools that report their own tool runs (MCP tools): they have
+    # invoke/ainvoke(arguments, tool_call_id=...) and are not wrapped in a second tool run
     emits_events: bool = False
 
     @classmethod
@@ -208,16 +229,10 @@ class Tool:
                     f"{self.name}: unknown argument(s) {', '.join(unknown)}; expected {', '.join(props)}"
                 )
         for key, value in args.items():
-            expected = (props.get(key) or {}).get("type")
-            if expected and not _matches(value, expected):
-                raise ToolArgumentError(
-                    f"{self.name}: argument {key!r} must be {expected}, got {type(value).__name__} {value!r}"
-                )
-            allowed = (props.get(key) or {}).get("enum")
-            if allowed is not None and value not in allowed:
-                raise ToolArgumentError(
-                    f"{self.name}: argument {key!r} must be one of {allowed}, got {value!r}"
-                )
+            spec = props.get(key)
+            problem = _mismatch(value, spec) if isinstance(spec, Mapping) else None
+            if problem is not None:
+                raise ToolArgumentError(f"{self.name}: argument {key!r} {problem}")
         return args
 
     def _takes_kwargs(self) -> bool:
@@ -228,17 +243,18 @@ class Tool:
         return any(p.kind is p.VAR_KEYWORD for p in params)
 
     def invoke(self, arguments: Mapping[str, Any] | None = None, *, tool_call_id: str | None = None) -> Any:
-        """Validate and call (sync); an async tool is run to completion."""
+        """Validate and call (sync); an async tool is run to completion.
+
+        From a thread whose event loop is running (sync code called from async code, a
+        Jupyter cell), an async tool runs on a fresh loop in a helper thread, with this
+        context, since that loop cannot run it while this call waits.
+        """
         args = self.validate(arguments)
         if self.emits_events:
-            import asyncio
-
-            return asyncio.run(self.fn.ainvoke(args, tool_call_id=tool_call_id))  # type: ignore[attr-defined]
+            return self.fn.invoke(args, tool_call_id=tool_call_id)  # type: ignore[attr-defined]
         result = self.fn(**args)
         if inspect.isawaitable(result):
-            import asyncio
-
-            return asyncio.run(_await(result))
+            return _run_to_completion(result)
         return result
 
     async def ainvoke(
@@ -260,6 +276,36 @@ class Tool:
 
 async def _await(value: Awaitable[Any]) -> Any:
     return await value
+
+
+def _run_to_completion(value: Awaitable[Any]) -> Any:
+    """Await ``value`` from sync code: here when no loop runs in this thread, else in a helper thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_await(value))
+    ctx = contextvars.copy_context()
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="llmhooks-tool") as pool:
+        return pool.submit(ctx.run, asyncio.run, _await(value)).result()
+
+
+def _mismatch(value: Any, spec: Mapping[str, Any]) -> str | None:
+    """Why ``value`` does not fit the JSON schema ``spec`` (its type, enum, anyOf), or None."""
+    expected = spec.get("type")
+    if expected and not _matches(value, expected):
+        return f"must be {expected}, got {type(value).__name__} {value!r}"
+    allowed = spec.get("enum")
+    if allowed is not None and value not in allowed:
+        return f"must be one of {allowed}, got {value!r}"
+    options = spec.get("anyOf") or spec.get("oneOf")
+    if (
+        isinstance(options, list)
+        and options
+        and all(isinstance(o, Mapping) and _mismatch(value, o) is not None for o in options)
+    ):
+        kinds = [o.get("type", "enum" if "enum" in o else "any") for o in options]
+        return f"must be one of the types {kinds}, got {type(value).__name__} {value!r}"
+    return None
 
 
 def _matches(value: Any, expected: str | list[str]) -> bool:

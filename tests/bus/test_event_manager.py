@@ -435,7 +435,7 @@ def test_shutdown_delivers_then_refuses() -> None:
     manager.subscribe(lambda e: got.append(e.n), types=Ping)
     for n in range(100):
         manager.send(Ping(n=n))
-    assert manager.shutdown(timeout=5) is True
+    assert manager.shutdown(timeout=5) == True  # noqa: E712 - a Shutdown, equal to the bool
     assert got == list(range(100))
     manager.send(Ping(n=100))
     assert manager.dropped == 1 and got[-1] == 99

@@ -185,11 +185,24 @@ async def test_response_dict_holds_what_the_seed_lists() -> None:
         "provider": "openai",
         "model": "gpt-4o",
         "cost_estimate": 0.001,
+        "finish_reason": None,
     }
 
 
-async def test_unknown_figures_are_left_out_of_the_response() -> None:
-    """Keys with nothing known are absent, so ``response.get("tokens_used", 0)`` gives 0."""
+SEED_002_KEYS = {
+    "content",
+    "tokens_used",
+    "prompt_tokens",
+    "completion_tokens",
+    "provider",
+    "model",
+    "response_time",
+    "cost_estimate",
+}
+
+
+async def test_every_documented_key_is_there_when_figures_are_unknown() -> None:
+    """No usage, no cost: every key seed 002 documents is still there (None; tokens_used 0)."""
     got: list[dict[str, Any]] = []
 
     class Keep(MyCustomCallback):
@@ -198,7 +211,12 @@ async def test_unknown_figures_are_left_out_of_the_response() -> None:
 
     set_global_callbacks([Keep()])
     await _call(response="x")
-    assert "tokens_used" not in got[0] and got[0].get("tokens_used", 0) == 0
+    (response,) = got
+    assert set(response) >= SEED_002_KEYS
+    assert response["cost_estimate"] is None
+    assert response["prompt_tokens"] is None and response["completion_tokens"] is None
+    assert response["tokens_used"] == 0 and response.get("tokens_used", 0) == 0
+    assert response["content"] == "x" and response["response_time"] >= 0
 
 
 async def test_comprehensive_and_type_safe_examples_log(caplog: pytest.LogCaptureFixture) -> None:
@@ -339,3 +357,9 @@ async def test_one_instance_serves_concurrent_calls() -> None:
     assert len(pairs) == 20
     assert all(q[1:] == a[1:] and ms >= 0 for q, a, ms in pairs)
     assert uuid  # the seed's example imports it
+
+
+def test_composite_of_something_not_a_list_is_named() -> None:
+    """CompositeCallbackHandler(123): a TypeError saying what it takes, at construction."""
+    with pytest.raises(TypeError, match="handlers must be a list of CustomAsyncCallbackHandler"):
+        CompositeCallbackHandler(123)  # type: ignore[arg-type]

@@ -515,3 +515,150 @@ def test_errors_can_be_isolated_per_class() -> None:
         run.finish(response="r")
     assert seen == ["r"]
     assert after.types() == ["llm.start", "llm.end"]
+
+
+# --- the keyword style on the plain ``llmhooks.Callbacks`` base, as seed 001 writes it ----------
+
+from llmhooks import Callbacks as PlainCallbacks  # noqa: E402
+from llmhooks import LLMEndEvent, LLMStartEvent, callbacks_context  # noqa: E402
+from llmhooks.compat import CustomAsyncCallbackHandler  # noqa: E402
+
+
+def test_plain_callbacks_keyword_methods_are_recognised_wherever_registered() -> None:
+    """Globals, scopes, callbacks= and a CallbackManager: each serves the keyword call."""
+    got: list[str] = []
+
+    class Seed(PlainCallbacks):
+        def on_llm_start(self, prompt, **kwargs):
+            got.append(f"{prompt}@{kwargs['model']}")
+
+    set_global_callbacks([Seed()])
+    with llm_run(model="g", prompt="global") as run:
+        run.finish(response="r")
+    set_global_callbacks([])
+    with callbacks_context([Seed()]), llm_run(model="s", prompt="scoped") as run:
+        run.finish(response="r")
+    with llm_run(model="c", prompt="passed", callbacks=[Seed()]) as run:
+        run.finish(response="r")
+    CallbackManager([Seed()]).emit(LLMStartEvent(model="e", prompt="emitted"))
+    assert got == ["global@g", "scoped@s", "passed@c", "emitted@e"]
+
+
+def test_plain_callbacks_keyword_handler_stops_the_call_by_raising() -> None:
+    """As on KeywordCallbacks, its exception reaches the caller (unless it sets raise_errors)."""
+
+    class Stop(PlainCallbacks):
+        def on_llm_start(self, prompt, **kwargs):
+            raise RuntimeError(f"refused: {prompt}")
+
+    class Quiet(Stop):
+        raise_errors = False
+
+    stop = Stop()
+    with pytest.raises(RuntimeError, match="refused: hi"), llm_run(model="m", prompt="hi", callbacks=[stop]):
+        pass
+    with llm_run(model="m", prompt="hi", callbacks=[Quiet()]) as run:  # isolated and logged
+        run.finish(response="r")
+
+
+def test_event_style_methods_are_left_as_written() -> None:
+    """(self, event), an annotated event parameter, and event methods next to keyword ones."""
+    got: list[Any] = []
+
+    class Events(PlainCallbacks):
+        def on_llm_start(self, event):
+            got.append(type(event).__name__)
+
+        def on_llm_end(self, ev: LLMEndEvent, **kwargs: Any) -> None:
+            got.append(type(ev).__name__)
+
+    class Mixed(PlainCallbacks):
+        def on_llm_start(self, prompt, **kwargs):
+            got.append(prompt)
+
+        def on_llm_end(self, event):
+            got.append(event.response)
+
+    for handler in (Events(), Mixed()):
+        with llm_run(model="m", prompt="p", callbacks=[handler]) as run:
+            run.finish(response="r")
+    assert got == ["LLMStartEvent", "LLMEndEvent", "p", "r"]
+    assert not Events.raise_errors and Mixed.raise_errors
+
+
+def test_a_shared_base_is_adopted_once_for_all_its_subclasses() -> None:
+    """Two subclasses of one keyword-style base both work, in either registration order."""
+    got: list[str] = []
+
+    class Base(PlainCallbacks):
+        async def on_llm_stream_chunk(self, chunk, **kwargs):
+            got.append(chunk)
+
+    class A(Base):
+        pass
+
+    class B(Base):
+        def on_llm_start(self, prompt, **kwargs):
+            got.append(f"start {prompt}")
+
+    for handler in (A(), B(), Base()):
+        with llm_run(model="m", prompt="p", streaming=True, callbacks=[handler]) as run:
+            run.token("x")
+            run.finish()
+    assert got == ["x", "start p", "x", "x"]
+
+
+def test_a_method_that_fits_neither_style_fails_at_registration_naming_both_fixes() -> None:
+    """``on_tool_start(self, tool_name)`` takes neither the event nor seed 001's call."""
+
+    class Broken(PlainCallbacks):
+        def on_tool_start(self, tool_name):
+            pass
+
+    with pytest.raises(InvalidHandlerError) as info:
+        CallbackManager([Broken()])
+    message = str(info.value)
+    assert "write it as (self, event)" in message
+    assert "on_tool_start(self, tool_name, args, **kwargs)" in message
+
+    class Typo(PlainCallbacks):
+        def on_llm_stream_chunks(self, chunk, **kwargs):
+            pass
+
+    with pytest.raises(InvalidHandlerError, match="did you mean 'on_llm_stream_chunk'"):
+        CallbackManager([Typo()])
+
+
+def test_other_styles_are_not_adopted_again() -> None:
+    """Seed 002's dict-style handlers keep their own translation when registered."""
+    got: list[Any] = []
+
+    class Dict(CustomAsyncCallbackHandler):
+        async def on_llm_start(self, messages, **kwargs):
+            got.append(messages)
+
+        async def on_llm_end(self, response, **kwargs):
+            got.append(response["content"])
+
+        async def on_llm_error(self, error, **kwargs):
+            pass
+
+    with llm_run(model="m", prompt="p", callbacks=[Dict()]) as run:
+        run.finish(response="r")
+    assert got == [[{"role": "user", "content": "p"}], "r"]
+
+
+def test_keyword_methods_of_a_mixin_are_recognised_too() -> None:
+    """A mixin that is not itself a Callbacks, holding seed 001 methods: served, not failing quietly."""
+    got: list[str] = []
+
+    class AuditMixin:
+        def on_llm_start(self, prompt, **kwargs):
+            got.append(prompt)
+
+    class Handler(AuditMixin, PlainCallbacks):
+        pass
+
+    with llm_run(model="m", prompt="from a mixin", callbacks=[Handler()]) as run:
+        run.finish(response="r")
+    assert got == ["from a mixin"]

@@ -198,3 +198,40 @@ def test_hand_built_error_event_derives_error_type() -> None:
     assert llmhooks.LLMErrorEvent(error=KeyError("x")).error_type == "KeyError"
     assert llmhooks.ToolErrorEvent(error=ValueError(), error_type="Custom").error_type == "Custom"
     assert llmhooks.ToolErrorEvent(error="text").error_type is None
+
+
+def test_seed_004_names_are_our_classes_and_fields() -> None:
+    """Seed 004's names are the same classes; its field names read and write ours."""
+    from llmhooks.events import (
+        LLMRequestStartedEvent,
+        LLMResponseChunkEvent,
+        LLMResponseCompletedEvent,
+        RealtimeUserSpeechTranscriptionEvent,
+        lookup_type,
+    )
+
+    assert LLMRequestStartedEvent is llmhooks.LLMStartEvent
+    assert LLMResponseChunkEvent is llmhooks.LLMTokenEvent
+    assert LLMResponseCompletedEvent is llmhooks.LLMEndEvent
+    assert RealtimeUserSpeechTranscriptionEvent is llmhooks.RealtimeUserTranscriptionEvent
+    started = LLMRequestStartedEvent(
+        plugin_name="openai", request_id="req-123", model="gpt-4", streaming=True
+    )
+    assert (started.provider, started.run_id, started.request_id) == ("openai", "req-123", "req-123")
+    chunk = LLMResponseChunkEvent(delta="Hi", is_first_chunk=True, time_to_first_token_ms=12.0)
+    assert (chunk.token, chunk.is_first, chunk.item_id) == ("Hi", True, None)
+    done = LLMResponseCompletedEvent(text="Hi there", input_tokens=3)
+    assert done.response == "Hi there" and done.text == "Hi there"
+    tool = llmhooks.ToolEndEvent(tool_name="t", execution_time_ms=5.0, success=False, error="boom")
+    assert (tool.latency_ms, tool.error) == (5.0, "boom")
+    assert lookup_type("plugin.llm_request_started") is llmhooks.LLMStartEvent
+    with pytest.raises(TypeError, match="unexpected keyword argument 'nope'"):
+        llmhooks.LLMStartEvent(nope=1)
+
+
+def test_fields_a_fast_builder_leaves_unset_read_as_their_default() -> None:
+    """An event filled field by field reads an unset field as its default (and keeps it)."""
+    ev = object.__new__(llmhooks.LLMTokenEvent)
+    assert ev.item_id is None and ev.tags == [] and ev.tags is ev.tags
+    with pytest.raises(AttributeError):
+        ev.no_such_field  # noqa: B018

@@ -7,6 +7,7 @@ import importlib
 import io
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -404,3 +405,428 @@ def test_start_event_keeps_clean_fields_untouched() -> None:
         run.finish(response="ok")
     start = rec.of_type(LLMStartEvent)[0]
     assert start.messages is messages and start.temperature == 0.5 and start.max_tokens == 9
+
+
+# issue 10: what passed redaction untouched
+
+
+def _reachable_text(value: Any) -> str:
+    """Every string reachable from ``value`` (containers, attributes, exception chains), joined."""
+    seen: set[int] = set()
+    parts: list[str] = []
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if id(v) in seen:
+            continue
+        seen.add(id(v))
+        if isinstance(v, (str, bytes)):
+            parts.append(v if isinstance(v, str) else v.decode("latin-1"))
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, (list, tuple, set, frozenset)):
+            stack.extend(v)
+        elif isinstance(v, BaseException):
+            stack.extend([v.args, vars(v), v.__cause__, v.__context__])
+        elif hasattr(v, "__dict__") and not isinstance(v, type):
+            stack.append(vars(v))
+            stack.extend(getattr(v, "__pydantic_extra__", None) or {})
+        elif hasattr(type(v), "__slots__"):
+            stack.extend(getattr(v, s, None) for s in type(v).__slots__)
+    return "\n".join(parts)
+
+
+def test_langgraph_state_messages_are_redacted_and_stay_messages() -> None:
+    """LangChain messages in graph inputs/outputs: redacted copies of the same type; clean ones untouched."""
+    pytest.importorskip("langgraph", reason="needs langgraph")
+    from langchain_core.messages import AIMessage, HumanMessage
+    from langgraph.graph import END, START, MessagesState, StateGraph
+
+    from llmhooks.integrations.langchain import CallbackHandler
+
+    def answer(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [AIMessage(content=f"noted, your key is {ANTHROPIC_KEY}")]}
+
+    graph = StateGraph(MessagesState)
+    graph.add_node("answer", answer)
+    graph.add_edge(START, "answer")
+    graph.add_edge("answer", END)
+    rec = RecordingCallbacks()
+    asked = HumanMessage(content=f"my key is {OPENAI_KEY}", additional_kwargs={"api_key": PLAIN})
+    greeting = HumanMessage(content="hello there, nice to meet you")
+    graph.compile().invoke({"messages": [greeting, asked]}, config={"callbacks": [CallbackHandler(rec)]})
+    node = next(e for e in rec.events if e.type == "graph.node_start")
+    first, second = node.inputs["messages"]  # type: ignore[attr-defined]
+    assert isinstance(second, HumanMessage) and second.content == "my key is [REDACTED]"
+    assert second.additional_kwargs == {"api_key": REDACTED}
+    assert first.content == "hello there, nice to meet you" and first.id == greeting.id
+    assert asked.content == f"my key is {OPENAI_KEY}"  # the caller's message is untouched
+    for e in rec.events:
+        _assert_no_canary(f"{e.type} event", json.dumps(e.to_dict()) + _reachable_text(vars_of(e)))
+
+
+def vars_of(event: Event) -> dict[str, Any]:
+    return {f: getattr(event, f) for f in event.__dataclass_fields__}
+
+
+def test_sets_dataclasses_models_and_objects_are_redacted() -> None:
+    """Sets, frozensets, dataclasses, pydantic models and plain objects: copies of the same type."""
+    import dataclasses
+
+    import pydantic
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        name: str
+        password: str
+        note: str = ""
+
+    class Model(pydantic.BaseModel):
+        model_config = pydantic.ConfigDict(extra="allow")
+        title: str
+        token: str | None = None
+
+    class Client:
+        def __init__(self) -> None:
+            self.base_url = "https://api.example.com"
+            self._api_key = PLAIN
+            self.history = [f"used {OPENAI_KEY}"]
+
+    payload = {
+        "tags": {f"key {OPENAI_KEY}", "plain"},
+        "frozen": frozenset({OPENAI_KEY}),
+        "config": Config(name="db", password=PLAIN, note=f"via {ANTHROPIC_KEY}"),
+        "model": Model(title=f"see {OPENAI_KEY}", token=PLAIN, extra_field=f"Bearer {BEARER}"),
+        "client": Client(),
+    }
+    out = redact_value(payload)
+    assert out["tags"] == {"key [REDACTED]", "plain"} and isinstance(out["frozen"], frozenset)
+    config, model, client = out["config"], out["model"], out["client"]
+    assert type(config) is Config and (config.name, config.password) == ("db", REDACTED)
+    assert type(model) is Model and model.title == "see [REDACTED]" and model.token == REDACTED
+    assert (
+        type(client) is Client
+        and client._api_key == REDACTED
+        and client.base_url == "https://api.example.com"
+    )
+    _assert_no_canary("redacted objects", _reachable_text(out))
+    _assert_no_canary("their to_dict()", json.dumps(LLMStartEvent(params=out).to_dict()))
+    assert payload["config"].password == PLAIN  # the caller's objects are untouched
+    clean = {"config": Config(name="db", password=""), "set": {"a", "b"}}
+    assert redact_value(clean) is clean
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("pw", PLAIN), ("pass", PLAIN), ("jwt", PLAIN), ("dsn", "postgres://db/app"), ("database_url", PLAIN),
+     ("otp", "123456"), ("pin", 4321), ("DB_PASS", PLAIN), ("sentryDsn", PLAIN), ("x-api-key", PLAIN)],
+)  # fmt: skip
+def test_more_secret_key_names(key: str, value: Any) -> None:
+    """pw, pass, jwt, dsn, database_url, otp, pin (numbers too) and their variants are secrets."""
+    assert redact_value({key: value}) == {key: REDACTED}
+
+
+def test_key_named_key_is_replaced_only_when_it_looks_like_a_credential() -> None:
+    """``key`` often names a dict key or a setting: its value is replaced only if credential-shaped."""
+    names = {"key": "theme", "items": [{"key": "user_id", "value": 3}, {"key": "messages.0.content"}]}
+    assert redact_value(names) is names
+    out = redact_value(
+        {"mailgun": {"key": "key-3ax6xnjp29jd6fds4gc373sgvjxteol0"}, "key": "a1B2c3D4e5F6g7H8"}
+    )
+    assert out == {"mailgun": {"key": REDACTED}, "key": REDACTED}
+    assert redact_value({"max_tokens": 5, "token_count": 2, "sort_key": "name"}) == {
+        "max_tokens": 5, "token_count": 2, "sort_key": "name",
+    }  # fmt: skip
+
+
+def test_header_pairs_are_redacted() -> None:
+    """``[("Authorization", "Bearer ...")]`` and httpx's raw ``(b"authorization", b"...")`` pairs."""
+    out = redact_value({"headers": [("Authorization", f"Basic {PLAIN}"), ("Accept", "application/json")]})
+    assert out == {"headers": [("Authorization", REDACTED), ("Accept", "application/json")]}
+    raw = redact_value([(b"host", b"api.example.com"), (b"x-api-key", PLAIN.encode())])
+    assert raw == [(b"host", b"api.example.com"), (b"x-api-key", REDACTED.encode())]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Authorization: Basic dXNlcjpodW50ZXIy", "Authorization: Basic [REDACTED]"),
+        ('{"Authorization": "Basic dXNlcjpodW50ZXIy"}', '{"Authorization": "Basic [REDACTED]"}'),
+        ("Cookie: session=abc123; theme=dark", "Cookie: [REDACTED]"),
+        ("host=db user=app password=hunter2 dbname=shop", "host=db user=app password=[REDACTED] dbname=shop"),
+        ("host=db password='two words' port=5432", "host=db password='[REDACTED]' port=5432"),
+        ("Server=db;Uid=app;Pwd=hunter2;Database=shop", "Server=db;Uid=app;Pwd=[REDACTED];Database=shop"),
+        ('{"password": "hun\\"ter2", "user": "ann"}', '{"password": "[REDACTED]", "user": "ann"}'),
+        ("DB_PASSWORD=hunter2 GITHUB_TOKEN=abc123", "DB_PASSWORD=[REDACTED] GITHUB_TOKEN=[REDACTED]"),
+        ("use Bearer abc123 here", "use Bearer [REDACTED] here"),
+        ("postgres://app:p@ss@w0rd@db.internal:5432/shop", "postgres://app:[REDACTED]@db.internal:5432/shop"),
+        ("mcp-server --api-key CANARY1 --verbose", "mcp-server --api-key [REDACTED] --verbose"),
+        ("mcp-server --api-key=CANARY1", "mcp-server --api-key=[REDACTED]"),
+        ("['--token', 'CANARY1', '--port', '80']", "['--token', '[REDACTED]', '--port', '80']"),
+        ("curl -u admin:hunter2 https://x", "curl -u admin:[REDACTED] https://x"),
+    ],
+)
+def test_more_secret_shapes_in_text(text: str, expected: str) -> None:
+    """Basic auth, cookies, libpq/ODBC passwords, short bearer tokens, "@" in URL passwords, CLI flags."""
+    assert redact_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the bearer of bad news",
+        "Bearer token in the Authorization header",
+        "--max-tokens 100 --token-limit 5",
+        "Enter your password: ",
+        "max_tokens=100",
+        "https://example.com:443/docs@latest",
+        "ssh://git@github.com:22/repo.git",
+    ],
+)
+def test_lookalikes_are_left_alone(text: str) -> None:
+    """Prose and options that only resemble the new shapes pass unchanged."""
+    assert redact_text(text) is text
+
+
+def _chain(depth: int, secret: str) -> BaseException:
+    """An exception chain ``depth`` long whose innermost exception names ``secret``."""
+    error: BaseException = KeyError(f"lookup failed with {secret}")
+    for i in range(depth - 1):
+        try:
+            raise RuntimeError(f"level {i}") from error
+        except RuntimeError as exc:
+            error = exc
+    return error
+
+
+def test_exception_chains_of_any_length_are_redacted() -> None:
+    """A secret 10 exceptions down a chain is replaced; the copy keeps types and links."""
+    original = _chain(10, OPENAI_KEY)
+    copy = get_redactor().exception(original)
+    assert isinstance(copy, RuntimeError) and copy is not original
+    links, e = [], copy
+    while e is not None:
+        links.append(type(e).__name__)
+        e = e.__cause__
+    assert links == ["RuntimeError"] * 9 + ["KeyError"]
+    _assert_no_canary("exception chain", _reachable_text(copy))
+    assert OPENAI_KEY in _reachable_text(original)
+
+
+def test_exception_chain_beyond_the_limit_is_cut_not_passed() -> None:
+    """Past MAX_CHAIN exceptions the chain is cut from the copy: what was not checked is not passed on."""
+    from llmhooks.core.redaction._exceptions import MAX_CHAIN
+
+    copy = get_redactor().exception(_chain(MAX_CHAIN + 20, OPENAI_KEY))
+    assert isinstance(copy, RuntimeError)
+    _assert_no_canary("long chain", _reachable_text(copy))
+
+
+def test_tags_user_id_and_tool_call_id_are_redacted() -> None:
+    """Identity fields copied onto every event are redacted once per run, and by redact_event."""
+    rec = RecordingCallbacks()
+    with run_context(user_id=f"user {OPENAI_KEY}", tags=[f"key={OPENAI_KEY}", "beta"]):
+        with tool_run("search", tool_call_id=f"call {ANTHROPIC_KEY}", callbacks=rec) as t:
+            t.finish(result="ok")
+        with llm_run(model="m", tags=[f"Bearer {BEARER}"], callbacks=rec) as run:
+            run.token("hi")
+            run.finish()
+    assert rec.events[0].tags == ["key=[REDACTED]", "beta"] and rec.events[0].user_id == "user [REDACTED]"
+    assert rec.events[0].tool_call_id == "call [REDACTED]"  # type: ignore[attr-defined]
+    assert rec.events[-1].tags == ["key=[REDACTED]", "beta", "Bearer [REDACTED]"]
+    for e in rec.events:
+        _assert_no_canary(e.type, json.dumps(e.to_dict()))
+    built = redact_event(MCPProgressEvent(server_name="s", user_id=OPENAI_KEY, tags=[OPENAI_KEY]))
+    assert built.user_id == REDACTED and built.tags == [REDACTED]
+
+
+async def test_mcp_start_error_quoting_the_command_line_leaks_no_key(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A real MCP stdio server command that cannot start: its --api-key/--token reach no event or log."""
+    pytest.importorskip("mcp.server.mcpserver", reason="needs the mcp SDK 2.x")
+    import sys
+
+    from llmhooks.handlers.logging import LoggingCallbacks
+    from llmhooks.integrations.mcp import MCPClient, MCPConnectionError
+
+    server = Path(__file__).parents[1] / "integrations" / "mcp_servers" / "tools_server.py"
+    caplog.set_level(logging.DEBUG)
+    rec = RecordingCallbacks()
+    handlers = CallbackManager([rec, LoggingCallbacks(level=logging.INFO, include_payloads=True)])
+    for flags in (["--api-key", "CANARYk1"], ["--api-key=CANARYk1"], ["--token", "CANARYk1"]):
+        config = {"name": "tools", "command": sys.executable, "args": [str(server), "stdio", *flags]}
+        client = MCPClient([{**config, "cwd": "/no/such/directory"}], callbacks=handlers)
+        with pytest.raises(MCPConnectionError, match="could not start"):
+            async with agent_run(goal="use the tools", callbacks=handlers):
+                await client.connect()
+    assert [e.type for e in rec.events].count("agent.error") == 3
+    for e in rec.events:
+        _assert_no_canary(e.type, json.dumps(e.to_dict()) + _reachable_text(vars_of(e)))
+    _assert_no_canary("log lines", caplog.text + repr([r.__dict__ for r in caplog.records]))
+
+
+# issue 10: hangs and cost
+
+
+def _shared(levels: int) -> dict[str, Any]:
+    """A dict whose two children are one dict, ``levels`` deep: 2**levels paths, levels+1 dicts."""
+    node: dict[str, Any] = {"leaf": "nothing secret down here"}
+    for _ in range(levels):
+        node = {"left": node, "right": node}
+    return node
+
+
+@pytest.mark.timeout(30)
+def test_shared_and_self_referencing_structures_take_linear_time() -> None:
+    """2**30 paths through 31 dicts, and a dict referencing itself twice, finish (each dict once)."""
+    shared = _shared(30)
+    assert redact_value(shared) is shared
+    loop: dict[str, Any] = {"text": "hello"}
+    loop["a"] = loop
+    loop["b"] = [loop, loop]
+    assert redact_value(loop) is loop
+
+
+def test_a_cycle_with_a_secret_is_copied_with_its_cycles() -> None:
+    """The copy of a self-referencing dict points to the copy, never back to the caller's dict."""
+    loop: dict[str, Any] = {"password": PLAIN, "note": f"key {OPENAI_KEY}"}
+    loop["self"] = loop
+    loop["list"] = [loop, {"back": loop}]
+    out = redact_value(loop)
+    assert out is not loop and out["self"] is out and out["list"][0] is out and out["list"][1]["back"] is out
+    assert out["password"] == REDACTED and out["note"] == "key [REDACTED]"
+    _assert_no_canary("copied cycle", _reachable_text(out))
+    assert loop["password"] == PLAIN
+
+
+@pytest.mark.timeout(30)
+def test_jwt_like_text_is_scanned_in_linear_time() -> None:
+    """2 MB of '-eyJ...' runs (quadratic for the old pattern: minutes) is scanned in one pass."""
+    text = "eyJhbGciOi-" * 200_000
+    assert Redactor(time_budget=float("inf")).text(text) is text
+
+
+def test_big_clean_strings_are_remembered() -> None:
+    """A clean history over 64 KB is scanned once, not on every call that carries it."""
+    calls: list[int] = []
+
+    def rule(s: str) -> str:
+        calls.append(len(s))
+        return s
+
+    r = Redactor(redact=rule)
+    history = "a long and perfectly clean conversation line\n" * 20_000  # 900 KB
+    for _ in range(3):
+        assert (
+            r.value({"messages": [{"role": "user", "content": history}]})["messages"][0]["content"] is history
+        )
+    assert calls.count(len(history)) == 1
+
+
+def test_node_budget_fails_closed() -> None:
+    """Past max_nodes, what was not checked is replaced by a marker, never passed on."""
+    r = Redactor(max_nodes=10)
+    out = r.value([{"text": f"note {i}: {PLAIN}-{i}"} for i in range(50)])
+    assert len(out) == 50
+    assert all(isinstance(item, dict) or "not checked" in item for item in out)
+    assert sum(1 for item in out if isinstance(item, str)) >= 40
+    _assert_no_canary("over budget", _reachable_text([i for i in out if isinstance(i, str)]))
+
+
+def test_time_budget_fails_closed() -> None:
+    """Past the CPU-time budget, the unchecked rest of a long text is replaced by a marker."""
+    r = Redactor(time_budget=1e-9)
+    text = ("line with nothing secret\n" * 40_000) + f"tail {OPENAI_KEY}\n"  # 1 MB
+    out = r.text(text)
+    assert "chars not checked]" in out and OPENAI_KEY not in out
+    assert out.startswith("line with nothing secret")
+
+
+def test_too_deep_fails_closed() -> None:
+    """Below 32 levels of nesting, values are replaced by a marker."""
+    deep: Any = f"key {PLAIN}"
+    for _ in range(40):
+        deep = [deep]
+    out = redact_value({"deep": deep})
+    _assert_no_canary("too deep", _reachable_text(out))
+    assert "nested deeper than" in _reachable_text(out)
+
+
+class _Stuck(Exception):
+    """An exception whose ``__str__`` never returns until the test lets it."""
+
+    release = threading.Event()
+
+    def __str__(self) -> str:
+        self.release.wait()
+        return "finally"
+
+
+@pytest.mark.timeout(30)
+def test_exception_whose_str_never_returns_does_not_block_the_caller() -> None:
+    """The error event is emitted and serialised; the message is reported unavailable."""
+    rec = RecordingCallbacks()
+    try:
+        with pytest.raises(_Stuck), llm_run(model="m", callbacks=rec):
+            raise _Stuck("x")
+        error = rec.events[-1]
+        assert error.type == "llm.error"
+        assert error.error == "_Stuck: [REDACTED: message unavailable]"  # type: ignore[attr-defined]
+        assert json.loads(json.dumps(error.to_dict()))["error_type"] == "_Stuck"
+    finally:
+        _Stuck.release.set()
+
+
+def test_same_output_from_cold_and_warm_caches() -> None:
+    """The cache pre-check returns exactly what the full walk returned (same objects when clean)."""
+    payloads = [
+        {
+            "messages": [{"role": "user", "content": "hello there, how are you today?"}],
+            "params": {"top_p": 1},
+        },
+        {"messages": [{"role": "user", "content": f"key {OPENAI_KEY}"}, {"role": "tool", "content": None}]},
+        {"inputs": {"messages": [{"role": "user", "content": "what is up?"}], "step": 1, "pair": ("a", "b")}},
+        {"headers": [("Authorization", "Bearer abc"), ("Accept", "x")], "key": "name"},
+    ]
+    for payload in payloads:
+        cold = Redactor()
+        first = cold.fields(payload)
+        second = cold.fields(payload)
+        assert first == second
+        if first is payload:
+            assert second is payload
+        for name, value in payload.items():
+            assert (first[name] is value) == (second[name] is value)
+
+
+def test_budgets_are_checked_at_construction() -> None:
+    """A budget that is not a positive number is refused by name."""
+    with pytest.raises(ValueError, match="time_budget"):
+        Redactor(time_budget=0)
+    with pytest.raises(TypeError, match="max_nodes"):
+        Redactor(max_nodes="many")  # type: ignore[arg-type]
+
+
+def test_the_anchor_scan_finds_what_the_full_patterns_find() -> None:
+    """The cheap two-step scan gives exactly the matches of the full patterns, on varied text."""
+    import random
+
+    from llmhooks.core.redaction._rules import rules
+    from llmhooks.core.redaction._text import find_secrets
+
+    pieces = [
+        f"key={OPENAI_KEY}", "Bearer abc123", "Authorization: Basic dXNl", "password='a b'", "Pwd=x;",
+        "postgres://u:p@ss@h/db", "--api-key v", "['--token', 'v']", "?sig=abc&x=1", "eyJhbGciOi.eyJzdWIi.s",
+        "AKIAABCDEFGHIJKLMNOP", "GITHUB_TOKEN=x", '"api_key": "v"', "-----BEGIN RSA PRIVATE KEY-----\nMII",
+        "curl -u a:b", "İ", "é", " ", "\n", "-", "_", ":", "=", '"', "'", "@", "/", "?", "&", "key", "Token",
+        "sk-", "eyJ", "--", "password", "x" * 30, "the bearer of news",
+    ]  # fmt: skip
+    rng = random.Random(10)
+    full = rules().secrets
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 8)))
+        found, cut = find_secrets(text, None)
+        assert cut is None
+        assert [m.span() for m in found] == [m.span() for m in full.finditer(text)], text

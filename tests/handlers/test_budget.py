@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
 
 import pytest
@@ -122,15 +123,24 @@ def test_unknown_price_is_allowed_or_blocked(caplog: pytest.LogCaptureFixture) -
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"max_cost": -1}, "max_cost must be a number >= 0, got -1"),
+        ({"max_cost": -1}, "max_cost must be >= 0, got -1"),
         ({}, "needs a budget"),
-        ({"per_user": "lots"}, "per_user must be a number"),
+        ({"per_user": "lots"}, r"per_user must be a number or None, got 'lots' \(str\)"),
         ({"max_cost": 1, "on_unknown_price": "maybe"}, "on_unknown_price"),
+        ({"max_cost": math.nan}, "max_cost must be a finite number, got nan"),
+        ({"max_cost": math.inf}, "max_cost must be a finite number, got inf"),
+        ({"max_cost": 1, "estimate": math.nan}, "estimate must be a finite number, got nan"),
+        ({"max_cost": 1, "estimate": -0.01}, "estimate must be >= 0, got -0.01"),
+        ({"max_cost": 1, "estimate": "cheap"}, "estimate .* must be callable, got 'cheap'"),
+        ({"max_cost": 1, "default_max_tokens": "512"}, "default_max_tokens must be an integer, got '512'"),
+        ({"max_cost": 1, "default_max_tokens": -1}, "default_max_tokens must be >= 0"),
+        ({"user_limits": {"u": math.nan}}, r"user_limits\['u'\] must be a finite number"),
+        ({"user_limits": [("u", 1)]}, "user_limits must be a dict"),
     ],
 )
 def test_bad_arguments_raise_at_construction(kwargs: dict[str, object], message: str) -> None:
-    """Bad budgets are refused when the limiter is built, saying what is wrong."""
-    with pytest.raises(ValueError, match=message):
+    """Bad budgets are refused when the limiter is built, naming the argument, the value and the rule."""
+    with pytest.raises((ValueError, TypeError), match=message):
         CostLimiter(prices=PRICES, **kwargs)  # type: ignore[arg-type]
 
 
@@ -274,3 +284,47 @@ def test_cost_of_a_call_with_no_usage_is_unknown_not_zero() -> None:
     with llm_run(model="m", callbacks=tracker) as run:
         run.finish(response="x")
     assert tracker.unpriced_count == 1 and tracker.total_cost == 0.0
+
+
+STREAM_PRICES = {"m": {"input": 10.0, "output": 30.0}}
+
+
+def _stream(limiter: CostLimiter, tokens: list[str]) -> None:
+    """A streamed call that fails after ``tokens``."""
+    from llmhooks import llm_run
+
+    with (
+        pytest.raises(ConnectionError),
+        llm_run(model="m", prompt="x" * 3000, max_tokens=1000, streaming=True, callbacks=limiter) as run,
+    ):
+        for token in tokens:
+            run.token(token)
+        raise ConnectionError("stream cut")
+
+
+def test_failed_stream_is_charged_what_it_produced(caplog: pytest.LogCaptureFixture) -> None:
+    """Cut after 4 tokens: charged the prompt and 4 tokens (estimated, logged), not the whole reservation."""
+    limiter = CostLimiter(max_cost=1.0, prices=STREAM_PRICES)
+    with caplog.at_level(logging.INFO, logger="llmhooks.cost"):
+        _stream(limiter, ["Once", " upon", " a", " time"])
+    prompt_tokens = 1000  # 3,000 characters at three per token
+    produced = 6  # 16 characters at three per token, rounded up (more than the 4 deltas)
+    assert limiter.spent == pytest.approx((prompt_tokens * 10.0 + produced * 30.0) / 1e6)
+    assert limiter.spent < (prompt_tokens * 10.0 + 1000 * 30.0) / 1e6  # the reservation
+    assert limiter.estimated_spent == limiter.spent
+    assert (limiter.reserved, limiter.in_flight) == (0.0, 0)
+    assert "a m stream failed after 6 streamed tokens" in caplog.text and "an estimate" in caplog.text
+
+
+def test_failed_stream_that_produced_nothing_costs_nothing() -> None:
+    """A stream that fails before its first token is released like any failed call."""
+    limiter = CostLimiter(max_cost=1.0, prices=STREAM_PRICES)
+    _stream(limiter, [])
+    assert (limiter.spent, limiter.reserved, limiter.estimated_spent) == (0.0, 0.0, 0.0)
+
+
+def test_failed_stream_with_only_an_estimate_keeps_its_reservation() -> None:
+    """Without a price for the model (estimate= only), a stream cut after output keeps what it reserved."""
+    limiter = CostLimiter(max_cost=1.0, estimate=0.2, prices={"other": {"input": 1, "output": 1}})
+    _stream(limiter, ["partial"])
+    assert limiter.spent == pytest.approx(0.2) and limiter.estimated_spent == pytest.approx(0.2)

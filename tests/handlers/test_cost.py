@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import random
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 
 import pytest
 
-from llmhooks import CostTracker, LLMEndEvent, MissingExtraError, callbacks_context
+from llmhooks import CostLimiter, CostTracker, LLMEndEvent, MissingExtraError, callbacks_context
 from llmhooks.handlers.cost import Price
 from llmhooks.testing import RecordingCallbacks
 
@@ -323,3 +324,123 @@ async def test_50_concurrent_calls_in_tasks() -> None:
     assert not [r for r in results if isinstance(r, BaseException)]
     assert tracker.request_count == 50
     assert tracker.total_cost == pytest.approx(50 * (1_000 * 3 + 100 * 15) / 1e6, rel=1e-9)
+
+
+def test_price_table_is_read_when_the_tracker_is_built() -> None:
+    """In a fresh process, building CostTracker or CostLimiter loads genai-prices; the first call, nothing.
+
+    Loading it inside the first call added 150-290 ms to that call's reported latency.
+    """
+    code = (
+        "import sys\n"
+        "from llmhooks import CostLimiter, CostTracker, llm_run\n"
+        "assert 'genai_prices' not in sys.modules\n"
+        "handlers = [CostTracker(), CostLimiter(max_cost=10.0)]\n"
+        "before = {m for m in sys.modules if m.startswith('genai_prices')}\n"
+        "with llm_run(provider='openai', model='gpt-4o', prompt='hi', callbacks=handlers) as run:\n"
+        "    run.finish(response='ok', input_tokens=10, output_tokens=1)\n"
+        "after = {m for m in sys.modules if m.startswith('genai_prices')}\n"
+        "print(bool(before), sorted(after - before), handlers[0].total_cost > 0)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "[]", "True"]
+
+
+def test_unknown_model_is_warned_once_per_process(caplog: pytest.LogCaptureFixture) -> None:
+    """Several trackers and a limiter seeing the same unknown model: one warning in all."""
+    model = f"acme-{random.getrandbits(40):x}"  # a name no earlier test has warned about
+    handlers = [CostTracker(), CostTracker(), CostLimiter(max_cost=1.0)]
+    with caplog.at_level(logging.WARNING, logger="llmhooks.cost"):
+        for h in handlers:
+            for _ in range(3):
+                llm_call(h, provider="acme", model=model)
+    assert len([r for r in caplog.records if model in r.getMessage()]) == 1
+
+
+def test_priced_model_without_usage_is_not_called_unpriced(caplog: pytest.LogCaptureFixture) -> None:
+    """A gpt-4o call that reported no usage: the warning says so, not 'no price for .../gpt-4o'."""
+    provider = f"gateway-{random.getrandbits(40):x}"  # a proxy name: priced by model, warned afresh
+    tracker = CostTracker()
+    with caplog.at_level(logging.WARNING, logger="llmhooks.cost"):
+        llm_call(tracker, provider=provider, model="gpt-4o", input_tokens=1000, output_tokens=10)
+        assert tracker.total_cost > 0 and caplog.records == []
+        llm_call(tracker, provider=provider, model="gpt-4o", input_tokens=None, output_tokens=None)
+    (message,) = [r.getMessage() for r in caplog.records if provider in r.getMessage()]
+    assert "no price" not in message
+    assert f"{provider}/gpt-4o calls reported no token usage" in message
+    assert tracker.unpriced_count == 1
+
+
+def test_unknown_model_lookups_are_cached_across_handlers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unknown model is looked up in genai-prices once per process and day, misses included."""
+    from llmhooks.handlers import _genai_prices
+
+    lookups: list[str] = []
+    real = _genai_prices.resolve
+
+    def counting(provider: str | None, model: str, timestamp: float | None) -> object:
+        lookups.append(model)
+        return real(provider, model, timestamp)
+
+    monkeypatch.setattr(_genai_prices, "resolve", counting)
+    model = f"nobody-{random.getrandbits(40):x}"
+    for handler in (CostTracker(), CostTracker(), CostLimiter(max_cost=1.0)):
+        for _ in range(5):
+            llm_call(handler, provider="acme", model=model)
+    assert lookups == [model]
+
+
+def test_per_model_table_and_caches_are_bounded() -> None:
+    """5,000 distinct model names: by_model keeps 10 plus "(other)"; price caches stay under their cap."""
+    from llmhooks.handlers import _pricing
+
+    tracker = CostTracker(prices={"m*": {"input": 1.0, "output": 1.0}}, max_models=10)
+    end = tracker.on_llm_end
+    for i in range(5_000):
+        end(LLMEndEvent(provider="local", model=f"m-{i}", input_tokens=1_000_000, output_tokens=0))
+    assert len(tracker.by_model) == 11 and tracker.by_model["(other)"]["requests"] == 4_990
+    assert tracker.request_count == 5_000 and tracker.total_cost == pytest.approx(5_000.0)
+    assert len(tracker.pricer._cache) <= _pricing.CACHE_MAX
+    assert len(_pricing._shared) <= _pricing.CACHE_MAX
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"max_models": 0}, ValueError, "max_models must be >= 1, got 0"),
+        ({"max_models": "100"}, TypeError, r"max_models must be an integer, got '100' \(str\)"),
+        ({"use_genai_prices": "no"}, TypeError, "use_genai_prices must be True or False"),
+    ],
+)
+def test_bad_arguments_raise_at_construction(kwargs: dict[str, object], error: type, message: str) -> None:
+    """Arguments are checked when the tracker is built, naming the argument and what it takes."""
+    with pytest.raises(error, match=message):
+        CostTracker(**kwargs)  # type: ignore[arg-type]
+
+
+def test_price_table_of_the_wrong_kind_is_named() -> None:
+    """A list where the price table belongs: a TypeError saying what it must be."""
+    with pytest.raises(TypeError, match="prices must be a dict of model name"):
+        CostTracker(prices=[("gpt-4o", 1.0)])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="prices must be a dict of model name"):
+        CostLimiter(max_cost=1.0, prices="cheap")  # type: ignore[arg-type]
+
+
+def test_warned_models_are_bounded_with_one_line_saying_so() -> None:
+    """Past WARN_MAX unknown models, one line says further ones are not logged; nothing more grows."""
+    code = (
+        "import logging, sys\n"
+        "from llmhooks import CostTracker, LLMEndEvent\n"
+        "from llmhooks.handlers import _pricing\n"
+        "logging.basicConfig(stream=sys.stdout, format='%(message)s')\n"
+        "tracker = CostTracker()\n"
+        "tracker.on_llm_end(LLMEndEvent(provider=None, model=None, input_tokens=1))\n"
+        "for i in range(_pricing.WARN_MAX + 50):\n"
+        "    tracker.on_llm_end(LLMEndEvent(provider='acme', model=f'm{i}', input_tokens=1))\n"
+        "print(len(_pricing._warned))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    lines = out.stdout.splitlines()
+    assert int(lines[-1]) == 1000
+    assert sum("no price for acme/" in line for line in lines) == 999  # plus the call without a model
+    assert sum("further ones are not logged" in line for line in lines) == 1

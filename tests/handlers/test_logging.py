@@ -114,3 +114,32 @@ async def test_50_concurrent_calls_in_tasks(caplog: pytest.LogCaptureFixture) ->
     lines = records(caplog)
     assert len(lines) == 100
     assert {r.llmhooks["run_id"] for r in lines} == set(run_ids)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("given", "level"), [("INFO", logging.INFO), ("debug", logging.DEBUG), ("WARN", 30)])
+def test_level_names_are_accepted_as_logging_takes_them(
+    caplog: pytest.LogCaptureFixture, given: str, level: int
+) -> None:
+    """``level="INFO"`` works like ``logging.INFO``: every event is logged at that level."""
+    caplog.set_level(logging.DEBUG, logger="llmhooks.events")
+    handler = LoggingCallbacks(level=given, error_level="ERROR", token_level="info")
+    assert (handler.level, handler.error_level, handler.token_level) == (level, logging.ERROR, logging.INFO)
+    llm_call(handler, tokens=["a"])
+    got = [(r.getMessage().split(" ", 1)[0], r.levelno) for r in records(caplog)]
+    assert got == [("llm.start", level), ("llm.token", logging.INFO), ("llm.end", level)]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"level": "LOUD"}, ValueError, "level must be a logging level or one of .*INFO.*; got 'LOUD'"),
+        ({"error_level": -1}, ValueError, "error_level must be a logging level >= 0, got -1"),
+        ({"token_level": 1.5}, TypeError, "token_level must be a logging level"),
+        ({"logger": 42}, TypeError, "logger must be a logging.Logger or a logger name, got 42"),
+        ({"include_payloads": "yes"}, TypeError, "include_payloads must be True or False"),
+    ],
+)
+def test_bad_arguments_raise_at_construction(kwargs: dict[str, object], error: type, message: str) -> None:
+    """A level or logger that cannot work is refused when the handler is built, not on each event."""
+    with pytest.raises(error, match=message):
+        LoggingCallbacks(**kwargs)  # type: ignore[arg-type]

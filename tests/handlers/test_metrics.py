@@ -173,3 +173,43 @@ def test_bad_max_keys_raises() -> None:
     """max_keys below 1 is refused at construction."""
     with pytest.raises(ValueError, match="max_keys must be >= 1, got 0"):
         MetricsCallbacks(max_keys=0)
+
+
+def test_ai_infra_names_and_get_summary() -> None:
+    """Seed 000's MetricsCallbacks names: llm_calls, tool_calls... and get_summary()."""
+    metrics = MetricsCallbacks()
+    llm_call(metrics, input_tokens=100, output_tokens=20, latency_ms=300.0)
+    llm_call(metrics, input_tokens=50, output_tokens=30, latency_ms=500.0)
+
+    def fail() -> None:
+        raise TimeoutError("slow")
+
+    with pytest.raises(TimeoutError):
+        llm_call(metrics, body=fail)
+    for ms in (10.0, 20.0):
+        with tool_run("search", callbacks=[metrics]) as run:
+            run.finish(result="ok", latency_ms=ms)
+    with pytest.raises(KeyError), tool_run("lookup", callbacks=[metrics]):
+        raise KeyError("x")
+    assert (metrics.llm_calls, metrics.llm_errors) == (2, 1)
+    assert (metrics.tool_calls, metrics.tool_errors) == (2, 1)
+    assert metrics.total_latency_ms >= 800.0 and metrics.tool_latency_ms >= 30.0
+    summary = metrics.get_summary()
+    assert set(summary) == {"llm", "tools"}
+    assert summary["llm"]["calls"] == 2 and summary["llm"]["errors"] == 1
+    assert summary["llm"]["total_tokens"] == 200 == metrics.total_tokens
+    assert summary["llm"]["avg_latency_ms"] == pytest.approx(metrics.total_latency_ms / 3)
+    assert summary["tools"] == {
+        "calls": 2,
+        "errors": 1,
+        "avg_latency_ms": pytest.approx(metrics.tool_latency_ms / 3),
+    }
+    json.dumps(summary)
+    metrics.reset()
+    assert metrics.get_summary()["llm"] == {"calls": 0, "errors": 0, "total_tokens": 0, "avg_latency_ms": 0.0}
+
+
+def test_bad_max_keys_type_is_named() -> None:
+    """A string where a number belongs gets a clear error, not a comparison TypeError."""
+    with pytest.raises(TypeError, match=r"max_keys must be an integer, got '10' \(str\)"):
+        MetricsCallbacks(max_keys="10")  # type: ignore[arg-type]

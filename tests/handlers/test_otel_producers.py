@@ -246,13 +246,8 @@ def test_the_sdks_http_request_runs_inside_the_llm_span(wire: FastWireServer, ot
     assert span.context is not None and http.seen == [span.context.span_id]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="integrations/_patch.py opens a stream's HTTP request outside the stream's run "
-    "(HeldRun enters it in a private context): the request sees the caller's span",
-)
 def test_the_http_request_opening_a_stream_runs_inside_the_llm_span(wire: FastWireServer, otel: Otel) -> None:
-    """A streamed call: the request that opens the stream should see the LLM span as current."""
+    """A streamed call: the request that opens the stream sees the LLM span as current."""
     pytest.importorskip("httpx2")
     http = _SpanAtRequest()
     wire.reply("a b")

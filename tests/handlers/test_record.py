@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +23,7 @@ from llmhooks import (
     replay,
     tool_run,
 )
-from llmhooks.handlers.record import areplay, read_events
+from llmhooks.handlers.record import ReplayResult, areplay, read_events
 from llmhooks.testing import RecordingCallbacks
 
 from .calls import allm_call, in_tasks, in_threads, llm_call
@@ -196,3 +200,189 @@ def test_recording_is_redacted(tmp_path: Path) -> None:
     text = path.read_text()
     assert secret not in text
     assert "my key is" in text
+
+
+LONE_SURROGATE = "half an emoji: \ud83d"
+
+
+@pytest.mark.parametrize("name", ["s.jsonl", "s.db"])
+@pytest.mark.parametrize("flush_every", [1, 3])
+def test_lone_surrogate_is_recorded_escaped_and_nothing_is_lost(
+    tmp_path: Path, name: str, flush_every: int
+) -> None:
+    """A string UTF-8 cannot encode is written escaped; the events before and after it all arrive.
+
+    Before, SQLite lost every later event (a failed INSERT left a transaction open) and JSONL
+    dropped the event.
+    """
+    path = tmp_path / name
+    with EventRecorder(path, flush_every=flush_every) as recorder:
+        for i in range(100):
+            prompt = LONE_SURROGATE if i == 1 else f"call {i}"
+            llm_call(recorder, messages=[{"role": "user", "content": prompt}])
+    assert recorder.recorded == 200
+    events = list(read_events(path))
+    assert len(events) == 200
+    assert events[2].messages == [{"role": "user", "content": LONE_SURROGATE}]
+    assert events[-1].type == "llm.end"
+
+
+NEVER_CLOSED = """
+import sys
+from llmhooks import EventRecorder, llm_run
+recorder = EventRecorder(sys.argv[1], flush_every=1000, background=sys.argv[2] == "bg")
+for i in range(10):
+    with llm_run(provider="p", model="m", prompt=f"call {i}", callbacks=[recorder]) as run:
+        run.finish(response="ok")
+# no close(): the program just ends
+"""
+
+
+@pytest.mark.parametrize("name", ["tail.db", "tail.jsonl"])
+@pytest.mark.parametrize("mode", ["inline", "bg"])
+def test_recorder_never_closed_keeps_its_tail_at_exit(tmp_path: Path, name: str, mode: str) -> None:
+    """A recorder the program never closes: what it had not yet committed is written at exit."""
+    path = tmp_path / name
+    subprocess.run([sys.executable, "-c", NEVER_CLOSED, str(path), mode], check=True, timeout=60)
+    assert len(list(read_events(path))) == 20
+
+
+def test_pending_events_are_flushed_after_flush_interval(tmp_path: Path) -> None:
+    """flush_every=1000 and a quiet program: the first event is readable within flush_interval."""
+    import sqlite3
+    import time
+
+    path = tmp_path / "quiet.db"
+    recorder = EventRecorder(path, flush_every=1000, flush_interval=0.05)
+    llm_call(recorder)
+    deadline = time.monotonic() + 10
+    rows = 0
+    while time.monotonic() < deadline:
+        with sqlite3.connect(path) as db:  # another connection sees committed rows only
+            rows = db.execute("SELECT count(*) FROM events").fetchone()[0]
+        if rows == 2:
+            break
+        time.sleep(0.01)
+    assert rows == 2
+    recorder.close()
+
+
+def test_replay_skips_unreadable_lines_and_reads_on(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Bytes that are not UTF-8, JSON nested too deeply, an unknown type: each skipped, counted, named.
+
+    Before, the first such line ended the reading and everything after it was lost.
+    """
+    path = tmp_path / "mixed.jsonl"
+    with EventRecorder(path) as recorder:
+        llm_call(recorder)
+    with open(path, "ab") as f:
+        f.write(b'{"type": "llm.start", "run_id": "\xff\xfe"}\n')  # line 3: not UTF-8
+        f.write(b"[" * 100_000 + b"]" * 100_000 + b"\n")  # line 4: deeper than the parser goes
+        f.write(b'{"type": "no.such.event"}\n')  # line 5: a type this version does not know
+    with EventRecorder(path) as recorder:
+        llm_call(recorder)
+    rec = RecordingCallbacks()
+    with caplog.at_level(logging.WARNING, logger="llmhooks"):
+        result = replay(path, rec)
+    assert rec.types() == ["llm.start", "llm.end", "llm.start", "llm.end"]
+    assert result.events == 4
+    assert (result.skipped, result.skipped_at) == (3, [3, 4, 5])
+    assert result.reasons == {"not UTF-8": 1, "nested too deeply": 1, "unknown event type": 1}
+    assert "skipped 3 unreadable record(s)" in caplog.text and "at line 3, 4, 5" in caplog.text
+
+
+def test_sqlite_row_that_is_not_utf8_is_skipped(tmp_path: Path) -> None:
+    """A row whose text is not UTF-8 is skipped and counted; the rows after it are read."""
+    import sqlite3
+
+    path = tmp_path / "bad.db"
+    with EventRecorder(path) as recorder:
+        llm_call(recorder)
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "INSERT INTO events (type, data) VALUES ('llm.start', CAST(? AS TEXT))", (b'{"type":"\xff"}',)
+        )
+    with EventRecorder(path) as recorder:
+        llm_call(recorder)
+    result = ReplayResult()
+    events = list(read_events(path, result=result))
+    assert [e.type for e in events] == ["llm.start", "llm.end", "llm.start", "llm.end"]
+    assert (result.skipped, result.skipped_at, result.reasons) == (1, [3], {"not UTF-8": 1})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"flush_every": "100"}, TypeError, r"flush_every must be an integer, got '100' \(str\)"),
+        ({"flush_every": 0}, ValueError, "flush_every must be >= 1, got 0"),
+        ({"flush_interval": math.nan}, ValueError, "flush_interval must be a finite number, got nan"),
+        ({"flush_interval": 0}, ValueError, "flush_interval must be > 0"),
+        ({"background": "yes"}, TypeError, "background must be True or False"),
+        ({"fsync": 1}, TypeError, "fsync must be True or False"),
+    ],
+)
+def test_bad_options_raise_at_construction(
+    tmp_path: Path, kwargs: dict[str, object], error: type, message: str
+) -> None:
+    """Each option is checked when the recorder is built, naming it, what was given and the rule."""
+    with pytest.raises(error, match=message):
+        EventRecorder(tmp_path / "x.jsonl", **kwargs)  # type: ignore[arg-type]
+
+
+def test_path_under_a_file_is_refused_clearly(tmp_path: Path) -> None:
+    """A path whose folder is a file: a ValueError naming both, not a NotADirectoryError traceback."""
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(ValueError, match=r"path .*out\.jsonl.* is under .*notes\.txt.*, which is a file"):
+        EventRecorder(tmp_path / "notes.txt" / "out.jsonl")
+    with pytest.raises(TypeError, match="path must be a file path"):
+        EventRecorder(42)  # type: ignore[arg-type]
+
+
+SIGTERMED = """
+import os, signal, sys
+from llmhooks import EventRecorder, llm_run
+recorder = EventRecorder(sys.argv[1], flush_every=1000)
+for i in range(10):
+    with llm_run(provider="p", model="m", prompt=f"call {i}", callbacks=[recorder]) as run:
+        run.finish(response="ok")
+os.kill(os.getpid(), signal.SIGTERM)  # what docker stop sends
+signal.pause()
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM") or sys.platform == "win32", reason="POSIX signals")
+def test_uncommitted_tail_survives_sigterm(tmp_path: Path) -> None:
+    """SIGTERM ends the program as SIGTERM does, after the recorder has committed what it held."""
+    path = tmp_path / "term.db"
+    proc = subprocess.run([sys.executable, "-c", SIGTERMED, str(path)], timeout=60)
+    assert proc.returncode == -signal.SIGTERM
+    assert len(list(read_events(path))) == 20
+
+
+def test_background_recorder_keeps_every_event_of_a_burst_from_threads(tmp_path: Path) -> None:
+    """16 threads x 1,000 events into a background recorder with a small queue: all written."""
+    import threading
+
+    from llmhooks import CallbackManager, LLMStartEvent
+    from llmhooks.handlers.record import EventRecorder, read_events
+
+    class SmallQueue(EventRecorder):
+        background_queue_size = 32
+
+    recorder = SmallQueue(tmp_path / "burst.jsonl", background=True, flush_every=100)
+    manager = CallbackManager([recorder])
+
+    def burst(k: int) -> None:
+        for i in range(1000):
+            manager.emit(LLMStartEvent(model=f"{k}-{i}"))
+
+    threads = [threading.Thread(target=burst, args=(k,)) for k in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert recorder.flush(30) is True
+    recorder.close()
+    assert recorder.dropped == 0 and recorder.recorded == 16_000
+    models = {e.model for e in read_events(tmp_path / "burst.jsonl")}
+    assert len(models) == 16_000

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from llmhooks import TokenCounter
+import pytest
+
+from llmhooks import LLMEndEvent, TokenCounter
 
 from .calls import allm_call, in_tasks, in_threads, llm_call
 
@@ -63,3 +65,34 @@ async def test_50_concurrent_calls_in_tasks() -> None:
     )
     assert counter.prompt_tokens == sum(range(50))
     assert counter.total_tokens == sum(range(50)) + 100
+
+
+def test_models_beyond_max_models_are_counted_under_other() -> None:
+    """A new model name per call cannot grow the table: the rest go to "(other)", totals exact."""
+    counter = TokenCounter(max_models=3)
+    for i in range(10):
+        llm_call(counter, model=f"ft:model-{i}", input_tokens=10, output_tokens=1)
+    assert set(counter.by_model) == {"ft:model-0", "ft:model-1", "ft:model-2", "(other)"}
+    assert counter.by_model["(other)"]["calls"] == 7
+    assert counter.by_model["(other)"]["prompt_tokens"] == 70
+    assert (counter.calls, counter.prompt_tokens, counter.total_tokens) == (10, 100, 110)
+
+
+def test_default_bound_holds_over_thousands_of_names() -> None:
+    """20,000 distinct model names: 1,000 rows plus "(other)", every call counted."""
+    counter = TokenCounter()
+    assert counter.max_models == 1000
+    end = counter.on_llm_end
+    for i in range(20_000):
+        end(LLMEndEvent(model=f"m{i}", input_tokens=1, output_tokens=1))
+    assert len(counter.by_model) == 1001
+    assert counter.by_model["(other)"]["calls"] == 19_000
+    assert counter.calls == 20_000 and counter.total_tokens == 40_000
+
+
+def test_bad_max_models_is_refused() -> None:
+    """max_models must be a whole number >= 1."""
+    with pytest.raises(ValueError, match="max_models must be >= 1, got 0"):
+        TokenCounter(max_models=0)
+    with pytest.raises(TypeError, match=r"max_models must be an integer, got '5' \(str\)"):
+        TokenCounter(max_models="5")  # type: ignore[arg-type]

@@ -117,6 +117,22 @@ def test_tools_and_tool_use_blocks(llm_server: FastWireServer, rec: RecordingCal
     assert rec.events[-1].tool_calls == [{"id": "toolu_1", "name": "add", "arguments": {"a": 4, "b": 5}}]  # type: ignore[attr-defined]
 
 
+def test_function_tools_go_out_as_input_schema(llm_server: FastWireServer, rec: RecordingCallbacks) -> None:
+    """A plain function in ``tools=`` reaches Anthropic as a tool with its signature's schema."""
+
+    def add(a: int, b: int | None = None) -> int:
+        """Add two integers."""
+        return a + (b or 0)
+
+    llm_server.reply_tool_call("add", {"a": 1, "b": None}, call_id="toolu_2")
+    resp = make(llm_server, rec).chat("add 1", tools=[add])
+    [tool] = llm_server.last_request.json["tools"]
+    assert (tool["name"], tool["description"]) == ("add", "Add two integers.")
+    assert tool["input_schema"]["properties"]["b"] == {"type": ["integer", "null"], "default": None}
+    assert tool["input_schema"]["required"] == ["a"]
+    assert resp.tool_calls[0].arguments == {"a": 1, "b": None}
+
+
 def test_tool_results_become_tool_result_blocks(llm_server: FastWireServer, rec: RecordingCallbacks) -> None:
     """An OpenAI-style tool loop is sent as ``tool_use`` and ``tool_result`` blocks."""
     llm_server.reply_tool_call("add", {"a": 1, "b": 2}, call_id="toolu_7")

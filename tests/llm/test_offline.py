@@ -124,6 +124,26 @@ def test_tool_named_with_spaces_and_string_arguments() -> None:
     assert quoted.tool_calls[0].arguments == {"query": "llm hooks", "limit": 5}
 
 
+def test_optional_parameters_are_filled_by_their_type() -> None:
+    """``int | None`` parameters (a type list with null, or anyOf) are filled like plain ones."""
+    scale = {
+        "name": "scale",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "value": {"type": "number"},
+                "factor": {"type": ["integer", "null"], "default": None},
+                "unit": {"enum": ["C", "F", None], "type": ["string", "null"], "default": None},
+                "label": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
+            },
+        },
+    }
+    resp = ask('Use scale on 2.5 with factor 3 in F label="x"', tools=[scale])
+    assert resp.tool_calls[0].arguments == {"value": 2.5, "factor": 3, "unit": "F", "label": "x"}
+    bare = ask("Use scale on 2", tools=[scale]).tool_calls[0].arguments
+    assert (bare["value"], bare["factor"], bare["unit"]) == (2, None, None)
+
+
 def test_several_named_tools_are_called_in_order() -> None:
     """Each tool named gets a call, its arguments taken from the words after its name."""
     resp = ask("add 1.5 and 2, then get_weather for Rome", tools=[ADD, WEATHER])

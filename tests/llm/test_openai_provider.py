@@ -14,6 +14,7 @@ from tests.servers.llm_wire import Reply, ToolCall
 from llmhooks import LLMEndEvent, LLMErrorEvent, LLMStartEvent, LLMTokenEvent
 from llmhooks.llm import LLM
 from llmhooks.testing import RecordingCallbacks
+from llmhooks.tools import Tool
 
 ADD = {
     "type": "function",
@@ -91,6 +92,35 @@ async def test_async_stream(llm_server: FastWireServer, rec: RecordingCallbacks)
     assert rec.events[-1].total_tokens == 7  # type: ignore[attr-defined]
 
 
+def test_reading_a_finished_stream_again_keeps_what_was_recorded(
+    llm_server: FastWireServer, rec: RecordingCallbacks
+) -> None:
+    """A stream read to the end yields nothing more, as an SDK stream does; its response stays."""
+    llm_server.reply("one two", input_tokens=4, output_tokens=2)
+    stream = make(llm_server, rec).stream("count")
+    assert list(stream) == ["one", " two"]
+    response = stream.response
+    assert response is not None and response.usage.output_tokens == 2
+    assert list(stream) == [] and next(iter(stream), None) is None
+    assert stream.response is response and stream.text == "one two"
+    assert len(llm_server.requests) == 1  # no second request
+    rec.assert_types(["llm.start", "llm.token", "llm.token", "llm.end"])
+
+
+async def test_reading_a_finished_async_stream_again_keeps_what_was_recorded(
+    llm_server: FastWireServer, rec: RecordingCallbacks
+) -> None:
+    """The same for ``async for``: nothing more, the response kept, one terminal event."""
+    llm_server.reply("a b", input_tokens=5, output_tokens=2)
+    stream = make(llm_server, rec).stream("x")
+    assert [d async for d in stream] == ["a", " b"]
+    response = stream.response
+    assert [d async for d in stream] == []
+    assert stream.response is response is not None and response.text == "a b"
+    rec.assert_terminated()
+    assert rec.types().count("llm.end") == 1
+
+
 def _sse(*deltas: str) -> str:
     chunks = [
         {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
@@ -134,6 +164,45 @@ def test_tool_calls_non_stream_and_stream(llm_server: FastWireServer, rec: Recor
         [{"id": "call_9", "name": "add", "arguments": {"a": 2, "b": 3}}]
     ] * 2
     assert rec.of_type(LLMStartEvent)[1].params == {"tool_choice": "required"}
+
+
+def add_numbers(a: float, b: float = 0) -> float:
+    """Add two numbers.
+
+    Args:
+        a: the first number.
+        b: the second number.
+    """
+    return a + b
+
+
+def test_tools_may_be_plain_functions_and_tool_objects(
+    llm_server: FastWireServer, rec: RecordingCallbacks
+) -> None:
+    """``tools=`` takes functions and ``Tool`` objects as ``Agent`` does, described from the signature."""
+
+    async def lookup(city: str) -> str:
+        """Look a city up."""
+        return city
+
+    call = ToolCall("add_numbers", {"a": 2, "b": 3}, call_id="call_f")
+    llm_server.script(Reply(text="", tool_calls=(call,)), times=2)
+    llm = make(llm_server, rec)
+    resp = llm.chat("add", tools=[add_numbers, Tool.from_function(lookup, name="find"), ADD])
+    sent = llm_server.last_request.json["tools"]
+    assert [t["function"]["name"] for t in sent] == ["add_numbers", "find", "add"]
+    assert sent[0]["function"]["description"] == "Add two numbers."
+    assert sent[0]["function"]["parameters"] == Tool.from_function(add_numbers).parameters
+    a = sent[0]["function"]["parameters"]["properties"]["a"]
+    assert a == {"type": "number", "description": "the first number."}
+    assert rec.of_type(LLMStartEvent)[0].tools == sent
+    assert resp.tool_calls[0].arguments == {"a": 2, "b": 3}
+    assert list(llm.stream("add", tools=[add_numbers])) == []
+    assert [t["function"]["name"] for t in llm_server.last_request.json["tools"]] == ["add_numbers"]
+    with pytest.raises(ValueError, match="two tools are named 'add_numbers'"):
+        llm.chat("add", tools=[add_numbers, add_numbers])
+    with pytest.raises(TypeError, match=r"tools\[0\] must be a function, a Tool or a dict"):
+        llm.chat("add", tools=[42])  # type: ignore[list-item]
 
 
 def test_tool_result_conversation_goes_out_as_sent(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import logging
 import threading
 import time
 import weakref
@@ -22,14 +21,13 @@ from typing import Any
 
 from llmhooks.bus._subscription import Subscription
 from llmhooks.core.context import suppress_here
-from llmhooks.core.scope import _current
+from llmhooks.core.isolation import log_failure
+from llmhooks.core.scope import clear_current
 
 __all__ = ["Delivery"]
 
-logger = logging.getLogger("llmhooks")
 
 _get_running_loop = asyncio._get_running_loop
-_LOG_EVERY_S = 10.0
 _Item = tuple[Any, tuple[Subscription, ...]]
 
 
@@ -58,7 +56,6 @@ class Delivery:
         self._worker_ticket = 0
         self._wake = threading.Event()
         self._stop = False
-        self._last_logged: dict[tuple[str, str, str], float] = {}
 
     def _has_async_subscribers(self) -> bool:
         """True if some subscriber is ``async`` (the worker then runs a loop)."""
@@ -127,7 +124,7 @@ class Delivery:
 
     async def _run_task(self, ticket: int) -> None:
         # the task's own context: no caller run, no instrumentation of subscribers' calls
-        _current.set(None)
+        clear_current()
         suppress_here()
         loop = asyncio.get_running_loop()
         try:
@@ -269,16 +266,8 @@ class Delivery:
             self._queue.append((report, subs))
 
     def _log(self, name: str, event_type: str, exc: BaseException) -> None:
-        try:
-            key = (name, event_type, type(exc).__name__)
-            now = time.monotonic()
-            last = self._last_logged.get(key)
-            if last is not None and now - last < _LOG_EVERY_S:
-                return
-            self._last_logged[key] = now
-            logger.error("llmhooks bus subscriber %s failed on %s event", name, event_type, exc_info=exc)
-        except Exception:  # logging must never break delivery
-            pass
+        # the one isolation path: rate-limited per subscriber, with the chain redacted
+        log_failure(f"bus subscriber {name}", event_type, exc, (self, name))
 
     # draining and stopping
 

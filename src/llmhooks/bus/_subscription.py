@@ -5,7 +5,8 @@ parameter: a class, ``A | B``, ``Union[A, B]`` or ``Optional[A]``. A class
 matches its subclasses too, so ``LLMEvent`` takes every LLM event and
 ``Event`` takes everything. String annotations (``from __future__ import
 annotations``) are resolved in the handler's module, its closure and the scope
-that subscribes it.
+that subscribes it. A subscriber is called with the event alone, so one that
+needs more arguments is refused here rather than failing on every delivery.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from llmhooks.errors import InvalidHandlerError
+from llmhooks.errors import InvalidSubscriberError
 
 __all__ = ["Subscription", "resolve_types"]
 
@@ -64,7 +65,7 @@ def _flatten(annotation: Any, where: str) -> tuple[type, ...]:
         return (object,)
     if isinstance(annotation, type):
         return (annotation,)
-    raise InvalidHandlerError(
+    raise InvalidSubscriberError(
         f"{where}: cannot subscribe to {annotation!r}; annotate the event parameter with event "
         "classes (A, A | B, Union[A, B]) or pass types=",
         None,
@@ -80,6 +81,28 @@ def _first_param(fn: Any) -> inspect.Parameter | None:
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL):
             return p
     return None
+
+
+def _check_arity(fn: Any, where: str) -> None:
+    """Refuse a subscriber that cannot be called with the event as its only argument."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):  # no signature to read (some builtins): let it be
+        return
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    takes_any = positional or any(p.kind is p.VAR_POSITIONAL for p in params)
+    extra = [p.name for p in positional[1:] if p.default is p.empty]
+    extra += [p.name for p in params if p.kind is p.KEYWORD_ONLY and p.default is p.empty]
+    if takes_any and not extra:
+        return
+    if not takes_any:
+        raise InvalidSubscriberError(f"{where} takes no argument; a subscriber receives the event", fn)
+    raise InvalidSubscriberError(
+        f"{where} needs {len(extra) + 1} arguments but a subscriber is called with the event alone; "
+        f"give {', '.join(repr(n) for n in extra)} a default, or take several event types in one "
+        "parameter (event: A | B)",
+        fn,
+    )
 
 
 def _namespace(fn: Any, frame_depth: int) -> dict[str, Any]:
@@ -102,38 +125,39 @@ def resolve_types(fn: Any, explicit: Any, frame_depth: int) -> tuple[type, ...]:
     """The event classes ``fn`` subscribes to.
 
     Raises:
-        InvalidHandlerError: not callable, no way to tell its types, or an
-            annotation that names no class.
+        InvalidSubscriberError: not callable, needs more than the event to be called,
+            no way to tell its types, or an annotation that names no class.
     """
     where = getattr(fn, "__qualname__", None) or repr(fn)
     if not callable(fn):
-        raise InvalidHandlerError(f"{where} is not callable; subscribe a function or method", fn)
+        raise InvalidSubscriberError(f"{where} is not callable; subscribe a function or method", fn)
+    _check_arity(fn, where)
     if explicit is not None:
         items = explicit if isinstance(explicit, (list, tuple, set, frozenset)) else (explicit,)
         out: list[type] = []
         for item in items:
             out.extend(_flatten(item, where))
         if not out:
-            raise InvalidHandlerError(f"{where}: types= names no event class", fn)
+            raise InvalidSubscriberError(f"{where}: types= names no event class", fn)
         return tuple(dict.fromkeys(out))
     param = _first_param(fn)
     if param is None:
-        raise InvalidHandlerError(f"{where} takes no argument; a subscriber receives the event", fn)
+        raise InvalidSubscriberError(f"{where} takes no argument; a subscriber receives the event", fn)
     annotation = param.annotation
     if annotation is inspect.Parameter.empty:
-        raise InvalidHandlerError(
+        raise InvalidSubscriberError(
             f"{where}: annotate the event parameter (e.g. 'event: LLMEndEvent') or pass types=", fn
         )
     if isinstance(annotation, str):
         try:
             annotation = eval(annotation, _namespace(fn, frame_depth + 1))
         except Exception as exc:
-            raise InvalidHandlerError(
+            raise InvalidSubscriberError(
                 f"{where}: cannot resolve the annotation {param.annotation!r} ({exc}); "
                 "import the event class where the handler is defined or pass types=",
                 fn,
             ) from None
     resolved = _flatten(annotation, where)
     if not resolved:
-        raise InvalidHandlerError(f"{where}: the annotation names no event class", fn)
+        raise InvalidSubscriberError(f"{where}: the annotation names no event class", fn)
     return tuple(dict.fromkeys(resolved))

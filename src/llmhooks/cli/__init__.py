@@ -1,4 +1,4 @@
-"""The ``llmhooks`` command: ``llmhooks demo``, ``llmhooks view``, ``llmhooks --version``.
+"""The ``llmhooks`` command: ``demo``, ``view``, ``collect`` and ``--version``.
 
 A subcommand is one module here plus one line in ``COMMANDS``. The module defines
 ``register(add_parser)``: it calls ``add_parser(name, help=...)``, adds its arguments and
@@ -34,7 +34,7 @@ __all__ = ["COMMANDS", "AddParser", "build_parser", "main"]
 AddParser = Callable[..., argparse.ArgumentParser]
 
 # one line per subcommand: the module that registers it (see the module docstring)
-COMMANDS: tuple[str, ...] = ("llmhooks.cli.demo", "llmhooks.cli.view")
+COMMANDS: tuple[str, ...] = ("llmhooks.cli.demo", "llmhooks.cli.view", "llmhooks.cli.collect")
 
 EXIT_BROKEN_PIPE = 1
 EXIT_INTERRUPTED = 130

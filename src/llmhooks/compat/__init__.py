@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from llmhooks.compat.dict_style import CompositeCallbackHandler, CustomAsyncCallbackHandler
 from llmhooks.compat.keyword import KeywordCallbacks, KeywordResponse
+from llmhooks.compat.redis_tokens import *  # noqa: F403 - seed 002's Redis token accounting (its own __all__)
 
 __all__ = [
     "CompositeCallbackHandler",

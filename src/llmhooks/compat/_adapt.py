@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, NamedTuple
 
 from llmhooks.errors import InvalidHandlerError
@@ -128,8 +128,10 @@ def _translator(fn: Any, tr: Translation, accepts_all: bool, names: frozenset[st
     return method
 
 
-def install(cls: type, style: Style) -> None:
+def install(cls: type, style: Style, only: Collection[str] | None = None) -> None:
     """Replace the style methods ``cls`` itself defines by event methods (see module doc).
+
+    ``only``: translate these names only (the others are left as written).
 
     Raises:
         InvalidHandlerError: a style method cannot take the style's call, an event
@@ -145,6 +147,8 @@ def install(cls: type, style: Style) -> None:
         if getattr(fn, "__llmhooks_style_method__", None) is not None:
             continue
         tr = style.methods.get(name)
+        if tr is not None and only is not None and name not in only:
+            continue
         if tr is None:
             if style.strict_names and name not in events:
                 close = difflib.get_close_matches(name, [*style.methods, *events], n=1)

@@ -7,10 +7,11 @@
         async def on_llm_error(self, error: Exception, **kwargs): ...
 
 ``messages`` is a list of ``{"role", "content"}`` dicts (a bare prompt becomes
-one user message). ``response`` has ``content``, and when known
-``tokens_used``, ``prompt_tokens``, ``completion_tokens``, ``provider``,
-``model``, ``response_time`` (seconds) and ``cost_estimate``: keys whose value
-is unknown are left out, so ``response.get("tokens_used", 0)`` works. Keywords:
+one user message). ``response`` always has every key seed 002 documents:
+``content`` (str), ``tokens_used`` (int: total tokens, 0 when none were reported),
+``prompt_tokens``, ``completion_tokens``, ``provider``, ``model``,
+``response_time`` (seconds) and ``cost_estimate`` (USD), each None when unknown,
+plus ``finish_reason``. Keywords:
 ``provider``, ``model``, ``temperature``, ``max_tokens`` (start), ``run_id``,
 ``trace_id``, ``user_id``, ``duration_ms``, ``event``... (see ``compat._adapt``).
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 import logging
 from abc import ABCMeta, abstractmethod
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from llmhooks.compat._adapt import Style, Translation, common_kwargs, install
 from llmhooks.core.callbacks import Callbacks
@@ -67,9 +68,11 @@ def _end(e: LLMEndEvent) -> tuple[tuple[Any, ...], dict[str, Any]]:
     raw = e.response
     content = raw if isinstance(raw, str) else ("" if raw is None else str(raw))
     total = e.total_tokens
-    if total is None and e.input_tokens is not None and e.output_tokens is not None:
-        total = e.input_tokens + e.output_tokens
-    candidates = {
+    if total is None:
+        total = (e.input_tokens or 0) + (e.output_tokens or 0)
+    # every key seed 002 documents, always: its optional figures are None when unknown
+    response: dict[str, Any] = {
+        "content": content,
         "tokens_used": total,
         "prompt_tokens": e.input_tokens,
         "completion_tokens": e.output_tokens,
@@ -79,8 +82,6 @@ def _end(e: LLMEndEvent) -> tuple[tuple[Any, ...], dict[str, Any]]:
         "cost_estimate": e.cost,
         "finish_reason": e.finish_reason,
     }
-    response: dict[str, Any] = {"content": content}
-    response.update({k: v for k, v in candidates.items() if v is not None})
     kw = common_kwargs(e)
     kw.update(provider=e.provider, model=e.model, duration_ms=e.latency_ms, incomplete=e.incomplete)
     return (response,), kw
@@ -125,6 +126,7 @@ class CustomAsyncCallbackHandler(Callbacks, metaclass=ABCMeta):
     """
 
     raise_errors = False
+    _llmhooks_style: ClassVar[str] = "dict"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -156,6 +158,10 @@ class CompositeCallbackHandler(CustomAsyncCallbackHandler):
     _native_events = True  # takes events itself: its methods are not translated
 
     def __init__(self, handlers: Iterable[CustomAsyncCallbackHandler] | None = None) -> None:
+        if handlers is not None and not isinstance(handlers, Iterable):
+            raise TypeError(
+                f"handlers must be a list of CustomAsyncCallbackHandler instances, got {handlers!r}"
+            )
         self._members = CallbackManager()
         for h in handlers or ():
             self.add_handler(h)

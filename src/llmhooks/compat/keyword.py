@@ -18,14 +18,22 @@ event), plus what each method lists below. ``duration_ms`` is the latency.
 As in ai-infra, an exception raised by a keyword handler reaches the caller
 (``raise_errors = True``): that is how the seed's cost limiter stops spending.
 Set ``raise_errors = False`` on a class to have its failures isolated and logged.
+
+Seed 001 names its base class ``Callbacks``, like seed 000 whose methods take the event.
+So keyword-style methods written on a plain ``llmhooks.Callbacks`` subclass are
+recognised when the handler is first registered (``adopt_keyword_methods``, called by
+the core's handler validation) and served exactly as on a ``KeywordCallbacks``.
 """
 
 from __future__ import annotations
 
+import inspect
+import threading
 from typing import Any, ClassVar
 
 from llmhooks.compat._adapt import Style, Translation, common_kwargs, install, render_prompt
 from llmhooks.core.callbacks import Callbacks
+from llmhooks.errors import InvalidHandlerError
 from llmhooks.events import (
     AgentEndEvent,
     AgentErrorEvent,
@@ -34,6 +42,7 @@ from llmhooks.events import (
     ChainEndEvent,
     ChainErrorEvent,
     ChainStartEvent,
+    Event,
     LLMEndEvent,
     LLMErrorEvent,
     LLMStartEvent,
@@ -46,7 +55,7 @@ from llmhooks.events import (
     ToolStartEvent,
 )
 
-__all__ = ["KEYWORD_STYLE", "KeywordCallbacks", "KeywordResponse"]
+__all__ = ["KEYWORD_STYLE", "KeywordCallbacks", "KeywordResponse", "adopt_keyword_methods", "keyword_form"]
 
 
 class KeywordResponse(str):
@@ -325,7 +334,104 @@ class KeywordCallbacks(Callbacks):
 
     raise_errors = True
     validate_names: ClassVar[bool] = False  # its own check runs at class definition
+    _llmhooks_style: ClassVar[str] = "keyword"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         install(cls, KEYWORD_STYLE)
+
+
+# recognising the keyword style on plain Callbacks subclasses
+
+_ADOPTED = "_llmhooks_keyword_methods"  # set on each class whose methods were adopted
+_adopt_lock = threading.Lock()
+
+
+def keyword_form(name: str) -> str | None:
+    """How seed 001 writes the method ``name`` (``"on_tool_start(self, tool_name, args, **kwargs)"``)."""
+    tr = KEYWORD_STYLE.methods.get(name)
+    if tr is None:
+        return None
+    return f"{name}({', '.join(('self', *tr.positional, '**kwargs'))})"
+
+
+def _is_event_annotation(annotation: Any) -> bool:
+    if isinstance(annotation, str):
+        return annotation.rsplit(".", 1)[-1].strip("'\"").endswith("Event")
+    return isinstance(annotation, type) and issubclass(annotation, Event)
+
+
+def _written_in_keyword_style(name: str, fn: Any, tr: Translation) -> bool:
+    """Whether ``fn`` is written for seed 001's call rather than for the event object."""
+    if tr.event_cls.handler_method != name:  # on_llm_stream_chunk: no event method has that name
+        return True
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return False
+    try:
+        sig.bind(None, None)
+    except TypeError:  # cannot take the event: does it take the style's call?
+        try:
+            sig.bind(None, *([None] * len(tr.positional)))
+        except TypeError:
+            return False
+        return True
+    params = list(sig.parameters.values())[1:]
+    first = next((p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)), None)
+    if first is None or first.name == "event" or _is_event_annotation(first.annotation):
+        return False
+    if first.name == tr.positional[0]:  # (self, prompt), (self, response), (self, chunk)...
+        return True
+    return any(p.kind is p.VAR_KEYWORD for p in params)  # (self, x, **kwargs): seed 001's shape
+
+
+def adopt_keyword_methods(cls: type) -> bool:
+    """Serve the keyword-style methods of a plain ``Callbacks`` subclass seed 001's way.
+
+    Each class in ``cls``'s MRO (below ``Callbacks``) whose own ``on_*`` methods are
+    written for seed 001's call (``on_llm_start(self, prompt, **kwargs)``,
+    ``on_tool_start(self, tool_name, args, **kwargs)``, ``on_llm_stream_chunk``...) gets
+    them translated as ``KeywordCallbacks`` would, once; methods that take the event stay
+    as written. A class that does not set ``raise_errors`` itself gets ``raise_errors =
+    True``, as on ``KeywordCallbacks``: the seed's handlers stop a call by raising.
+    Classes of another style (``KeywordCallbacks``, seed 002's handlers) are left alone.
+
+    Returns:
+        True if ``cls`` has keyword-style methods (adopted now or before).
+
+    Raises:
+        InvalidHandlerError: as for ``KeywordCallbacks`` (both a style method and its
+            event twin, a misspelt ``on_*`` name next to keyword-style methods).
+    """
+    if getattr(cls, "_llmhooks_style", None) is not None:
+        return False
+    found = False
+    with _adopt_lock:
+        # every class before Callbacks in the MRO, mixins included (as the core validates them)
+        mro = cls.__mro__[: cls.__mro__.index(Callbacks)] if Callbacks in cls.__mro__ else ()
+        for klass in mro:
+            if _ADOPTED in klass.__dict__:
+                found = True
+                continue
+            names = [
+                name
+                for name, fn in klass.__dict__.items()
+                if name in KEYWORD_STYLE.methods
+                and callable(fn)
+                and getattr(fn, "__llmhooks_style_method__", None) is None
+                and _written_in_keyword_style(name, fn, KEYWORD_STYLE.methods[name])
+            ]
+            if not names:
+                continue
+            try:
+                install(klass, KEYWORD_STYLE, only=names)
+            except InvalidHandlerError as exc:  # it may have meant the event: name that fix too
+                raise InvalidHandlerError(
+                    f"{exc.args[0]}; or, to get the event object, write it as (self, event)", cls
+                ) from None
+            setattr(klass, _ADOPTED, frozenset(names))
+            if not any("raise_errors" in k.__dict__ for k in klass.__mro__ if k is not Callbacks):
+                setattr(klass, "raise_errors", True)  # noqa: B010 - klass may be a mixin, not a Callbacks
+            found = True
+    return found

@@ -36,7 +36,7 @@ from llmhooks.core.runs import (
 )
 from llmhooks.core.scope import RunScope, add_run_scope, remove_run_scope, use_run
 from llmhooks.core.stats import HandlerStats
-from llmhooks.core.threads import ContextExecutor, to_thread
+from llmhooks.core.threads import to_thread
 
 __all__ = [
     "AgentRun",
@@ -79,3 +79,11 @@ __all__ = [
     "tool_run",
     "use_run",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name == "ContextExecutor":  # needs concurrent.futures: loaded on first use
+        from llmhooks.core.executor import ContextExecutor
+
+        return ContextExecutor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,7 +21,7 @@ from typing import Any
 
 from llmhooks.events._model import MISSING, field_specs
 
-__all__ = ["IDENTITY", "builder"]
+__all__ = ["IDENTITY", "LazyBuilder", "builder"]
 
 IDENTITY = ("run_id", "parent_run_id", "trace_id", "timestamp", "user_id", "tags", "metadata")
 
@@ -62,3 +62,28 @@ def builder(cls: type, family: tuple[str, ...]) -> Callable[..., Any]:
     build: Callable[..., Any] = namespace[f"build_{cls.__name__}"]
     build.__module__ = __name__
     return build
+
+
+class LazyBuilder:
+    """A class attribute holding ``builder(cls, family)``, generated on first use (cheap import)."""
+
+    __slots__ = ("cls", "family", "name")
+
+    def __init__(self, cls: type, family: tuple[str, ...]) -> None:
+        self.cls = cls
+        self.family = family
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: object, owner: type | None = None) -> Callable[..., Any]:
+        build = _built.get((self.cls, self.family))
+        if build is None:
+            build = _built[(self.cls, self.family)] = builder(self.cls, self.family)
+        if owner is not None and self.name:
+            setattr(owner, self.name, staticmethod(build))  # later lookups skip this descriptor
+        return build
+
+
+_built: dict[tuple[type, tuple[str, ...]], Callable[..., Any]] = {}

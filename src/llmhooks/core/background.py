@@ -355,10 +355,10 @@ class BackgroundWorker:
 
     def _run(self) -> None:
         from llmhooks.core.context import suppress_here
-        from llmhooks.core.scope import _current
+        from llmhooks.core.scope import clear_current
 
         suppress_here()  # this thread's own context: handlers here emit nothing
-        _current.set(None)
+        clear_current()
         self._idle = False  # napping, not asleep: producers need not wake us
         empty_naps = 0
         try:

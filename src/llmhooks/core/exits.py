@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from llmhooks.core.background import BackgroundWorker
 
-__all__ = ["exit_flush_timeout", "flush_at_exit", "watch_exits"]
+__all__ = ["add_exit_flush", "exit_flush_timeout", "flush_at_exit", "watch_exits"]
 
 logger = logging.getLogger("llmhooks")
 
@@ -53,6 +53,18 @@ _signals_done = False
 _flushed_pid: int | None = None
 _flushing = False
 _deferred: list[int] = []  # signals that arrived while the exit flush was running
+_after_queues: list[Any] = []  # callables run once the queues are flushed (writers' own buffers)
+
+
+def add_exit_flush(flush: Any) -> None:
+    """Call ``flush()`` on every exit covered here, after the background queues are flushed.
+
+    For writers that hold their own buffer (a recorder's uncommitted rows): the events the
+    queues deliver at exit reach them first. Also installs the exit hooks (``watch_exits``).
+    """
+    with _lock:
+        _after_queues.append(flush)
+    watch_exits()
 
 
 def exit_flush_timeout() -> float:
@@ -98,6 +110,7 @@ def _flush_and_report(reason: str) -> int:
     except KeyboardInterrupt as exc:  # a second Ctrl-C: stop waiting, but still say what is lost
         interrupted = exc
     if done:
+        _flush_writers()
         return 0
     if interrupted is not None:
         _give_up(workers, reason, "the flush was interrupted")
@@ -116,6 +129,7 @@ def _give_up(workers: list[BackgroundWorker], reason: str, because: str) -> int:
     grace = time.monotonic() + _GRACE
     for worker in workers:
         worker.settle(grace)
+    _flush_writers()  # what did arrive reaches the writers' files before we count
     lost: list[tuple[str, int]] = []
     for worker in workers:
         left = worker.undelivered()
@@ -130,6 +144,14 @@ def _give_up(workers: list[BackgroundWorker], reason: str, because: str) -> int:
         "llmhooks: %d background event(s) not delivered at %s (%s); %s", total, reason, detail, because
     )
     return total
+
+
+def _flush_writers() -> None:
+    for flush in list(_after_queues):
+        try:
+            flush()
+        except Exception:
+            logger.exception("llmhooks exit flush of %r failed", flush)
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from llmhooks.core.stats import HandlerStats
 
-__all__ = ["LOG_EVERY_S", "report_failure", "report_overridden", "report_timeout"]
+__all__ = ["LOG_EVERY_S", "log_failure", "report_failure", "report_overridden", "report_timeout"]
 
 logger = logging.getLogger("llmhooks")
 
@@ -60,15 +60,22 @@ def report_failure(name: str, stats: HandlerStats | None, event: Any, exc: BaseE
     try:
         if stats is not None:
             stats.add_failure()
-        event_type = _event_type(event)
-        # per handler (its stats object), event type and kind of failure
-        if not _due((stats if stats is not None else name, event_type, type(exc).__name__)):
+        log_failure(f"handler {name}", _event_type(event), exc, stats)
+    except Exception:  # pragma: no cover - logging must never break the observed program
+        pass
+
+
+def log_failure(who: str, event_type: str, exc: BaseException, owner: object = None) -> None:
+    """Log ``who`` failing on an ``event_type`` event: at most once per 10 s per owner (a
+    handler's stats, a subscription), event type and kind of failure; redacted."""
+    try:
+        if not _due((owner if owner is not None else who, event_type, type(exc).__name__)):
             return
         shown = _loggable(exc)
         if isinstance(shown, BaseException):
-            logger.error("llmhooks handler %s failed on %s event", name, event_type, exc_info=shown)
+            logger.error("llmhooks %s failed on %s event", who, event_type, exc_info=shown)
         else:
-            logger.error("llmhooks handler %s failed on %s event: %s", name, event_type, shown)
+            logger.error("llmhooks %s failed on %s event: %s", who, event_type, shown)
     except Exception:  # pragma: no cover - logging must never break the observed program
         pass
 

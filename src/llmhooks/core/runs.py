@@ -35,12 +35,12 @@ from typing import Any, ClassVar, Protocol, Self
 from llmhooks._validate import check_tags
 from llmhooks.core import redaction as _redaction
 from llmhooks.core import scope as _scope
-from llmhooks.core._builders import builder
+from llmhooks.core._builders import LazyBuilder
 from llmhooks.core.classify import classify_error
-from llmhooks.core.context import CallbacksLike, _ambient, manager_for, manager_in
+from llmhooks.core.context import _GLOBAL, CallbacksLike, _ambient, manager_for, manager_in
 from llmhooks.core.isolation import report_overridden
 from llmhooks.core.manager import CallbackManager, Route, adeliver, deliver
-from llmhooks.core.redaction import redact_fields, redact_metadata, redact_payload
+from llmhooks.core.redaction import redact_fields, redact_metadata, redact_payload, redact_value
 from llmhooks.core.scope import _current, ambient_trace_id, enter_scopes, exit_scopes, restore
 from llmhooks.events import (
     AgentEndEvent,
@@ -82,6 +82,7 @@ __all__ = [
     "classify_error",
     "ending",
     "llm_run",
+    "llm_run_of",
     "node_run",
     "retrieval_run",
     "tool_run",
@@ -101,9 +102,10 @@ _LLM_END_NAMES = frozenset(
         "provider", "model", "response", "input_tokens", "output_tokens", "total_tokens",
         "cached_input_tokens", "cache_write_input_tokens", "reasoning_tokens", "usage_estimated",
         "latency_ms", "time_to_first_token_ms", "finish_reason", "tool_calls", "cost", "incomplete",
+        "input_audio_tokens", "output_audio_tokens",
     }
 )  # fmt: skip
-TOKEN_EVENT_FIELDS = (
+TOKEN_EVENT_SET = (
     "run_id",
     "parent_run_id",
     "trace_id",
@@ -117,7 +119,13 @@ TOKEN_EVENT_FIELDS = (
     "index",
     "is_first",
     "time_to_first_token_ms",
-)  # every field LLMRun.token sets; a test keeps it equal to the class's fields
+)
+# left unset by LLMRun.token (they read as their default, None): a producer passes them
+TOKEN_EVENT_DEFAULTED = ("content_index", "item_id", "output_index", "sequence_number")
+TOKEN_EVENT_FIELDS = (
+    *TOKEN_EVENT_SET,
+    *TOKEN_EVENT_DEFAULTED,
+)  # every field LLMRun.token provides; a test keeps it equal to the class's fields
 _new = object.__new__
 _clock = time.perf_counter
 _EMPTY_ROUTE: Route = ((), iter(()), False)  # type: ignore[assignment]  # never dispatched: no entries
@@ -222,6 +230,10 @@ class _NoopRun:
     def start(self) -> _NoopRun:
         return self
 
+    def detach(self) -> _NoopRun:
+        self.__exit__()
+        return self
+
     async def astart(self) -> _NoopRun:
         return self
 
@@ -298,11 +310,16 @@ class Run:
             return  # a subclass of a run kind (a decorator's marker): same events
         classes = (cls.start_cls, cls.end_cls, cls.error_cls)
         cls._classes = (*classes, cls.extra_cls) if cls.extra_cls is not None else classes
-        cls._build_start = staticmethod(builder(cls.start_cls, cls.family))
-        cls._build_end = staticmethod(builder(cls.end_cls, cls.family))
-        cls._build_error = staticmethod(builder(cls.error_cls, cls.family))
-        if cls.extra_cls is not None:
-            cls._build_extra = staticmethod(builder(cls.extra_cls, cls.family))
+        for name, event_cls in (
+            ("_build_start", cls.start_cls),
+            ("_build_end", cls.end_cls),
+            ("_build_error", cls.error_cls),
+            ("_build_extra", cls.extra_cls),
+        ):
+            if event_cls is not None:
+                lazy = LazyBuilder(event_cls, cls.family)
+                lazy.__set_name__(cls, name)
+                setattr(cls, name, lazy)
 
     def __init__(
         self,
@@ -316,7 +333,8 @@ class Run:
         metadata: dict[str, Any] | None = None,
     ) -> None:
         for name in self.family:
-            setattr(self, name, family.get(name))
+            value = family.get(name)
+            setattr(self, name, redact_value(value) if value and name == "tool_call_id" else value)
         self._setup(manager, manager.routes_for(type(self)), start_fields, run_id, parent_run_id, trace_id)
         self._context(tags, metadata)
 
@@ -354,6 +372,11 @@ class Run:
             self.tags = [*ctx.tags, *own_tags]
             meta = {**ctx.metadata, **metadata} if metadata else dict(ctx.metadata)
         self.metadata = redact_metadata(meta) if meta else meta
+        # copied onto every event of the run: redacted once, here
+        if self.tags:
+            self.tags = redact_value(self.tags)
+        if self.user_id is not None:
+            self.user_id = redact_value(self.user_id)
 
     @property
     def finished(self) -> bool:
@@ -387,10 +410,24 @@ class Run:
         return self._build_start(self, **redact_fields(payload)) if payload else self._build_start(self)  # type: ignore[no-any-return]
 
     def __enter__(self) -> Self:
-        start = self._open()
+        # _open() inlined: this is the path of every `with` run
+        parent = _current.get()
+        self._parent = parent
+        if parent is not None:
+            if self.parent_run_id is None:
+                self.parent_run_id = parent.run_id
+            if not self.trace_id:
+                self.trace_id = parent.trace_id
+        elif not self.trace_id:
+            self.trace_id = (_scope._scopes and ambient_trace_id()) or new_trace_id()
+        self._t0 = _clock()
+        route = self._routes[0]
+        start = self._start_event() if route[0] else None
+        self._payload = None
+        self._token = _current.set(self)  # only once the start event exists: nothing set if it failed
         if start is not None:
             try:
-                deliver(self._routes[0], start)
+                deliver(route, start)
             except BaseException as exc:
                 self._close_after_refusal(exc)
                 raise
@@ -411,34 +448,46 @@ class Run:
         return self
 
     def start(self) -> Self:
-        """Emit the start event without making this the current run of the context.
+        """Emit the start event without leaving this run current in the caller's context.
 
         For producers whose start and end come from different frames or threads
-        (callback-driven libraries such as LangChain): finish with ``finish()`` or
-        ``error()``, and make it current where needed with ``use_run(run)``. The parent
-        is ``parent_run_id`` if given, else the current run. If a start handler raises
-        (an ``Abort``), the run's error event is emitted and the exception propagates.
+        (streams, callback-driven libraries such as LangChain): finish with ``finish()``
+        or ``error()``, and make it current where needed with ``use_run(run)``. Start
+        handlers see it as the current run, as inside ``with``. The parent is
+        ``parent_run_id`` if given, else the current run. If a start handler raises (an
+        ``Abort``), the run's error event is emitted and the exception propagates.
         """
         start = self._open()
-        restore(self._token, self._parent)  # type: ignore[arg-type]
-        if start is not None:
-            try:
+        try:
+            if start is not None:
                 deliver(self._routes[0], start)
-            except BaseException as exc:
-                self._terminal_quietly(exc)
-                raise
+        except BaseException as exc:
+            self._terminal_quietly(exc)
+            raise
+        finally:
+            restore(self._token, self._parent)  # type: ignore[arg-type]
         return self
 
     async def astart(self) -> Self:
         """Async ``start``: async handlers are awaited."""
         start = self._open()
-        restore(self._token, self._parent)  # type: ignore[arg-type]
-        if start is not None:
-            try:
+        try:
+            if start is not None:
                 await adeliver(self.manager.aroute(self.start_cls), start)
-            except BaseException as exc:
-                await self._aterminal_quietly(exc)
-                raise
+        except BaseException as exc:
+            await self._aterminal_quietly(exc)
+            raise
+        finally:
+            restore(self._token, self._parent)  # type: ignore[arg-type]
+        return self
+
+    def detach(self) -> Self:
+        """Stop being current here without ending: the run, entered with ``with``, goes on
+        elsewhere (a decorated function returned a stream). End it with ``finish``/``error``."""
+        if self._scoped is not None:
+            exit_scopes(self, self._scoped)
+            self._scoped = None
+        restore(self._token, self._parent)  # type: ignore[arg-type]
         return self
 
     def _close_after_refusal(self, exc: BaseException) -> None:
@@ -473,7 +522,9 @@ class Run:
         try:
             if not self.done:
                 if exc is None:
-                    await self._aend(self._default_end())
+                    event = self._end_event(self._default_end())
+                    if event is not None:
+                        await adeliver(self.manager.aroute(self.end_cls), event)
                 else:
                     await self._aterminal_quietly(exc)
         finally:
@@ -545,11 +596,6 @@ class Run:
         if event is not None:
             deliver(self._routes[1], event)
 
-    async def _aend(self, fields: dict[str, Any]) -> None:
-        event = self._end_event(fields)
-        if event is not None:
-            await adeliver(self.manager.aroute(self.end_cls), event)
-
     def finish(self, **fields: Any) -> None:
         """Emit the end event with ``fields`` (once; later calls raise RuntimeError).
 
@@ -565,7 +611,9 @@ class Run:
         """Async ``finish``: async handlers are awaited."""
         if self.done or self._token is None:
             self._check_open()
-        await self._aend(fields)
+        event = self._end_event(fields)
+        if event is not None:
+            await adeliver(self.manager.aroute(self.end_cls), event)
 
     def error(self, error: BaseException | str, **fields: Any) -> None:
         """Emit the error event now, for a failure that is handled rather than raised."""
@@ -591,7 +639,7 @@ class Run:
 class LLMRun(Run):
     """An LLM call: adds ``token()`` for streams; the end event defaults from the stream."""
 
-    __slots__ = ("_chunks", "_index", "_ttft", "model", "provider")
+    __slots__ = ("_chunks", "_ttft", "model", "provider")
     provider: str | None
     model: str | None
 
@@ -603,7 +651,6 @@ class LLMRun(Run):
     _classifies = True
 
     def _setup(self, *args: Any) -> None:
-        self._index = 0
         self._ttft: float | None = None
         self._chunks: list[str] = []
         Run._setup(self, *args)
@@ -660,14 +707,14 @@ class LLMRun(Run):
             raise TypeError(
                 f"run.token() takes the text delta as a str, got {type(token).__name__}: {token!r}"
             )
-        index = self._index
-        self._index = index + 1
-        self._chunks.append(token)
+        chunks = self._chunks
+        index = len(chunks)
+        chunks.append(token)
         if index == 0:
             self._ttft = (_clock() - self._t0) * 1000.0
         if not self._routes[3][0]:
             return None
-        if not _redaction.content_captured():
+        if not _redaction._active.capture_content:
             token = _redaction.blank(token)
         # tokens skip redaction (a secret split across deltas would evade it anyway); the end
         # event carries the joined text and is redacted. Built field by field: this runs per
@@ -721,6 +768,8 @@ class LLMRun(Run):
         incomplete: bool = False,
         provider: Any = MISSING,
         model: Any = MISSING,
+        input_audio_tokens: int | None = None,
+        output_audio_tokens: int | None = None,
     ) -> None:
         """Emit the end event (once; later calls raise RuntimeError).
 
@@ -740,14 +789,9 @@ class LLMRun(Run):
             self, response, input_tokens, output_tokens, total_tokens, cached_input_tokens,
             cache_write_input_tokens, reasoning_tokens, usage_estimated, latency_ms,
             time_to_first_token_ms, finish_reason, tool_calls, cost, incomplete, provider, model,
+            input_audio_tokens, output_audio_tokens,
         )  # fmt: skip
         deliver(self._routes[1], event)
-
-    async def afinish(self, **fields: Any) -> None:
-        """Async ``finish``: async handlers are awaited."""
-        if self.done or self._token is None:
-            self._check_open()
-        await self._aend(fields)
 
     def _end_event(self, fields: dict[str, Any]) -> Event | None:
         if not self._routes[1][0]:
@@ -763,6 +807,7 @@ class LLMRun(Run):
             get("usage_estimated", False), get("latency_ms"), get("time_to_first_token_ms"),
             get("finish_reason"), get("tool_calls"), get("cost"), get("incomplete", False),
             get("provider", MISSING), get("model", MISSING),
+            get("input_audio_tokens"), get("output_audio_tokens"),
         )  # fmt: skip
 
 
@@ -784,6 +829,8 @@ def _llm_end(
     incomplete: bool,
     provider: Any,
     model: Any,
+    audio_in: int | None = None,
+    audio_out: int | None = None,
 ) -> LLMEndEvent:
     """The end event of ``run``, built field by field (runs once per call; tests check every
     field is set), with the defaults ``LLMRun.finish`` documents. Marks the run done."""
@@ -812,6 +859,8 @@ def _llm_end(
     event.cached_input_tokens = cached
     event.cache_write_input_tokens = cache_write
     event.reasoning_tokens = reasoning
+    event.input_audio_tokens = audio_in
+    event.output_audio_tokens = audio_out
     event.usage_estimated = estimated
     event.latency_ms = (_clock() - run._t0) * 1000.0 if latency is None else latency
     event.time_to_first_token_ms = run._ttft if ttft is None else ttft
@@ -832,10 +881,10 @@ class ToolRun(Run):
     error_cls = ToolErrorEvent
     family = ("tool_name", "tool_call_id", "server_name")
 
-    def _open(self) -> Event | None:
+    def _setup(self, *args: Any) -> None:
+        Run._setup(self, *args)
         payload = self._payload
         self._arguments = payload.get("arguments") if payload else None
-        return Run._open(self)
 
     def _error_event(self, error: BaseException | str, **fields: Any) -> Event | None:
         fields.setdefault("arguments", self._arguments)
@@ -852,9 +901,9 @@ class AgentRun(Run):
     extra_cls = AgentStepEvent
     family = ("agent_name",)
 
-    def _open(self) -> Event | None:
+    def _setup(self, *args: Any) -> None:
         self.steps = 0
-        return Run._open(self)
+        Run._setup(self, *args)
 
     def _step_event(self, fields: dict[str, Any]) -> Event | None:
         if self.done:
@@ -970,7 +1019,10 @@ def llm_run(
     if messages is not None and type(messages) is not list:
         messages = _check_messages(messages)
     ambient = _ambient.get()
-    manager = manager_in(callbacks, ambient)
+    if ambient is None and not _GLOBAL._slots and type(callbacks) is CallbackManager:
+        manager: CallbackManager | None = callbacks  # the common case, manager_in's first answer
+    else:
+        manager = manager_in(callbacks, ambient)
     if manager is None:
         return _noop(run_id, parent_run_id, trace_id, tags)  # type: ignore[return-value]
     routes = manager._routes.get(LLMRun)
@@ -978,13 +1030,34 @@ def llm_run(
         routes = manager.routes_for(LLMRun) if routes is None else None
         if routes is None:  # no handler takes any LLM event: skip building anything
             return _noop(run_id, parent_run_id, trace_id, tags)  # type: ignore[return-value]
-    # the whole set-up inline: this runs once per LLM call
-    run: Any = _new(LLMRun)
+    return _fresh_llm(  # type: ignore[no-any-return]
+        LLMRun, manager, routes, provider, model,
+        (messages, prompt, temperature, max_tokens, tools, streaming, params),
+        run_id, parent_run_id, trace_id, tags, metadata, ambient,
+    )  # fmt: skip
+
+
+def _fresh_llm(
+    cls: type[LLMRun],
+    manager: CallbackManager,
+    routes: tuple[Route, ...],
+    provider: str | None,
+    model: str | None,
+    payload: tuple[Any, ...],
+    run_id: str | None,
+    parent_run_id: str | None,
+    trace_id: str | None,
+    tags: Any,
+    metadata: dict[str, Any] | None,
+    ambient: Any,
+) -> Any:
+    """A new LLM run of ``cls`` set up without ``__init__`` (runs once per LLM call)."""
+    run: Any = _new(cls)
     run.manager = manager
     run._routes = routes
     run.provider = provider
     run.model = model
-    run._payload = (messages, prompt, temperature, max_tokens, tools, streaming, params)
+    run._payload = payload
     if run_id is None:
         try:
             run_id = RUN_IDS.pop()
@@ -998,7 +1071,6 @@ def llm_run(
     run._parent = None
     run._scoped = None
     run.done = False
-    run._index = 0
     run._ttft = None
     run._chunks = []
     if tags is None and metadata is None and (ambient is None or ambient.run is None):
@@ -1007,13 +1079,38 @@ def llm_run(
         run.metadata = {}
     else:
         run._context(tags, metadata)
-    return run  # type: ignore[no-any-return]
+    return run
+
+
+def llm_run_of(
+    cls: type[LLMRun],
+    manager: CallbackManager,
+    provider: str | None,
+    model: str | None,
+    payload: tuple[Any, ...],
+) -> Any:
+    """A run of ``cls`` (an ``LLMRun`` subclass) for a producer that has its manager: the no-op
+    run when no handler takes an LLM event. ``payload`` is the start event's fields in order:
+    messages, prompt, temperature, max_tokens, tools, streaming, params."""
+    routes = manager._routes.get(cls)
+    if not routes:
+        routes = manager.routes_for(cls) if routes is None else None
+        if routes is None:
+            return _noop(None, None, None, None)
+    return _fresh_llm(
+        cls, manager, routes, provider, model, payload, None, None, None, None, None, _ambient.get()
+    )
 
 
 def _noop(run_id: str | None, parent_run_id: str | None, trace_id: str | None, tags: Any) -> _NoopRun:
     if tags is not None and type(tags) is not list:
         check_tags("tags", tags)
-    return _NoopRun(run_id, parent_run_id, trace_id)
+    run = _new(_NoopRun)  # no __init__ call: this is the path of every call nobody listens to
+    run._run_id = run_id
+    run._parent_run_id = parent_run_id
+    run._trace_id = trace_id
+    run._token = None
+    return run
 
 
 def tool_run(
@@ -1035,7 +1132,7 @@ def tool_run(
     )
     if run.is_recording:
         run.tool_name = tool_name
-        run.tool_call_id = tool_call_id
+        run.tool_call_id = redact_value(tool_call_id) if tool_call_id else tool_call_id
         run.server_name = server_name
     return run  # type: ignore[no-any-return]
 

@@ -43,6 +43,7 @@ __all__ = [
     "RunScope",
     "activate",
     "add_run_scope",
+    "clear_current",
     "ambient_trace_id",
     "current_run",
     "deactivate",
@@ -102,6 +103,11 @@ def run_scopes() -> tuple[RunScope, ...]:
 def current_run() -> RunLike | None:
     """The innermost run in progress in this context, if any."""
     return _current.get()
+
+
+def clear_current() -> None:
+    """No run is current in this context from now on (a worker thread or task of our own)."""
+    _current.set(None)
 
 
 def _failed(scope: RunScope, what: str) -> None:

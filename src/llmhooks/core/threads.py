@@ -12,8 +12,10 @@ from __future__ import annotations
 import contextvars
 import functools
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+if TYPE_CHECKING:
+    from llmhooks.core.executor import ContextExecutor
 
 __all__ = ["ContextExecutor", "to_thread"]
 
@@ -21,13 +23,13 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class ContextExecutor(ThreadPoolExecutor):
-    """A ``ThreadPoolExecutor`` whose tasks run in a copy of the submitter's context."""
+def __getattr__(name: str) -> Any:
+    # ContextExecutor needs concurrent.futures: loaded when first asked for, not at import
+    if name == "ContextExecutor":
+        from llmhooks.core.executor import ContextExecutor
 
-    def submit(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Future[R]:
-        """Schedule ``fn(*args, **kwargs)`` in a copy of the calling context."""
-        ctx = contextvars.copy_context()
-        return super().submit(ctx.run, fn, *args, **kwargs)  # type: ignore[arg-type]
+        return ContextExecutor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 async def to_thread(fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:

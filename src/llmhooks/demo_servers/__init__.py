@@ -3,7 +3,8 @@
     from llmhooks.demo_servers import demo_server_config
     MCPClient([demo_server_config()])      # runs python -m llmhooks.demo_servers.mcp_tools
 
-This package imports no SDK; ``llmhooks.demo_servers.mcp_tools`` (the server) needs ``mcp``.
+This package imports no SDK; ``llmhooks.demo_servers.mcp_tools`` (the server) needs ``mcp``,
+and ``llmhooks.demo_servers.realtime`` (a Realtime protocol websocket server) ``websockets``.
 """
 
 from __future__ import annotations

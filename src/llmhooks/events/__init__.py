@@ -10,7 +10,14 @@ from llmhooks.events.agent import (
     AgentStartEvent,
     AgentStepEvent,
 )
-from llmhooks.events.base import ErrorInfo, Event, event_types
+from llmhooks.events.aliases import (
+    LLMRequestStartedEvent,
+    LLMResponseChunkEvent,
+    LLMResponseCompletedEvent,
+    RealtimeAgentSpeechTranscriptionEvent,
+    RealtimeUserSpeechTranscriptionEvent,
+)
+from llmhooks.events.base import ErrorInfo, Event, event_types, lookup_type
 from llmhooks.events.chain import ChainEndEvent, ChainErrorEvent, ChainEvent, ChainStartEvent
 from llmhooks.events.graph import (
     GraphEvent,
@@ -72,6 +79,9 @@ __all__ = [
     "HandlerErrorEvent",
     "LLMEndEvent",
     "LLMErrorEvent",
+    "LLMRequestStartedEvent",
+    "LLMResponseChunkEvent",
+    "LLMResponseCompletedEvent",
     "LLMEvent",
     "LLMStartEvent",
     "LLMTokenEvent",
@@ -80,6 +90,7 @@ __all__ = [
     "MCPEvent",
     "MCPLoggingEvent",
     "MCPProgressEvent",
+    "RealtimeAgentSpeechTranscriptionEvent",
     "RealtimeAgentTranscriptionEvent",
     "RealtimeAudioInputEvent",
     "RealtimeAudioOutputEvent",
@@ -88,6 +99,7 @@ __all__ = [
     "RealtimeErrorEvent",
     "RealtimeEvent",
     "RealtimeResponseEvent",
+    "RealtimeUserSpeechTranscriptionEvent",
     "RealtimeUserTranscriptionEvent",
     "RetrievalEndEvent",
     "RetrievalErrorEvent",
@@ -104,6 +116,7 @@ __all__ = [
     "event_from_dict",
     "event_to_dict",
     "event_types",
+    "lookup_type",
     "new_run_id",
     "new_trace_id",
     "to_jsonable",

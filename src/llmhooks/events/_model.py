@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar, NamedTuple, TypeVar, dataclass_transform
 
-__all__ = ["MISSING", "EventMeta", "FieldSpec", "field", "field_names", "field_specs"]
+__all__ = ["MISSING", "EventMeta", "FieldSpec", "add_aliases", "field", "field_names", "field_specs"]
 
 T = TypeVar("T")
 
@@ -102,6 +102,22 @@ def _make_init(cls: type, specs: tuple[FieldSpec, ...], aliases: dict[str, str])
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__module__ = cls.__module__
     return init
+
+
+def _lazy_init(cls: type) -> Callable[..., None]:
+    """A stand-in ``__init__`` that generates the real one on first use (import stays cheap:
+    runs fill events without ``__init__``, so many classes never need one)."""
+
+    def __init__(self: Any, **kwargs: Any) -> None:
+        init = vars(cls).get("__init__")
+        if init is stand_in:
+            init = _make_init(cls, cls.__field_specs__, cls.aliases)  # type: ignore[attr-defined]
+            cls.__init__ = init  # type: ignore[misc]
+        init(self, **kwargs)  # type: ignore[misc]
+
+    stand_in = __init__
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    return __init__
 
 
 def _set_aliases(event: Any, given: dict[str, Any]) -> None:
@@ -215,7 +231,7 @@ class EventMeta(type):
                 raise TypeError(f"{name}: alias {alias!r} names no field ({target!r})")
             setattr(cls, alias, _alias(target))
         cls.aliases = aliases  # type: ignore[attr-defined]
-        cls.__init__ = _make_init(cls, specs, aliases)  # type: ignore[misc]
+        cls.__init__ = _lazy_init(cls)  # type: ignore[misc]
         if "__repr__" not in ns:
             cls.__repr__ = _repr  # type: ignore[assignment]
         if "__eq__" not in ns:
@@ -232,3 +248,32 @@ def field_specs(cls: type) -> tuple[FieldSpec, ...]:
 def field_names(cls: type) -> tuple[str, ...]:
     """The field names of event class ``cls``, in order (cheap: precomputed)."""
     return cls.__field_names__  # type: ignore[attr-defined, no-any-return]
+
+
+def add_aliases(cls: type, aliases: dict[str, str]) -> None:
+    """Give ``cls`` and its subclasses more field aliases (``{"delta": "token"}``), after the fact.
+
+    Each alias reads and writes its field and is accepted by ``__init__``.
+
+    Raises:
+        TypeError: an alias names no field of ``cls``, or is a field of ``cls`` itself.
+    """
+    names = field_names(cls)
+    for alias, target in aliases.items():
+        if target not in names:
+            raise TypeError(f"{cls.__name__}: alias {alias!r} names no field ({target!r})")
+        if alias in names:
+            raise TypeError(f"{cls.__name__}: {alias!r} is a field, it cannot be an alias")
+        setattr(cls, alias, _alias(target))
+    own = dict(vars(cls).get("aliases", {}))
+    own.update(aliases)
+    pending = [cls]
+    while pending:
+        klass = pending.pop()
+        merged: dict[str, str] = {}
+        for base in reversed(klass.__mro__):
+            merged.update(own if base is cls else vars(base).get("aliases", {}))
+        # a subclass's own field of the same name wins over the alias
+        klass.aliases = {a: t for a, t in merged.items() if a not in field_names(klass)}  # type: ignore[attr-defined]
+        klass.__init__ = _lazy_init(klass)  # type: ignore[misc]  # regenerated with the aliases
+        pending.extend(klass.__subclasses__())

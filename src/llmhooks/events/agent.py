@@ -33,7 +33,7 @@ class AgentStepEvent(AgentEvent):
 
 
 class AgentEndEvent(AgentEvent):
-    """An agent run finished with ``result``."""
+    """An agent run finished with ``result`` (``incomplete=True``: its stream was stopped early)."""
 
     type: ClassVar[str] = "agent.end"
     terminal: ClassVar[bool] = True

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar
 
-from llmhooks.events._model import MISSING, EventMeta, _DataclassFields, _DataclassParams, field
+from llmhooks.events._model import MISSING, EventMeta, _DataclassFields, _DataclassParams, field, field_specs
 
 __all__ = ["ErrorInfo", "Event", "event_types", "lookup_type"]
 
@@ -54,6 +54,16 @@ class Event(metaclass=EventMeta):
                 cls.handler_method = "on_" + cls.type.replace(".", "_")
             _REGISTRY[cls.type] = cls
 
+    def __getattr__(self, name: str) -> Any:
+        # reached only for a field left unset: runs build events field by field and skip
+        # fields that rarely carry a value; such a field reads as its default
+        for spec in field_specs(type(self)):
+            if spec.name == name:
+                value = spec.factory() if spec.factory is not None else spec.default
+                object.__setattr__(self, name, value)
+                return value
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe dict of every field plus ``"type"``; never raises."""
         from llmhooks.events.serialize import event_to_dict
@@ -80,7 +90,10 @@ class ErrorInfo:
         if err is None:
             return ""
         if isinstance(err, BaseException):
-            return str(err) or type(err).__name__
+            # never blocks on a slow __str__ (see events/_safe_str.py)
+            from llmhooks.events._safe_str import exception_message
+
+            return exception_message(err) or type(err).__name__
         if isinstance(err, dict):  # an error as to_dict() wrote it, e.g. after replay
             return str(err.get("message") or err.get("error_type") or err)
         return str(err)

@@ -37,6 +37,11 @@ class LLMTokenEvent(LLMEvent):
     index: int = 0
     is_first: bool = False
     time_to_first_token_ms: float | None = None
+    # where the delta sits in a Responses-style stream (seed 004's chunk fields), when known
+    content_index: int | None = None
+    item_id: str | None = None
+    output_index: int | None = None
+    sequence_number: int | None = None
 
 
 class LLMEndEvent(LLMEvent):
@@ -45,7 +50,9 @@ class LLMEndEvent(LLMEvent):
     Token convention: ``input_tokens`` counts every prompt token, cached ones included;
     ``cached_input_tokens`` is the part read from the provider's cache and
     ``cache_write_input_tokens`` the part written to it; ``reasoning_tokens`` are part
-    of ``output_tokens``. ``usage_estimated`` is True when counts were estimated.
+    of ``output_tokens``; ``input_audio_tokens`` and ``output_audio_tokens`` (realtime
+    voice) are the audio parts of each. ``usage_estimated`` is True when counts were
+    estimated.
     """
 
     type: ClassVar[str] = "llm.end"
@@ -57,6 +64,8 @@ class LLMEndEvent(LLMEvent):
     cached_input_tokens: int | None = None
     cache_write_input_tokens: int | None = None
     reasoning_tokens: int | None = None
+    input_audio_tokens: int | None = None
+    output_audio_tokens: int | None = None
     usage_estimated: bool = False
     latency_ms: float | None = None
     time_to_first_token_ms: float | None = None
@@ -64,6 +73,8 @@ class LLMEndEvent(LLMEvent):
     tool_calls: list[Any] | None = None
     cost: float | None = None
     incomplete: bool = False
+    item_id: str | None = None
+    original: Any = None
 
 
 class LLMErrorEvent(ErrorInfo, LLMEvent):
@@ -77,3 +88,4 @@ class LLMErrorEvent(ErrorInfo, LLMEvent):
     is_recoverable: bool = False
     cancelled: bool = False
     latency_ms: float | None = None
+    context: str | None = None

@@ -33,6 +33,7 @@ class ToolEndEvent(ToolEvent):
     success: bool = True
     incomplete: bool = False
     latency_ms: float | None = None
+    error: str | None = None
 
 
 class ToolErrorEvent(ErrorInfo, ToolEvent):

@@ -13,14 +13,20 @@ class VLMEvent(Event):
     """Base of the VLM family."""
 
     inference_id: str | None = None
+    provider: str | None = None
     model: str | None = None
 
 
 class VLMInferenceStartEvent(VLMEvent):
-    """An inference over ``frames_count`` frames started."""
+    """An inference over ``frames_count`` frames (images) started.
+
+    ``image_bytes`` is the decoded size of the images sent inline (base64, data
+    URLs); images given by URL or file id count 0. Image data is never in an event.
+    """
 
     type: ClassVar[str] = "vlm.inference_start"
     frames_count: int = 0
+    image_bytes: int = 0
 
 
 class VLMInferenceCompletedEvent(VLMEvent):
@@ -42,5 +48,9 @@ class VLMErrorEvent(ErrorInfo, VLMEvent):
     type: ClassVar[str] = "vlm.error"
     terminal: ClassVar[bool] = True
     error: BaseException | str | None = None
+    error_type: str | None = None
     error_code: str | None = None
     is_recoverable: bool = True
+    cancelled: bool = False
+    latency_ms: float | None = None
+    context: str | None = None

@@ -18,7 +18,7 @@ from typing import Any
 
 from llmhooks.handlers._rates import CallCost, Rate, Rates, Slow
 
-__all__ = ["available", "calc_slow", "resolve"]
+__all__ = ["available", "calc_slow", "load", "resolve"]
 
 _FAST_KEYS = {
     "input_mtok": "input",
@@ -33,6 +33,24 @@ _PROBES = ((1000, 200, 100, 500, 100), (2_000_000, 300_000, 100_000, 200_000, 20
 def available() -> bool:
     """True if the ``genai-prices`` package can be imported (checked without importing it)."""
     return importlib.util.find_spec("genai_prices") is not None
+
+
+def load() -> None:
+    """Import the package and read its price and unit tables (once per process; later calls are free)."""
+    global _loaded
+    if _loaded:
+        return
+    gp = importlib.import_module("genai_prices")
+    importlib.import_module("genai_prices.data_snapshot").get_snapshot()
+    _units_by_price_key()
+    try:  # one calculation through the public API loads what the package imports lazily
+        gp.calc_price(_usage(gp, 1, 0, 0, 1, 0), "gpt-4o", provider_id="openai")
+    except (LookupError, ValueError):  # a table without that model: nothing more to warm
+        pass
+    _loaded = True
+
+
+_loaded = False
 
 
 def calc_slow(slow: Slow, i: int, c: int, w: int, o: int, r: int, timestamp: float | None) -> CallCost | None:

@@ -12,6 +12,13 @@ Pricing a call must be cheap, so a model's rates are resolved once per provider,
 model and UTC day (prices change by date) into per-token floats (``_rates``); how
 they are read from ``genai-prices``, and checked against its own arithmetic, is in
 ``_genai_prices``.
+
+Bounded, whatever the number of distinct model names: a handler's own cache and the
+process-wide cache of ``genai-prices`` lookups (shared by every handler, misses included,
+so an unknown model is looked up once per process and day, not once per call or handler)
+hold at most ``CACHE_MAX`` entries each, oldest out first; unknown models are warned about
+once per process, for at most ``WARN_MAX`` names (then one line says further ones are not
+logged). ``genai-prices`` is loaded when a ``Pricer`` is built, not in the first call it prices.
 """
 
 from __future__ import annotations
@@ -28,12 +35,70 @@ from llmhooks.errors import MissingExtraError
 from llmhooks.handlers import _genai_prices
 from llmhooks.handlers._rates import CallCost, Rates, Slow, normalise
 
-__all__ = ["CallCost", "Price", "Pricer", "genai_prices_available"]
+__all__ = ["CACHE_MAX", "WARN_MAX", "CallCost", "Price", "Pricer", "genai_prices_available"]
 
 logger = logging.getLogger("llmhooks.cost")
 
-_CACHE_MAX = 4096
+CACHE_MAX = 4096
+WARN_MAX = 1000
 _MISSING: Any = object()
+_Key = tuple[str | None, str, int]  # provider, model, UTC day
+
+# process-wide: what genai-prices says of a (provider, model, day), found or not
+_shared: dict[_Key, Rates | Slow | None] = {}
+_shared_lock = threading.Lock()
+# process-wide: (provider, model) already warned about, and whether the cap was announced
+_warned: dict[tuple[str | None, str | None], None] = {}
+_warned_lock = threading.Lock()
+_cap_announced = False
+
+
+def _put(cache: dict[_Key, Any], key: _Key, value: Any) -> None:
+    """Insert into a bounded cache, dropping the oldest entry when full (caller holds a lock)."""
+    if key not in cache and len(cache) >= CACHE_MAX:
+        del cache[next(iter(cache))]
+    cache[key] = value
+
+
+def _genai(provider: str | None, model: str, day: int, timestamp: float) -> Rates | Slow | None:
+    key = (provider, model, day)
+    found = _shared.get(key, _MISSING)
+    if found is not _MISSING:
+        return found  # type: ignore[no-any-return]
+    try:
+        found = _genai_prices.resolve(provider, model, timestamp)
+    except Exception:  # a table we cannot read must not break the call being observed
+        logger.debug("genai-prices lookup failed for %s/%s", provider, model, exc_info=True)
+        found = None
+    with _shared_lock:
+        _put(_shared, key, found)
+    return found  # type: ignore[no-any-return]
+
+
+def _warn_once(provider: str | None, model: str | None, message: str, *args: Any) -> None:
+    key = (provider, model)
+    if key in _warned:
+        return
+    global _cap_announced
+    with _warned_lock:
+        if key in _warned:
+            return
+        full = len(_warned) >= WARN_MAX
+        if full:
+            if _cap_announced:
+                return
+            _cap_announced = True
+        else:
+            _warned[key] = None
+    if full:
+        logger.warning(
+            "llmhooks: %d models without a price or usage were reported; further ones are not logged",
+            WARN_MAX,
+        )
+        return
+    logger.warning(message, *args)
+
+
 _PRICE_FIELDS = ("input", "output", "cached_input", "cache_write", "reasoning", "per_request")
 
 
@@ -99,6 +164,11 @@ class Pricer:
     def __init__(
         self, prices: Mapping[str, Price | Mapping[str, Any]] | None = None, *, use_genai_prices: bool = True
     ) -> None:
+        if prices is not None and not isinstance(prices, Mapping):
+            raise TypeError(
+                "prices must be a dict of model name -> Price or {'input': ..., 'output': ...}, "
+                f"got {type(prices).__name__}"
+            )
         self._exact: dict[str, Price] = {}
         self._prefix: list[tuple[str, Price]] = []
         for key, value in (prices or {}).items():
@@ -111,8 +181,11 @@ class Pricer:
                 self._exact[key.lower()] = price
         self._prefix.sort(key=lambda kv: -len(kv[0]))  # longest prefix wins
         self.use_genai_prices = use_genai_prices and genai_prices_available()
-        self._cache: dict[tuple[str | None, str, int], Rates | Slow | None] = {}
-        self._warned: set[tuple[str | None, str | None]] = set()
+        if self.use_genai_prices:
+            # read the table now (100-300 ms once per process), not inside the first call priced,
+            # where it would count in that call's latency
+            _genai_prices.load()
+        self._cache: dict[_Key, Rates | Slow | None] = {}  # own table's rates (genai ones are shared)
         self._lock = threading.Lock()
 
     def cost(
@@ -132,13 +205,7 @@ class Pricer:
         if not timestamp:
             timestamp = time.time()
         day = int(timestamp // 86400)
-        key = (provider, model, day)
-        rates = self._cache.get(key, _MISSING)
-        if rates is _MISSING:
-            rates = self._resolve(provider, model, timestamp)
-            if len(self._cache) >= _CACHE_MAX:
-                self._cache.clear()
-            self._cache[key] = rates
+        rates = self._rates(provider, model, day, timestamp)
         if rates is None:
             return None
         i, c, w, o, r = normalise(
@@ -156,25 +223,60 @@ class Pricer:
             input_usd + output_usd + rates.per_request, input_usd, output_usd, source, date, prov, mod
         )
 
-    def warn_unknown(self, provider: str | None, model: str | None) -> None:
-        """Log, once per provider and model, that a call's cost is unknown."""
-        key = (provider, model)
-        if key in self._warned:
-            return
-        with self._lock:
-            if key in self._warned:
-                return
-            self._warned.add(key)
-        logger.warning(
-            "llmhooks: no price for %s/%s; its cost is unknown (None). Add it with prices={%r: {...}}",
-            provider,
-            model,
-            model,
-        )
+    def knows(self, provider: str | None, model: str | None, timestamp: float | None = None) -> bool:
+        """True if ``model`` has a price in a table this pricer reads (cached like ``cost``)."""
+        if not model:
+            return False
+        when = timestamp or time.time()
+        return self._rates(provider, model, int(when // 86400), when) is not None
+
+    def warn_unknown(self, provider: str | None, model: str | None, timestamp: float | None = None) -> None:
+        """Log, once per provider and model in this process, why a call's cost is unknown.
+
+        The message says whether the model has no price or the call reported no token usage.
+        """
+        if not model:
+            _warn_once(
+                provider,
+                model,
+                "llmhooks: an LLM call of provider %s named no model; its cost is unknown (None)",
+                provider,
+            )
+        elif self.knows(provider, model, timestamp):
+            _warn_once(
+                provider,
+                model,
+                "llmhooks: %s/%s calls reported no token usage; their cost is unknown (None). "
+                "Ask the provider for usage (OpenAI streams: stream_options={'include_usage': True})",
+                provider,
+                model,
+            )
+        else:
+            _warn_once(
+                provider,
+                model,
+                "llmhooks: no price for %s/%s; its cost is unknown (None). Add it with prices={%r: {...}}",
+                provider,
+                model,
+                model,
+            )
 
     # resolution (once per provider, model and UTC day)
 
-    def _resolve(self, provider: str | None, model: str, timestamp: float | None) -> Rates | Slow | None:
+    def _rates(self, provider: str | None, model: str, day: int, timestamp: float) -> Rates | Slow | None:
+        if self._exact or self._prefix:
+            key = (provider, model, day)
+            rates = self._cache.get(key, _MISSING)
+            if rates is _MISSING:
+                rates = self._resolve(provider, model, timestamp)
+                with self._lock:
+                    _put(self._cache, key, rates)
+            return rates  # type: ignore[no-any-return]
+        if not self.use_genai_prices:
+            return None
+        return _genai(provider, model, day, timestamp)
+
+    def _resolve(self, provider: str | None, model: str, timestamp: float) -> Rates | Slow | None:
         price = self._custom(provider, model)
         if price is not None:
             m = 1e-6
@@ -189,11 +291,7 @@ class Pricer:
             )
         if not self.use_genai_prices:
             return None
-        try:
-            return _genai_prices.resolve(provider, model, timestamp)
-        except Exception:  # a table we cannot read must not break the call being observed
-            logger.debug("genai-prices lookup failed for %s/%s", provider, model, exc_info=True)
-            return None
+        return _genai(provider, model, int(timestamp // 86400), timestamp)
 
     def _custom(self, provider: str | None, model: str) -> Price | None:
         if not (self._exact or self._prefix):

@@ -29,11 +29,13 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
+from llmhooks._validate import check_callable, check_choice, check_int, check_number
 from llmhooks.core.callbacks import Callbacks
 from llmhooks.errors import BudgetExceeded
-from llmhooks.events import LLMEndEvent, LLMErrorEvent, LLMStartEvent
-from llmhooks.handlers._estimate import estimate_prompt_tokens, requested_max_tokens
+from llmhooks.events import LLMEndEvent, LLMErrorEvent, LLMStartEvent, LLMTokenEvent
+from llmhooks.handlers._estimate import CHARS_PER_TOKEN, estimate_prompt_tokens, requested_max_tokens
 from llmhooks.handlers._pricing import Price, Pricer, genai_prices_available, missing_prices_error
+from llmhooks.handlers._values import count, usage, usd
 
 __all__ = ["CostLimiter"]
 
@@ -41,11 +43,27 @@ logger = logging.getLogger("llmhooks.cost")
 
 Estimate = float | Callable[[LLMStartEvent], float | None]
 _EPS = 1e-9  # USD: float sums of exact cents (0.01 * 10) must still fit a 0.10 budget
+_INF = float("inf")
 
 
-def _check_limit(name: str, value: float | None) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+def _limit(name: str, value: Any) -> float | None:
+    return check_number(name, value, minimum=0, allow_none=True)  # type: ignore[no-any-return]
+
+
+class _Hold:
+    """What an admitted call reserved, and what its stream produced so far."""
+
+    __slots__ = ("amount", "chars", "deltas", "model", "prompt_tokens", "provider", "streaming", "user")
+
+    def __init__(self, user: str | None, amount: float, event: LLMStartEvent, prompt_tokens: int) -> None:
+        self.user = user
+        self.amount = amount
+        self.streaming = event.streaming
+        self.provider = event.provider
+        self.model = event.model
+        self.prompt_tokens = prompt_tokens
+        self.chars = 0
+        self.deltas = 0
 
 
 class CostLimiter(Callbacks):
@@ -61,11 +79,12 @@ class CostLimiter(Callbacks):
         default_max_tokens: output tokens assumed for a call that sets no ``max_tokens``.
         prices: your own price table, as for ``CostTracker``.
         on_unknown_price: ``"allow"`` a call whose cost cannot be estimated (model
-            in no price table, or ``estimate`` raised; it reserves and spends
-            nothing, logged) or ``"block"`` it.
+            in no price table, or ``estimate`` raised or gave no usable amount; it
+            reserves and spends nothing, logged) or ``"block"`` it.
 
     Raises:
-        ValueError: no budget given, or a negative one.
+        TypeError: an argument of the wrong kind (a string for a number...).
+        ValueError: no budget given, or a negative, NaN or infinite one.
         MissingExtraError: no price table is available and no ``estimate`` was given.
     """
 
@@ -80,46 +99,50 @@ class CostLimiter(Callbacks):
         prices: Mapping[str, Price | Mapping[str, Any]] | None = None,
         on_unknown_price: Literal["allow", "block"] = "allow",
     ) -> None:
-        if max_cost is None and per_user is None and not user_limits:
+        self.max_cost = _limit("max_cost", max_cost)
+        self.per_user = _limit("per_user", per_user)
+        if user_limits is not None and not isinstance(user_limits, Mapping):
+            raise TypeError(f"user_limits must be a dict of user id -> USD, got {type(user_limits).__name__}")
+        limits = dict(user_limits or {})
+        for user, value in limits.items():
+            if not isinstance(user, str):
+                raise TypeError(f"user_limits keys must be user ids (str), got {user!r}")
+            _limit(f"user_limits[{user!r}]", value)
+        if self.max_cost is None and self.per_user is None and not limits:
             raise ValueError("CostLimiter needs a budget: max_cost=..., per_user=... or user_limits={...}")
-        _check_limit("max_cost", max_cost)
-        _check_limit("per_user", per_user)
-        for user, limit in (user_limits or {}).items():
-            _check_limit(f"user_limits[{user!r}]", limit)
-        if on_unknown_price not in ("allow", "block"):
-            raise ValueError(f"on_unknown_price must be 'allow' or 'block', got {on_unknown_price!r}")
-        if default_max_tokens < 0:
-            raise ValueError(f"default_max_tokens must be >= 0, got {default_max_tokens}")
-        if isinstance(estimate, (int, float)):
-            _check_limit("estimate", estimate)
-        elif estimate is not None and not callable(estimate):
-            raise TypeError(f"estimate must be USD or a function of the start event, got {estimate!r}")
+        self.on_unknown_price = check_choice("on_unknown_price", on_unknown_price, ("allow", "block"))
+        self.default_max_tokens: int = check_int("default_max_tokens", default_max_tokens, minimum=0)
+        if isinstance(estimate, (int, float)) and not isinstance(estimate, bool):
+            check_number("estimate", estimate, minimum=0)
+        else:
+            check_callable("estimate (USD, or a function of the start event)", estimate, allow_none=True)
         has_prices = bool(prices) or genai_prices_available()
         if not has_prices and estimate is None:
             raise missing_prices_error("CostLimiter")
-        self.max_cost = max_cost
-        self.per_user = per_user
-        self.user_limits = dict(user_limits or {})
-        self.default_max_tokens = default_max_tokens
-        self.on_unknown_price = on_unknown_price
+        self.user_limits = limits
         self._estimate = estimate
-        self.pricer = Pricer(prices) if has_prices else None
+        self.pricer = Pricer(prices) if has_prices else None  # checks the table
         self._lock = threading.Lock()
         self._spent = 0.0
         self._reserved = 0.0
+        self._estimated = 0.0
         self._user_spent: dict[str, float] = {}
         self._user_reserved: dict[str, float] = {}
-        self._inflight: dict[str, tuple[str | None, float, bool]] = {}
+        self._inflight: dict[str, _Hold] = {}
 
     # what a call may cost
 
     def estimate(self, event: LLMStartEvent) -> float | None:
-        """The cost reserved for the call ``event`` starts (USD), or None if it cannot be priced."""
+        """The cost reserved for the call ``event`` starts (USD), or None if it cannot be priced.
+
+        A user ``estimate=`` that returns NaN, a negative number or a non-number counts as
+        unknown (logged), so the ``on_unknown_price`` policy decides.
+        """
         est = self._estimate
         if est is not None:
             value = est if isinstance(est, (int, float)) else est(event)
             if value is not None:
-                return float(value)
+                return usd(value, self, "estimate")
         if self.pricer is None:
             return None
         max_out = requested_max_tokens(event)
@@ -150,7 +173,7 @@ class CostLimiter(Callbacks):
             amount = None
         if amount is None:
             if self.pricer is not None:
-                self.pricer.warn_unknown(event.provider, event.model)
+                self.pricer.warn_unknown(event.provider, event.model, event.timestamp)
             if self.on_unknown_price == "block":
                 raise BudgetExceeded(
                     f"cost of a {event.provider}/{event.model} call is unknown and on_unknown_price='block'; "
@@ -160,6 +183,8 @@ class CostLimiter(Callbacks):
                     user_id=event.user_id,
                 )
             amount = 0.0
+        # a stream's prompt is what it is charged for if it fails part-way (see on_llm_error)
+        prompt_tokens = estimate_prompt_tokens(event) if event.streaming else 0
         user = event.user_id
         user_limit = self._limit_for(user)
         with self._lock:
@@ -172,46 +197,93 @@ class CostLimiter(Callbacks):
                     raise self._refusal(user_limit, user_committed, amount, user)
                 self._user_reserved[user] = self._user_reserved.get(user, 0.0) + amount
             self._reserved += amount
-            self._inflight[event.run_id] = (user if user_limit is not None else None, amount, event.streaming)
+            self._inflight[event.run_id] = _Hold(
+                user if user_limit is not None else None, amount, event, prompt_tokens
+            )
+
+    def on_llm_token(self, event: LLMTokenEvent) -> None:
+        """Count what a stream produced, to charge a stream that fails part-way for it."""
+        hold = self._inflight.get(event.run_id)
+        if hold is not None:  # one producer per run: no lock needed for its own counters
+            hold.chars += len(event.token)
+            hold.deltas = event.index + 1
 
     def on_llm_end(self, event: LLMEndEvent) -> None:
         """Replace the call's reservation with its real cost."""
-        if event.run_id not in self._inflight:
+        hold = self._inflight.get(event.run_id)
+        if hold is None:
             return
         cost = event.cost
+        if cost is not None and not (cost.__class__ is float and 0.0 <= cost < _INF):
+            cost = usd(cost, self, "cost")  # NaN would disable the budget for good
         if cost is None and self.pricer is not None:
+            i, o, _t, c, r = usage(event, self)
             priced = self.pricer.cost(
                 event.provider,
                 event.model,
-                event.input_tokens,
-                event.output_tokens,
-                event.cached_input_tokens,
-                getattr(event, "cache_write_input_tokens", None),
-                event.reasoning_tokens,
+                i,
+                o,
+                c,
+                count(event.cache_write_input_tokens, self, "cache_write_input_tokens"),
+                r,
                 event.timestamp,
             )
             cost = None if priced is None else priced.usd
+        if cost is None and hold.streaming and hold.deltas:
+            self._settle(event.run_id, self._stream_charge(hold, "ended without usage"), estimated=True)
+            return
         self._settle(event.run_id, cost)
 
     def on_llm_error(self, event: LLMErrorEvent) -> None:
-        """Release the reservation of a failed call, unless it was streaming.
+        """Release the reservation of a failed call; charge a failed stream what it produced.
 
-        A stream that fails or is cancelled part-way has usually been billed for what it
-        produced, and the error carries no counts: its reservation is kept as spent.
-        Calls this limiter refused were never reserved: nothing to do.
+        A stream that fails or is cancelled after some output has usually been billed for its
+        prompt and that output, and the error carries no counts: it is charged an estimate
+        of both (prompt and streamed text at about three characters per token, priced from
+        the table; the whole reservation if the model has no price), at most its reservation,
+        and the charge is logged. A call that produced nothing (streamed or not) is charged
+        nothing. Calls this limiter refused were never reserved: nothing to do.
         """
-        entry = self._inflight.get(event.run_id)
-        self._settle(event.run_id, None if entry is not None and entry[2] else 0.0)
+        hold = self._inflight.get(event.run_id)
+        if hold is None:
+            return
+        if hold.streaming and hold.deltas:
+            self._settle(event.run_id, self._stream_charge(hold, "failed"), estimated=True)
+        else:
+            self._settle(event.run_id, 0.0)
 
-    def _settle(self, run_id: str, cost: float | None) -> None:
+    def _stream_charge(self, hold: _Hold, what: str) -> float:
+        produced = max(hold.deltas, -(-hold.chars // CHARS_PER_TOKEN))
+        charge = hold.amount
+        priced = None
+        if self.pricer is not None:
+            priced = self.pricer.cost(hold.provider, hold.model, hold.prompt_tokens, produced)
+        if priced is not None:
+            charge = min(priced.usd, hold.amount) if hold.amount > 0 else priced.usd
+        logger.info(
+            "CostLimiter: a %s stream %s after %d streamed tokens; charged $%.6f, an estimate (%s)",
+            f"{hold.provider}/{hold.model}" if hold.provider else hold.model,
+            what,
+            produced,
+            charge,
+            "prompt and streamed text priced from the table" if priced is not None else "its reservation",
+        )
+        return charge
+
+    def _settle(self, run_id: str, cost: float | None, *, estimated: bool = False) -> None:
         with self._lock:
-            entry = self._inflight.pop(run_id, None)
-            if entry is None:
+            hold = self._inflight.pop(run_id, None)
+            if hold is None:
                 return
-            user, amount, _streaming = entry
-            spent = amount if cost is None else cost  # unknown real cost: keep the reservation
+            user, amount = hold.user, hold.amount
+            if cost is None:  # unknown real cost: keep the reservation
+                spent, estimated = amount, True
+            else:
+                spent = cost
             self._reserved = max(0.0, self._reserved - amount)
             self._spent += spent
+            if estimated:
+                self._estimated += spent
             if user is not None:
                 left = self._user_reserved.get(user, 0.0) - amount
                 if left > 1e-15:
@@ -236,6 +308,11 @@ class CostLimiter(Callbacks):
     def spent(self) -> float:
         """USD spent by finished calls."""
         return self._spent
+
+    @property
+    def estimated_spent(self) -> float:
+        """The part of ``spent`` that is an estimate: calls that ended or failed without a known cost."""
+        return self._estimated
 
     @property
     def reserved(self) -> float:
@@ -271,4 +348,5 @@ class CostLimiter(Callbacks):
         """Forget spending (calls in flight keep their reservations)."""
         with self._lock:
             self._spent = 0.0
+            self._estimated = 0.0
             self._user_spent.clear()

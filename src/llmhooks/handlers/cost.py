@@ -15,7 +15,13 @@ The tracker sets ``LLMEndEvent.cost`` and ``event.metadata["cost"]`` (``usd``,
 ``input_usd``, ``output_usd``, ``source``, ``price_date``, ``provider``, ``model``)
 so handlers called after it see them: register it *before* handlers that read
 cost (``MetricsCallbacks``, ``LoggingCallbacks``, ``PrintCallbacks``, recorders).
-An event that already carries a cost (set by the producer) keeps it.
+An event that already carries a cost (set by the producer) keeps it; a cost or token
+count that is not a finite number >= 0 (NaN, negative, a string) is ignored with a
+warning (the call is priced from its tokens instead), so it never poisons a total.
+
+``by_model`` holds at most ``max_models`` names (1000); calls of further models are
+counted under ``"(other)"`` and the totals stay exact. The price table is read when the
+tracker is built (not inside the first call); see ``_pricing`` for its bounded caches.
 """
 
 from __future__ import annotations
@@ -24,11 +30,16 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from llmhooks._validate import check_bool, check_int
 from llmhooks.core.callbacks import Callbacks
 from llmhooks.events import LLMEndEvent
+from llmhooks.handlers._bounded import OTHER, bounded_row
 from llmhooks.handlers._pricing import CallCost, Price, Pricer, genai_prices_available, missing_prices_error
+from llmhooks.handlers._values import count, usage, usd
 
 __all__ = ["CallCost", "CostTracker", "Price"]
+
+_INF = float("inf")
 
 
 def _new_model_row() -> dict[str, Any]:
@@ -52,10 +63,11 @@ class CostTracker(Callbacks):
             in USD per million tokens (dict keys as ``Price`` fields: ``input``, ``output``,
             ``cached_input``, ``cache_write``, ``reasoning``, ``per_request``, ``source``, ``date``).
         use_genai_prices: look models up in ``genai-prices`` (default True).
+        max_models: most model names kept in ``by_model`` (further ones go under ``"(other)"``).
 
     Raises:
         MissingExtraError: ``genai-prices`` is not installed and no ``prices`` were given.
-        ValueError: a ``prices`` entry is malformed.
+        TypeError, ValueError: an argument or a ``prices`` entry is malformed.
     """
 
     def __init__(
@@ -63,7 +75,10 @@ class CostTracker(Callbacks):
         prices: Mapping[str, Price | Mapping[str, Any]] | None = None,
         *,
         use_genai_prices: bool = True,
+        max_models: int = 1000,
     ) -> None:
+        check_bool("use_genai_prices", use_genai_prices)
+        self.max_models: int = check_int("max_models", max_models, minimum=1)
         if not prices and not (use_genai_prices and genai_prices_available()):
             raise missing_prices_error("CostTracker")
         self.pricer = Pricer(prices, use_genai_prices=use_genai_prices)
@@ -81,29 +96,30 @@ class CostTracker(Callbacks):
 
     def on_llm_end(self, event: LLMEndEvent) -> None:
         cost = event.cost
+        if cost is not None and not (cost.__class__ is float and 0.0 <= cost < _INF):
+            cost = usd(cost, self, "cost")
+            if cost is None:  # NaN, negative...: logged, and priced here from the tokens instead
+                event.cost = None
+        i, o, t, c, r = usage(event, self)
         if cost is None:
-            priced = self.price(event)
+            priced = self._price(event, i, o, c, r)
             if priced is not None:
                 cost = priced.usd
                 event.cost = cost
                 event.metadata = {**event.metadata, "cost": priced.as_dict()}
             else:
-                self.pricer.warn_unknown(event.provider, event.model)
-        tokens = event.total_tokens
-        if tokens is None:
-            tokens = (event.input_tokens or 0) + (event.output_tokens or 0)
+                self.pricer.warn_unknown(event.provider, event.model, event.timestamp)
+        tokens = t if t is not None else (i or 0) + (o or 0)
         name = event.model or "unknown"
         with self._lock:
             self._requests += 1
             self._total_tokens += tokens
-            row = self._models.get(name)
-            if row is None:
-                row = self._models[name] = _new_model_row()
+            row = bounded_row(self._models, name, self.max_models, _new_model_row, OTHER)
             row["requests"] += 1
-            row["input_tokens"] += event.input_tokens or 0
-            row["output_tokens"] += event.output_tokens or 0
-            row["cached_input_tokens"] += event.cached_input_tokens or 0
-            row["reasoning_tokens"] += event.reasoning_tokens or 0
+            row["input_tokens"] += i or 0
+            row["output_tokens"] += o or 0
+            row["cached_input_tokens"] += c or 0
+            row["reasoning_tokens"] += r or 0
             row["total_tokens"] += tokens
             if cost is None:
                 self._unpriced += 1
@@ -113,15 +129,22 @@ class CostTracker(Callbacks):
                 row["cost"] += cost
 
     def price(self, event: LLMEndEvent) -> CallCost | None:
-        """What the call ``event`` ends cost, with its source; None if the model is unknown."""
+        """What the call ``event`` ends cost, with its source; None if unknown (model or usage)."""
+        i, o, _t, c, r = usage(event, self)
+        return self._price(event, i, o, c, r)
+
+    def _price(
+        self, event: LLMEndEvent, i: int | None, o: int | None, c: int | None, r: int | None
+    ) -> CallCost | None:
+        w = event.cache_write_input_tokens
         return self.pricer.cost(
             event.provider,
             event.model,
-            event.input_tokens,
-            event.output_tokens,
-            event.cached_input_tokens,
-            getattr(event, "cache_write_input_tokens", None),
-            event.reasoning_tokens,
+            i,
+            o,
+            c,
+            w if w is None or (w.__class__ is int and w >= 0) else count(w, self, "cache_write_input_tokens"),
+            r,
             event.timestamp,
         )
 

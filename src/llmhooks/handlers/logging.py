@@ -25,6 +25,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from llmhooks._validate import check_bool, check_log_level
 from llmhooks.core.callbacks import Callbacks
 from llmhooks.events import (
     AgentEvent,
@@ -169,21 +170,28 @@ def _scalar(value: Any) -> Any:
 class LoggingCallbacks(Callbacks):
     """Logs every event, one line each, with structured fields in ``record.llmhooks``.
 
+    Levels are numbers or names, as ``logging`` takes them (``"INFO"``, ``"warning"``,
+    ``logging.DEBUG``); they are stored as numbers.
+
     Args:
         level: level of ordinary events (INFO).
         logger: a ``logging.Logger`` or a logger name (default ``"llmhooks.events"``).
         error_level: level of ``*.error`` events (WARNING).
         token_level: level of streamed tokens and audio chunks (DEBUG).
         include_payloads: put ``event.to_dict()`` (every field) in ``record.llmhooks``.
+
+    Raises:
+        TypeError, ValueError: a level that is neither a number >= 0 nor a level name, a
+            ``logger`` that is neither a ``Logger`` nor a name, a non-bool ``include_payloads``.
     """
 
     def __init__(
         self,
-        level: int = logging.INFO,
+        level: int | str = logging.INFO,
         logger: logging.Logger | str | None = None,
         *,
-        error_level: int = logging.WARNING,
-        token_level: int = logging.DEBUG,
+        error_level: int | str = logging.WARNING,
+        token_level: int | str = logging.DEBUG,
         include_payloads: bool = False,
     ) -> None:
         if isinstance(logger, logging.Logger):
@@ -191,11 +199,13 @@ class LoggingCallbacks(Callbacks):
         elif logger is None or isinstance(logger, str):
             self.logger = logging.getLogger(logger or "llmhooks.events")
         else:
-            raise TypeError(f"logger must be a logging.Logger or a name, got {type(logger).__name__}")
-        self.level = level
-        self.error_level = error_level
-        self.token_level = token_level
-        self.include_payloads = include_payloads
+            raise TypeError(
+                f"logger must be a logging.Logger or a logger name, got {logger!r} ({type(logger).__name__})"
+            )
+        self.level: int = check_log_level("level", level)
+        self.error_level: int = check_log_level("error_level", error_level)
+        self.token_level: int = check_log_level("token_level", token_level)
+        self.include_payloads: bool = check_bool("include_payloads", include_payloads)
         self._plans: dict[type[Event], tuple[int, Callable[[Any], str], tuple[str, ...]]] = {}
 
     def _plan(self, cls: type[Event]) -> tuple[int, Callable[[Any], str], tuple[str, ...]]:

@@ -13,7 +13,17 @@ histogram holds at most ~1,400 buckets and each table at most ``max_keys``
 names (later names are counted under ``"(other)"``), so memory stays bounded
 over any number of calls. LLM calls are counted when they finish (``llm.end`` or
 ``llm.error``); latency percentiles are over completed runs (end events), not failed ones. Cost is summed
-from ``LLMEndEvent.cost``, so register a ``CostTracker`` before this handler.
+from ``LLMEndEvent.cost``, so register a ``CostTracker`` before this handler. Token counts,
+costs and latencies that are not finite numbers >= 0 are ignored (counts and costs with a
+warning), so one bad event cannot poison a total.
+
+ai-infra's names work too (seed 000): ``llm_calls`` (completed calls), ``llm_errors``,
+``tool_calls`` (completed tool runs), ``tool_errors``, ``total_latency_ms``,
+``tool_latency_ms`` and ``get_summary()``::
+
+    metrics.get_summary()
+    # {"llm": {"calls": 2, "errors": 1, "total_tokens": 200, "avg_latency_ms": 410.0},
+    #  "tools": {"calls": 3, "errors": 0, "avg_latency_ms": 12.5}}
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from llmhooks._validate import check_int
 from llmhooks.core.callbacks import Callbacks
 from llmhooks.events import (
     GraphNodeEndEvent,
@@ -34,11 +45,19 @@ from llmhooks.events import (
     ToolEndEvent,
     ToolErrorEvent,
 )
+from llmhooks.handlers._bounded import OTHER, bounded_row
 from llmhooks.handlers._percentiles import LogHistogram
+from llmhooks.handlers._values import usage, usd
 
 __all__ = ["OTHER", "MetricsCallbacks"]
 
-OTHER = "(other)"
+_INF = float("inf")
+_OTHER_MODEL: tuple[str | None, str | None] = (None, OTHER)
+
+
+def _ms(value: float | None) -> float | None:
+    """A latency that can be summed: finite and >= 0 (the histograms drop the others too)."""
+    return value if value is not None and 0.0 <= value < _INF else None
 
 
 class _Model:
@@ -93,15 +112,17 @@ class MetricsCallbacks(Callbacks):
     """
 
     def __init__(self, *, max_keys: int = 1000) -> None:
-        if max_keys < 1:
-            raise ValueError(f"max_keys must be >= 1, got {max_keys}")
-        self.max_keys = max_keys
+        self.max_keys: int = check_int("max_keys", max_keys, minimum=1)
         self._lock = threading.Lock()
         self._clear()
 
     def _clear(self) -> None:
         self._calls = self._errors = 0
         self._input = self._output = self._cached = self._reasoning = 0
+        # ai-infra's counters: completed tool runs and tool errors, latency sums and how many
+        self._tool_calls = self._tool_errors = 0
+        self._llm_ms = self._tool_ms = 0.0
+        self._llm_ms_n = self._tool_ms_n = 0
         self._cost = 0.0
         self._cost_seen = False
         self._latency = LogHistogram()
@@ -115,25 +136,10 @@ class MetricsCallbacks(Callbacks):
     # tables (called with the lock held)
 
     def _model(self, provider: str | None, model: str | None) -> _Model:
-        key = (provider, model)
-        row = self._models.get(key)
-        if row is None:
-            if len(self._models) >= self.max_keys:
-                key = (None, OTHER)
-                row = self._models.get(key)
-            if row is None:
-                row = self._models[key] = _Model()
-        return row
+        return bounded_row(self._models, (provider, model), self.max_keys, _Model, _OTHER_MODEL)
 
     def _op(self, table: dict[str, _Op], name: str) -> _Op:
-        row = table.get(name)
-        if row is None:
-            if len(table) >= self.max_keys:
-                name = OTHER
-                row = table.get(name)
-            if row is None:
-                row = table[name] = _Op()
-        return row
+        return bounded_row(table, name, self.max_keys, _Op, OTHER)
 
     def _count_error(self, error_type: str | None) -> None:
         name = error_type or "Exception"
@@ -145,13 +151,16 @@ class MetricsCallbacks(Callbacks):
     # LLM
 
     def on_llm_end(self, event: LLMEndEvent) -> None:
-        i = event.input_tokens or 0
-        o = event.output_tokens or 0
-        c = event.cached_input_tokens or 0
-        r = event.reasoning_tokens or 0
-        latency = event.latency_ms
+        i, o, _t, c, r = usage(event, self)
+        i = i or 0
+        o = o or 0
+        c = c or 0
+        r = r or 0
+        latency = _ms(event.latency_ms)
         ttft = event.time_to_first_token_ms
         cost = event.cost
+        if cost is not None and not (cost.__class__ is float and 0.0 <= cost < _INF):
+            cost = usd(cost, self, "cost")
         with self._lock:
             row = self._model(event.provider, event.model)
             self._calls += 1
@@ -171,15 +180,21 @@ class MetricsCallbacks(Callbacks):
             if latency is not None:
                 self._latency.add(latency)
                 row.latency.add(latency)
+                self._llm_ms += latency
+                self._llm_ms_n += 1
             if ttft is not None:
                 self._ttft.add(ttft)
                 row.ttft.add(ttft)
 
     def on_llm_error(self, event: LLMErrorEvent) -> None:
+        latency = _ms(event.latency_ms)
         with self._lock:
             row = self._model(event.provider, event.model)
             self._calls += 1
             self._errors += 1
+            if latency is not None:
+                self._llm_ms += latency
+                self._llm_ms_n += 1
             row.calls += 1
             row.errors += 1
             self._count_error(event.error_type)
@@ -187,15 +202,36 @@ class MetricsCallbacks(Callbacks):
     # tools and MCP servers
 
     def on_tool_end(self, event: ToolEndEvent) -> None:
-        self._tool(event.tool_name, event.server_name, event.latency_ms, not event.success, None)
+        self._tool(event.tool_name, event.server_name, _ms(event.latency_ms), not event.success, None)
 
     def on_tool_error(self, event: ToolErrorEvent) -> None:
-        self._tool(event.tool_name, event.server_name, None, True, event.error_type or "Exception")
+        self._tool(
+            event.tool_name,
+            event.server_name,
+            None,
+            True,
+            event.error_type or "Exception",
+            _ms(event.latency_ms),
+        )
 
     def _tool(
-        self, name: str, server: str | None, latency: float | None, failed: bool, error_type: str | None
+        self,
+        name: str,
+        server: str | None,
+        latency: float | None,
+        failed: bool,
+        error_type: str | None,
+        error_latency: float | None = None,
     ) -> None:
         with self._lock:
+            if error_type is None:
+                self._tool_calls += 1
+            else:
+                self._tool_errors += 1
+            spent = latency if latency is not None else error_latency
+            if spent is not None:
+                self._tool_ms += spent
+                self._tool_ms_n += 1
             row = self._op(self._tools, name)
             srv = self._op(self._servers, server) if server else None
             for r in (row, srv):
@@ -266,6 +302,59 @@ class MetricsCallbacks(Callbacks):
     def total_cost(self) -> float | None:
         """USD of calls whose cost was known (None if none was)."""
         return self._cost if self._cost_seen else None
+
+    # ai-infra's names (seed 000)
+
+    @property
+    def llm_calls(self) -> int:
+        """LLM calls completed (``llm.end``); failed ones are in ``llm_errors``."""
+        return self._calls - self._errors
+
+    @property
+    def llm_errors(self) -> int:
+        """LLM calls that failed (same as ``total_errors``)."""
+        return self._errors
+
+    @property
+    def tool_calls(self) -> int:
+        """Tool runs completed (``tool.end``, including results marked unsuccessful)."""
+        return self._tool_calls
+
+    @property
+    def tool_errors(self) -> int:
+        """Tool runs that raised (``tool.error``)."""
+        return self._tool_errors
+
+    @property
+    def total_latency_ms(self) -> float:
+        """Milliseconds spent in LLM calls, completed and failed."""
+        return self._llm_ms
+
+    @property
+    def tool_latency_ms(self) -> float:
+        """Milliseconds spent in tool runs, completed and failed."""
+        return self._tool_ms
+
+    def get_summary(self) -> dict[str, Any]:
+        """ai-infra's summary: LLM and tool calls, errors, tokens and mean latency.
+
+        ``avg_latency_ms`` is the mean over the calls (completed or failed) that reported a
+        latency, 0.0 when none did.
+        """
+        with self._lock:
+            return {
+                "llm": {
+                    "calls": self._calls - self._errors,
+                    "errors": self._errors,
+                    "total_tokens": self._input + self._output,
+                    "avg_latency_ms": self._llm_ms / self._llm_ms_n if self._llm_ms_n else 0.0,
+                },
+                "tools": {
+                    "calls": self._tool_calls,
+                    "errors": self._tool_errors,
+                    "avg_latency_ms": self._tool_ms / self._tool_ms_n if self._tool_ms_n else 0.0,
+                },
+            }
 
     def snapshot(self) -> dict[str, Any]:
         """Everything counted, as a JSON-serialisable dict (see the module docstring)."""

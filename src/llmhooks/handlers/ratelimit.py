@@ -28,10 +28,12 @@ import threading
 import time
 from collections import deque
 
+from llmhooks._validate import check_int, check_number
 from llmhooks.core.callbacks import Callbacks
 from llmhooks.errors import RateLimitExceeded
 from llmhooks.events import LLMEndEvent, LLMErrorEvent, LLMStartEvent
 from llmhooks.handlers._estimate import estimate_prompt_tokens, requested_max_tokens
+from llmhooks.handlers._values import usage
 
 __all__ = ["RateLimiter"]
 
@@ -48,7 +50,9 @@ class RateLimiter(Callbacks):
         default_max_tokens: output tokens assumed for a call without ``max_tokens``.
 
     Raises:
-        ValueError: no limit given, or a limit or period that is not positive.
+        TypeError: an argument of the wrong kind (a string for a number...).
+        ValueError: no limit given, a limit or period that is not positive, a NaN or infinite
+            ``period`` or ``max_wait``.
     """
 
     def __init__(
@@ -60,20 +64,13 @@ class RateLimiter(Callbacks):
         max_wait: float | None = None,
         default_max_tokens: int = 0,
     ) -> None:
+        check_int("requests_per_minute", requests_per_minute, minimum=1, allow_none=True)
+        check_int("tokens_per_minute", tokens_per_minute, minimum=1, allow_none=True)
         if requests_per_minute is None and tokens_per_minute is None:
             raise ValueError("RateLimiter needs requests_per_minute=... and/or tokens_per_minute=...")
-        for name, value in (
-            ("requests_per_minute", requests_per_minute),
-            ("tokens_per_minute", tokens_per_minute),
-        ):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-        if not (isinstance(period, (int, float)) and math.isfinite(period) and period > 0):
-            raise ValueError(f"period must be a number of seconds > 0, got {period!r}")
-        if max_wait is not None and max_wait < 0:
-            raise ValueError(f"max_wait must be >= 0 seconds, got {max_wait!r}")
-        if default_max_tokens < 0:
-            raise ValueError(f"default_max_tokens must be >= 0, got {default_max_tokens}")
+        check_number("period", period, minimum=0, exclusive_minimum=True)
+        check_number("max_wait", max_wait, minimum=0, allow_none=True)
+        check_int("default_max_tokens", default_max_tokens, minimum=0)
         self.requests_per_minute = requests_per_minute
         self.tokens_per_minute = tokens_per_minute
         self.period = float(period)
@@ -155,9 +152,9 @@ class RateLimiter(Callbacks):
         """Replace the call's token estimate with what it really used."""
         if self.tokens_per_minute is None:
             return
-        actual = event.total_tokens
-        if actual is None and (event.input_tokens is not None or event.output_tokens is not None):
-            actual = (event.input_tokens or 0) + (event.output_tokens or 0)
+        i, o, actual, _c, _r = usage(event, self)  # NaN would poison the window for good
+        if actual is None and (i is not None or o is not None):
+            actual = (i or 0) + (o or 0)
         with self._lock:
             entry = self._entries.pop(event.run_id, None)
             if entry is None or actual is None:

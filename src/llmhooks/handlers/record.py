@@ -14,9 +14,14 @@ the unflushed lines and leaves at worst a truncated last line, which ``replay``
 skips and counts. SQLite (path ending ``.db``, ``.sqlite`` or ``.sqlite3``): a table
 ``events(seq, type, run_id, trace_id, timestamp, data)``, committed every
 ``flush_every`` events, in WAL mode so it can be read while it is written.
-``background=True`` moves the serialisation and the write off the caller's thread
-(through the shared background worker). Events are already redacted when built,
-so recordings are too.
+
+What is not yet flushed is flushed ``flush_interval`` seconds (1.0) after the first of
+it arrived, even if no further event comes, and at interpreter exit if the recorder was
+never closed (from then on each event is flushed at once). Text that UTF-8 cannot
+encode (a lone surrogate from a broken decode) is written escaped (``"\\ud800"``), which
+reads back to the same string: no event is refused for its content. ``background=True``
+moves the serialisation and the write off the caller's thread. Events are already
+redacted when built, so recordings are too.
 """
 
 from __future__ import annotations
@@ -25,56 +30,92 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
+from llmhooks._validate import check_bool, check_int, check_number, check_writable_path
 from llmhooks.core.callbacks import Callbacks
-from llmhooks.core.manager import CallbackManager
-from llmhooks.errors import Abort
 from llmhooks.events import Event
-from llmhooks.events.serialize import event_from_dict
+from llmhooks.handlers import _cadence
+from llmhooks.handlers._replay import (
+    Format,
+    ReplayResult,
+    areplay,
+    format_for,
+    read_events,
+    replay,
+)
 
 __all__ = ["EventRecorder", "ReplayResult", "areplay", "read_events", "replay"]
 
-logger = logging.getLogger("llmhooks")
-
-Format = Literal["jsonl", "sqlite"]
-_SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL, "
     "run_id TEXT, trace_id TEXT, timestamp REAL, data TEXT NOT NULL)"
 )
+logger = logging.getLogger("llmhooks")
+_EXIT_LOCK_WAIT_S = 2.0
+_INSERT = "INSERT INTO events (type, run_id, trace_id, timestamp, data) VALUES (?, ?, ?, ?, ?)"
 
 
-def _format_for(path: Path, fmt: Format | None) -> Format:
-    if fmt is not None:
-        if fmt not in ("jsonl", "sqlite"):
-            raise ValueError(f"format must be 'jsonl' or 'sqlite', got {fmt!r}")
-        return fmt
-    return "sqlite" if path.suffix.lower() in _SQLITE_SUFFIXES else "jsonl"
+def _json(event: Event) -> str:
+    """``event`` as one line of JSON text that UTF-8 can encode."""
+    data = event.to_dict()
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: escape it rather than lose the event
+        return json.dumps(data, ensure_ascii=True, separators=(",", ":"))
+    return text
 
 
-def _dumps(event: Event) -> str:
-    return json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":"))
+def _line(event: Event) -> bytes:
+    """``event`` as one UTF-8 line of JSON (encoded once, outside any lock)."""
+    data = event.to_dict()
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return (text + "\n").encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: escape it rather than lose the event
+        return (json.dumps(data, ensure_ascii=True, separators=(",", ":")) + "\n").encode("ascii")
+
+
+def _text(value: str | None) -> str | None:
+    """A column value SQLite can store (surrogates escaped as in JSON)."""
+    if value is None or value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("ascii")
+    return value
 
 
 class EventRecorder(Callbacks):
     """Records every event it receives to a JSONL or SQLite file; thread- and task-safe.
 
+    With ``background=True`` it has a queue and a writer thread of its own; a full queue
+    makes producers wait rather than lose events (``background_overflow = "block"``): a
+    recording is what users trust to be complete.
+
     Args:
         path: file to write; created with its parent directories, appended to if it exists.
         format: ``"jsonl"`` or ``"sqlite"``; by default from the suffix.
         flush_every: flush (JSONL) or commit (SQLite) after this many events.
+        flush_interval: seconds after which events not yet flushed are flushed anyway
+            (None: only by ``flush_every``, ``flush()``, ``close()`` and at exit).
         background: write from the background worker instead of the caller's thread.
-        fsync: also ``os.fsync`` JSONL on each flush (survives power loss; slower).
+        fsync: survive power loss, not only a crash: ``os.fsync`` JSONL on each flush, and
+            SQLite's ``synchronous=FULL`` instead of ``NORMAL`` (slower).
 
     Raises:
-        ValueError: ``flush_every`` < 1 or an unknown ``format``.
+        TypeError, ValueError: an argument of the wrong kind or out of range, an unknown
+            ``format``, a ``path`` under a file or naming a directory.
         OSError: the file cannot be opened.
     """
+
+    background_overflow = "block"
 
     def __init__(
         self,
@@ -82,20 +123,24 @@ class EventRecorder(Callbacks):
         *,
         format: Format | None = None,
         flush_every: int = 1,
+        flush_interval: float | None = 1.0,
         background: bool = False,
         fsync: bool = False,
     ) -> None:
-        if flush_every < 1:
-            raise ValueError(f"flush_every must be >= 1, got {flush_every}")
-        self.path = Path(path)
-        self.format: Format = _format_for(self.path, format)
-        self.flush_every = flush_every
-        self.background = background
-        self.fsync = fsync
+        self.path = Path(check_writable_path("path", path))
+        self.format: Format = format_for(self.path, format)
+        self.flush_every: int = check_int("flush_every", flush_every, minimum=1)
+        self.flush_interval: float | None = check_number(
+            "flush_interval", flush_interval, minimum=0, exclusive_minimum=True, allow_none=True
+        )
+        self.background = check_bool("background", background)
+        self._unflushed = 0
+        self.fsync = check_bool("fsync", fsync)
         self.recorded = 0
-        self.dropped = 0  # events received after close()
+        self._late = 0  # events received after close()
         self._pending = 0
-        self._lock = threading.Lock()
+        # reentrant: the exit flush may run in a signal handler, in a thread that holds it
+        self._lock = threading.RLock()
         self._closed = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.format == "sqlite":
@@ -103,42 +148,51 @@ class EventRecorder(Callbacks):
 
             self._db: Any = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL: a commit survives the program crashing, as a flushed JSONL line does;
+            # FULL (fsync=True) also survives power loss, at a disk sync per commit
+            self._db.execute(f"PRAGMA synchronous={'FULL' if self.fsync else 'NORMAL'}")
             self._db.execute(_SCHEMA)
             self._file = None
         else:
             self._db = None
-            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed by close())
+            self._file = open(self.path, "ab")  # noqa: SIM115 (closed by close())
+        _cadence.track(self)
 
     def on_event(self, event: Event) -> None:
         """Write ``event`` (every event type comes here)."""
         if self._db is not None:
-            row = (event.type, event.run_id, event.trace_id, event.timestamp, _dumps(event))
+            # serialised outside the lock: that is most of the cost
+            row = (event.type, _text(event.run_id), _text(event.trace_id), event.timestamp, _json(event))
             with self._lock:
                 if self._closed:
-                    self.dropped += 1
+                    self._late += 1
                     return
-                if self._pending == 0:
-                    self._db.execute("BEGIN")
-                self._db.execute(
-                    "INSERT INTO events (type, run_id, trace_id, timestamp, data) VALUES (?, ?, ?, ?, ?)", row
-                )
+                db = self._db
+                if not db.in_transaction:  # never BEGIN inside a transaction a failed INSERT left open
+                    db.execute("BEGIN")
+                db.execute(_INSERT, row)
                 self.recorded += 1
                 self._pending += 1
+                first = self._pending == 1
                 if self._pending >= self.flush_every:
-                    self._db.execute("COMMIT")
-                    self._pending = 0
-            return
-        line = _dumps(event) + "\n"
-        with self._lock:
-            if self._closed:
-                self.dropped += 1
-                return
-            assert self._file is not None
-            self._file.write(line)
-            self.recorded += 1
-            self._pending += 1
-            if self._pending >= self.flush_every:
-                self._flush_locked()
+                    self._flush_locked()
+                    first = False
+        else:
+            line = _line(event)
+            with self._lock:
+                if self._closed:
+                    self._late += 1
+                    return
+                assert self._file is not None
+                self._file.write(line)
+                self.recorded += 1
+                self._pending += 1
+                first = self._pending == 1
+                if self._pending >= self.flush_every:
+                    self._flush_locked()
+                    first = False
+        if first and self.flush_interval is not None:
+            _cadence.due(self, self.flush_interval)
 
     def _flush_locked(self) -> None:
         self._pending = 0
@@ -149,15 +203,53 @@ class EventRecorder(Callbacks):
         elif self._db is not None and self._db.in_transaction:
             self._db.execute("COMMIT")
 
-    def flush(self) -> None:
-        """Write out everything recorded so far (waits for the background worker if used)."""
-        if self.background:
-            from llmhooks.core.background import flush
+    @property
+    def dropped(self) -> int:
+        """Events not written: received after ``close()``, or discarded by a full queue (never,
+        with the default ``background_overflow = "block"``), or still queued when a flush gave up."""
+        from llmhooks.core.stats import stats_for
 
-            flush(timeout=10.0)
+        return self._late + stats_for(self).dropped + self._unflushed
+
+    def flush(self, timeout: float | None = 10.0) -> bool:
+        """Write out everything recorded so far (waits for its background queue if used).
+
+        Returns:
+            True if every event handed to the recorder is written; False if its background
+            queue did not drain within ``timeout`` (the events still queued are counted in
+            ``dropped`` until they are written, and a warning says how many).
+        """
+        done = True
+        worker = getattr(self, "_llmhooks_queue", None) if self.background else None
+        if worker is not None:
+            done = worker.flush(timeout)
+            self._unflushed = worker.pending if not done else 0
+            if not done:
+                logger.warning(
+                    "llmhooks EventRecorder(%s): %d event(s) still queued after %ss",
+                    self.path, self._unflushed, timeout,
+                )  # fmt: skip
         with self._lock:
             if not self._closed:
                 self._flush_locked()
+        return done
+
+    def flush_due(self) -> None:
+        """Flush what has waited ``flush_interval`` (called by the flush thread)."""
+        with self._lock:
+            if not self._closed and self._pending:
+                self._flush_locked()
+
+    def flush_at_exit(self) -> None:
+        """At exit (queues already delivered): flush, then flush each later event at once."""
+        self.flush_every = 1
+        if not self._lock.acquire(timeout=_EXIT_LOCK_WAIT_S):  # a thread stuck holding it: never hang
+            return
+        try:
+            if not self._closed:
+                self._flush_locked()
+        finally:
+            self._lock.release()
 
     def close(self) -> None:
         """Flush and close the file; later events are counted in ``dropped``. Idempotent."""
@@ -172,6 +264,7 @@ class EventRecorder(Callbacks):
                 self._file.close()
             if self._db is not None:
                 self._db.close()
+        _cadence.untrack(self)
 
     def __enter__(self) -> EventRecorder:
         return self
@@ -183,92 +276,3 @@ class EventRecorder(Callbacks):
 
     def __repr__(self) -> str:
         return f"EventRecorder({str(self.path)!r}, format={self.format!r}, recorded={self.recorded})"
-
-
-# reading back
-
-
-@dataclass(slots=True)
-class ReplayResult:
-    """What a replay did: ``events`` delivered, unreadable lines ``skipped``, ``aborted`` by a handler."""
-
-    events: int = 0
-    skipped: int = 0
-    aborted: int = 0
-
-
-def read_events(path: str | os.PathLike[str], *, result: ReplayResult | None = None) -> Iterator[Event]:
-    """Yield the events recorded at ``path``, in order; unreadable lines are skipped and counted."""
-    p = Path(path)
-    counts = result if result is not None else ReplayResult()
-    if _format_for(p, None) == "sqlite":
-        import sqlite3
-
-        db = sqlite3.connect(p)
-        try:
-            rows = db.execute("SELECT data FROM events ORDER BY seq")
-            for (data,) in rows:
-                event = _parse(data, counts)
-                if event is not None:
-                    yield event
-        finally:
-            db.close()
-    else:
-        with open(p, encoding="utf-8") as f:
-            for line in f:
-                if not line.strip():
-                    continue
-                event = _parse(line, counts)
-                if event is not None:
-                    yield event
-    if counts.skipped:
-        logger.warning("llmhooks replay of %s: skipped %d unreadable record(s)", p, counts.skipped)
-
-
-def _parse(text: str, counts: ReplayResult) -> Event | None:
-    try:
-        data = json.loads(text)
-        if not isinstance(data, dict):
-            raise ValueError("not an object")
-        return event_from_dict(data)
-    except (ValueError, TypeError):  # a truncated last line, or a type this version does not know
-        counts.skipped += 1
-        return None
-
-
-def _manager(callbacks: Callbacks | Sequence[Callbacks]) -> CallbackManager:
-    if isinstance(callbacks, CallbackManager):
-        return callbacks
-    if isinstance(callbacks, Callbacks):
-        return CallbackManager([callbacks])
-    return CallbackManager(list(callbacks))
-
-
-def replay(path: str | os.PathLike[str], callbacks: Callbacks | Sequence[Callbacks]) -> ReplayResult:
-    """Feed the events recorded at ``path`` to ``callbacks`` (only those), in order, in sync code.
-
-    Handlers' errors are isolated as in live dispatch; an ``Abort`` (a limiter
-    refusing a recorded call) is counted in ``aborted`` and replay goes on.
-    """
-    result = ReplayResult()
-    emit = _manager(callbacks).emit
-    for event in read_events(path, result=result):
-        try:
-            emit(event)
-        except Abort:
-            result.aborted += 1
-        result.events += 1
-    return result
-
-
-async def areplay(path: str | os.PathLike[str], callbacks: Callbacks | Sequence[Callbacks]) -> ReplayResult:
-    """``replay`` for async code: async handler methods are awaited."""
-    result = ReplayResult()
-    aemit = _manager(callbacks).aemit
-    for event in read_events(path, result=result):
-        try:
-            await aemit(event)
-        except Abort:
-            result.aborted += 1
-        result.events += 1
-    return result

@@ -6,7 +6,10 @@
     counter.prompt_tokens, counter.completion_tokens, counter.by_model["gpt-4o"]
 
 Counts come from ``llm.end`` events (calls that failed report no usage);
-``usage_estimated`` counts calls whose usage the producer estimated.
+``usage_estimated`` counts calls whose usage the producer estimated. A count that is
+not a number >= 0 (NaN, negative, a string) is ignored with a warning, never added.
+``by_model`` holds at most ``max_models`` names; calls of further models are counted
+under ``"(other)"``, and the totals stay exact.
 """
 
 from __future__ import annotations
@@ -14,34 +17,48 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from llmhooks._validate import check_int
 from llmhooks.core.callbacks import Callbacks
 from llmhooks.events import LLMEndEvent
+from llmhooks.handlers._bounded import OTHER, bounded_row
+from llmhooks.handlers._values import usage
 
 __all__ = ["TokenCounter"]
 
 _FIELDS = ("calls", "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens")
 
 
-class TokenCounter(Callbacks):
-    """Sums token usage over ``llm.end`` events; thread- and task-safe (one short lock per event)."""
+def _new_row() -> dict[str, int]:
+    return dict.fromkeys(_FIELDS, 0)
 
-    def __init__(self) -> None:
+
+class TokenCounter(Callbacks):
+    """Sums token usage over ``llm.end`` events; thread- and task-safe (one short lock per event).
+
+    Args:
+        max_models: most model names kept in ``by_model`` (further ones go under ``"(other)"``).
+
+    Raises:
+        TypeError, ValueError: ``max_models`` is not a whole number >= 1.
+    """
+
+    def __init__(self, *, max_models: int = 1000) -> None:
+        self.max_models: int = check_int("max_models", max_models, minimum=1)
         self._lock = threading.Lock()
         self._totals = dict.fromkeys(_FIELDS, 0)
         self._estimated = 0
         self._models: dict[str, dict[str, int]] = {}
 
     def on_llm_end(self, event: LLMEndEvent) -> None:
-        prompt = event.input_tokens or 0
-        completion = event.output_tokens or 0
-        total = event.total_tokens if event.total_tokens is not None else prompt + completion
-        cached = event.cached_input_tokens or 0
-        reasoning = event.reasoning_tokens or 0
+        i, o, t, c, r = usage(event, self)
+        prompt = i or 0
+        completion = o or 0
+        total = t if t is not None else prompt + completion
+        cached = c or 0
+        reasoning = r or 0
         name = event.model or "unknown"
         with self._lock:
-            model_row = self._models.get(name)
-            if model_row is None:
-                model_row = self._models[name] = dict.fromkeys(_FIELDS, 0)
+            model_row = bounded_row(self._models, name, self.max_models, _new_row, OTHER)
             for row in (self._totals, model_row):
                 row["calls"] += 1
                 row["prompt_tokens"] += prompt

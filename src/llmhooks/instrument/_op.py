@@ -16,7 +16,7 @@ from llmhooks.core.callbacks import Callbacks
 from llmhooks.core.context import manager_for
 from llmhooks.core.manager import CallbackManager
 from llmhooks.core.runs import LLMRun, NodeRun, Run, ToolRun, _NoopRun
-from llmhooks.core.scope import _current
+from llmhooks.core.scope import current_run
 
 __all__ = ["Op", "StreamState"]
 
@@ -71,7 +71,6 @@ class Op:
     """
 
     run_cls: ClassVar[type[Run]]
-    extra_events: ClassVar[tuple[type[Any], ...]] = ()  # events of the run besides start/end/error
     keep_items: ClassVar[bool] = True
 
     def __init__(self, fn: Callable[..., Any], callbacks: Any, method: bool | None) -> None:
@@ -97,13 +96,6 @@ class Op:
             )
         self.callbacks = callbacks
         self.key: Any = None
-        run_cls = self.run_cls
-        self.event_classes: tuple[type[Any], ...] = (
-            run_cls.end_cls,
-            run_cls.start_cls,
-            run_cls.error_cls,
-            *self.extra_events,
-        )
 
     # per call
 
@@ -135,12 +127,12 @@ class Op:
     def begin(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """The run for this call, or None to pass straight through (nested layer)."""
         owner = args[0] if self.method and args else None
-        cur = _current.get()
+        cur = current_run()
         if cur is not None and type(cur) in _DECORATED and cur.op_key == self.key and cur.owner is owner:  # type: ignore[attr-defined]
             return None
         described = self.describe(owner) if owner is not None else None
         manager = manager_for(self.handlers(owner, described))
-        if manager is None or not self._wanted(manager):
+        if manager is None or manager.routes_for(self.run_cls) is None:
             # nobody takes any event of this run: keep only its place in the run tree
             run: Any = _DecoratedNoopRun()
         else:
@@ -148,13 +140,6 @@ class Op:
         run.op_key = self.key
         run.owner = owner
         return run
-
-    def _wanted(self, manager: CallbackManager) -> bool:
-        wants = manager.wants
-        for cls in self.event_classes:  # noqa: SIM110 - no generator per call; end first: most take it
-            if wants(cls):
-                return True
-        return False
 
     def describe(self, owner: Any) -> dict[str, Any] | None:
         """What the decorator reads from ``self``: here only its ``callbacks``."""

@@ -1,15 +1,14 @@
-"""Keep a run open across a stream, with the run current inside each step only.
+"""A decorated stream: the generator a decorated function yields from, or returns, kept in its run.
 
-A stream's run ends exactly once: when the stream is exhausted (end event),
-raises (error event), or is stopped early by ``break``, ``close()``,
-``aclose()`` or garbage collection (end event with ``incomplete=True`` where
-the event has that field, and what was produced so far). The run is made
-current around each resumption of the wrapped generator and the caller's
-current run is restored after it, so code between steps never sees it.
+The run is a ``HeldRun`` (``core/held.py``): it ends exactly once, when the stream is
+exhausted (end event), raises (error event), or is stopped early by ``break``,
+``close()``, ``aclose()`` or garbage collection (end event with ``incomplete=True``
+and what was produced so far). It is current around each resumption of the wrapped
+generator only, so code between steps never sees it.
 
-A stream returned by a decorated function is *primed* (advanced to an internal
-first ``yield`` before it is handed out), so even a stream that is dropped
-without being iterated is closed, and its run ended, when it is collected.
+A stream returned by a decorated function is *primed* (advanced to an internal first
+``yield`` before it is handed out), so even a stream that is dropped without being
+iterated is closed, and its run ended, when it is collected.
 """
 
 from __future__ import annotations
@@ -17,7 +16,8 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Generator
 from typing import Any
 
-from llmhooks.core.scope import _current, activate, deactivate
+from llmhooks.core.held import HeldRun
+from llmhooks.core.scope import activate, deactivate
 from llmhooks.instrument._op import Op, StreamState
 
 __all__ = ["PRIMED", "async_stream", "sync_stream"]
@@ -25,70 +25,27 @@ __all__ = ["PRIMED", "async_stream", "sync_stream"]
 PRIMED = object()  # what a primed stream yields first; never seen by the consumer
 
 
-def _end(op: Op, run: Any, state: StreamState, incomplete: bool) -> None:
-    saved = _current.get()
-    _current.set(run)
-    try:
-        if run.is_recording and not run.done:
-            run.finish(**op.stream_end_fields(state, incomplete))
-    finally:
-        try:
-            run.__exit__(None, None, None)
-        finally:
-            _current.set(saved)
-
-
-async def _aend(op: Op, run: Any, state: StreamState, incomplete: bool) -> None:
-    saved = _current.get()
-    _current.set(run)
-    try:
-        if run.is_recording and not run.done:
-            await run.afinish(**op.stream_end_fields(state, incomplete))
-    finally:
-        try:
-            await run.__aexit__(None, None, None)
-        finally:
-            _current.set(saved)
-
-
-def fail(run: Any, exc: BaseException) -> None:
-    """End ``run`` with the error event for ``exc``, keeping the caller's current run."""
-    saved = _current.get()
-    _current.set(run)
-    try:
-        run.__exit__(type(exc), exc, exc.__traceback__)
-    finally:
-        _current.set(saved)
-
-
-async def afail(run: Any, exc: BaseException) -> None:
-    """Async ``fail``."""
-    saved = _current.get()
-    _current.set(run)
-    try:
-        await run.__aexit__(type(exc), exc, exc.__traceback__)
-    finally:
-        _current.set(saved)
-
-
-def _close_inner(run: Any, inner: Generator[Any, Any, Any]) -> None:
-    token = _current.set(run)
+def _close_inner(held: HeldRun, inner: Generator[Any, Any, Any]) -> None:
+    activation = activate(held.run)
     try:
         inner.close()
     finally:
-        _current.reset(token)
+        deactivate(held.run, activation)
 
 
-async def _aclose_inner(run: Any, inner: AsyncGenerator[Any, Any]) -> None:
-    token = _current.set(run)
+async def _aclose_inner(held: HeldRun, inner: AsyncGenerator[Any, Any]) -> None:
+    activation = activate(held.run)
     try:
         await inner.aclose()
     finally:
-        _current.reset(token)
+        deactivate(held.run, activation)
 
 
-def sync_stream(op: Op, run: Any, inner: Generator[Any, Any, Any], primed: bool) -> Generator[Any, Any, Any]:
-    """Yield what ``inner`` yields (forwarding ``send``/``throw``/``close``) inside ``run``."""
+def sync_stream(
+    op: Op, held: HeldRun, inner: Generator[Any, Any, Any], primed: bool
+) -> Generator[Any, Any, Any]:
+    """Yield what ``inner`` yields (forwarding ``send``/``throw``/``close``) inside ``held``'s run."""
+    run = held.run
     state = StreamState(op.keep_items and run.is_recording)  # nobody listens: keep nothing
     received: Any = None
     thrown: BaseException | None = None
@@ -101,7 +58,7 @@ def sync_stream(op: Op, run: Any, inner: Generator[Any, Any, Any], primed: bool)
             except BaseException as exc:
                 thrown = exc
         while True:
-            activation = activate(run)
+            activation = activate(run)  # current for this step only
             try:
                 item = inner.send(received) if thrown is None else inner.throw(thrown)
             except StopIteration as stop:
@@ -119,26 +76,27 @@ def sync_stream(op: Op, run: Any, inner: Generator[Any, Any, Any], primed: bool)
                 thrown, received = exc, None
     except GeneratorExit:
         try:
-            _close_inner(run, inner)
+            _close_inner(held, inner)
         except BaseException as exc:
-            fail(run, exc)
+            held.fail(exc)
             raise
-        _end(op, run, state, incomplete=True)
+        held.stop_early(**op.stream_end_fields(state, True))
         raise
     except BaseException as exc:
         try:
-            _close_inner(run, inner)
+            _close_inner(held, inner)
         finally:
-            fail(run, exc)
+            held.fail(exc)
         raise
-    _end(op, run, state, incomplete=False)
+    held.finish(**op.stream_end_fields(state, False))
     return result
 
 
 async def async_stream(
-    op: Op, run: Any, inner: AsyncGenerator[Any, Any], primed: bool
+    op: Op, held: HeldRun, inner: AsyncGenerator[Any, Any], primed: bool
 ) -> AsyncGenerator[Any, Any]:
     """Async ``sync_stream``: forwards ``asend``/``athrow``/``aclose``; async handlers are awaited."""
+    run = held.run
     state = StreamState(op.keep_items and run.is_recording)  # nobody listens: keep nothing
     received: Any = None
     thrown: BaseException | None = None
@@ -171,16 +129,16 @@ async def async_stream(
                 thrown, received = exc, None
     except GeneratorExit:
         try:
-            await _aclose_inner(run, inner)
+            await _aclose_inner(held, inner)
         except BaseException as exc:
-            await afail(run, exc)
+            await held.afail(exc)
             raise
-        await _aend(op, run, state, incomplete=True)
+        await held.astop_early(**op.stream_end_fields(state, True))
         raise
     except BaseException as exc:
         try:
-            await _aclose_inner(run, inner)
+            await _aclose_inner(held, inner)
         finally:
-            await afail(run, exc)
+            await held.afail(exc)
         raise
-    await _aend(op, run, state, incomplete=False)
+    await held.afinish(**op.stream_end_fields(state, False))

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from types import AsyncGeneratorType, GeneratorType
 from typing import Any
 
-from llmhooks.core.scope import _current
+from llmhooks.core.held import HeldRun
 from llmhooks.instrument._op import Op
-from llmhooks.instrument._streams import afail, async_stream, fail, sync_stream
+from llmhooks.instrument._streams import async_stream, sync_stream
 
 __all__ = ["MARK", "already_instrumented", "wrap"]
 
@@ -40,17 +40,19 @@ def already_instrumented(fn: Any) -> bool:
     return False
 
 
-def _prime_sync(op: Op, run: Any, gen: Any) -> Any:
-    stream = sync_stream(op, run, gen, primed=True)
+def _prime_sync(op: Op, held: HeldRun, gen: Any) -> Any:
+    stream = sync_stream(op, held, gen, primed=True)
     next(stream)  # runs only to the internal first yield: nothing is pulled from gen
     return stream
 
 
 def _returned_stream(op: Op, run: Any, result: Any) -> Any:
+    # the call returned a stream: its run, entered for the call, goes on with the stream
+    held = HeldRun(run.detach())
     if type(result) is GeneratorType:
-        return _prime_sync(op, run, result)
+        return _prime_sync(op, held, result)
     # an async generator from a sync function: cannot be primed without a loop
-    return async_stream(op, run, result, primed=False)
+    return async_stream(op, held, result, primed=False)
 
 
 def _sync_wrapper(op: Op, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -60,13 +62,11 @@ def _sync_wrapper(op: Op, fn: Callable[..., Any]) -> Callable[..., Any]:
         run = begin(args, kwargs)
         if run is None:
             return fn(*args, **kwargs)
-        saved = _current.get()
         run.__enter__()
         try:
             result = fn(*args, **kwargs)
             rt = type(result)
             if rt is GeneratorType or rt is AsyncGeneratorType:
-                _current.set(saved)
                 return _returned_stream(op, run, result)
             if run.is_recording and not run.done:
                 run.finish(**end_fields(result))
@@ -86,19 +86,16 @@ def _async_wrapper(op: Op, fn: Callable[..., Any]) -> Callable[..., Any]:
         run = begin(args, kwargs)
         if run is None:
             return await fn(*args, **kwargs)
-        saved = _current.get()
         await run.__aenter__()
         try:
             result = await fn(*args, **kwargs)
             rt = type(result)
             if rt is AsyncGeneratorType:
-                _current.set(saved)
-                stream = async_stream(op, run, result, primed=True)
+                stream = async_stream(op, HeldRun(run.detach()), result, primed=True)
                 await stream.asend(None)  # prime: a dropped stream still ends its run
                 return stream
             if rt is GeneratorType:
-                _current.set(saved)
-                return _prime_sync(op, run, result)
+                return _prime_sync(op, HeldRun(run.detach()), result)
             if run.is_recording and not run.done:
                 await run.afinish(**end_fields(result))
         except BaseException as exc:
@@ -117,15 +114,14 @@ def _gen_wrapper(op: Op, fn: Callable[..., Any]) -> Callable[..., Any]:
         run = begin(args, kwargs)
         if run is None:
             return (yield from fn(*args, **kwargs))
-        saved = _current.get()
-        run.__enter__()
-        _current.set(saved)
+        held = HeldRun(run).start()
         try:
-            inner = fn(*args, **kwargs)
+            with held.current():
+                inner = fn(*args, **kwargs)
         except BaseException as exc:
-            fail(run, exc)
+            held.fail(exc)
             raise
-        return (yield from sync_stream(op, run, inner, primed=False))
+        return (yield from sync_stream(op, held, inner, primed=False))
 
     return wrapper
 
@@ -135,17 +131,14 @@ def _agen_wrapper(op: Op, fn: Callable[..., Any]) -> Callable[..., Any]:
 
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         run = begin(args, kwargs)
-        if run is not None:
-            saved = _current.get()
-            await run.__aenter__()
-            _current.set(saved)
+        held = None if run is None else await HeldRun(run).astart()
         try:
             inner = fn(*args, **kwargs)
         except BaseException as exc:
-            if run is not None:
-                await afail(run, exc)
+            if held is not None:
+                await held.afail(exc)
             raise
-        stream = inner if run is None else async_stream(op, run, inner, primed=False)
+        stream = inner if held is None else async_stream(op, held, inner, primed=False)
         # async generators have no ``yield from``: forward asend/athrow by hand
         received: Any = None
         thrown: BaseException | None = None

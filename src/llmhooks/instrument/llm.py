@@ -32,8 +32,7 @@ from collections.abc import Callable
 from typing import Any, Literal, ParamSpec, TypeVar, overload
 
 from llmhooks.core.manager import CallbackManager
-from llmhooks.core.runs import Run
-from llmhooks.events import LLMTokenEvent
+from llmhooks.core.runs import Run, llm_run_of
 from llmhooks.instrument._extract import delta_of, describe_model, split_input, text_of, usage_of
 from llmhooks.instrument._op import Op, StreamState, _DecoratedLLMRun
 from llmhooks.instrument._wrap import decorate
@@ -52,7 +51,6 @@ class LLMOp(Op):
     """An LLM call: messages/prompt in, text and usage out, one token event per streamed item."""
 
     run_cls = _DecoratedLLMRun
-    extra_events = (LLMTokenEvent,)
     keep_items = False
 
     def __init__(
@@ -125,21 +123,12 @@ class LLMOp(Op):
             streaming = self.streaming or bool(kwargs.get("stream"))
         else:
             streaming = self.streaming
-        return _DecoratedLLMRun(
-            manager,
-            {"provider": provider, "model": model},
-            {
-                "messages": messages,
-                "prompt": prompt,
-                "temperature": temperature,
-                "max_tokens": max_tokens,
-                "tools": tools,
-                "streaming": streaming,
-                "params": params,
-            },
-        )
+        payload = (messages, prompt, temperature, max_tokens, tools, streaming, params)
+        return llm_run_of(_DecoratedLLMRun, manager, provider, model, payload)  # type: ignore[no-any-return]
 
     def end_fields(self, result: Any) -> dict[str, Any]:
+        if type(result) is str:  # the common answer of a custom LLM: nothing else to read
+            return {"response": result}
         fields = usage_of(result)
         text = text_of(result)
         fields["response"] = text if text is not None else result

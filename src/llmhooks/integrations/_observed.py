@@ -16,8 +16,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from llmhooks.core.held import HeldRun
 from llmhooks.events import LLMTokenEvent
-from llmhooks.llm._held import HeldRun
 
 __all__ = ["Observer", "closing_manager", "observe", "observer_of", "rebrand"]
 

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmhooks.core.context import CallbacksLike, manager_for
-from llmhooks.core.runs import llm_run
+from llmhooks.core.held import HeldRun
 from llmhooks.integrations._observed import observe
-from llmhooks.llm._held import HeldRun
 from llmhooks.llm.providers.base import ORIGINAL
 from llmhooks.llm.response import ChatResponse
+from llmhooks.vlm import vision_llm_run
 
 __all__ = ["Api", "Instrumentation", "given", "request_params"]
 
@@ -98,7 +98,10 @@ class Instrumentation:
 
     def _run(self, api: Api, kwargs: dict[str, Any]) -> Any:
         fields = api.start(kwargs)
-        return llm_run(provider=api.provider, streaming=streaming(kwargs), callbacks=self.callbacks, **fields)
+        # images in the request make the call a VLM inference too (llmhooks.vlm)
+        return vision_llm_run(
+            provider=api.provider, streaming=streaming(kwargs), callbacks=self.callbacks, **fields
+        )
 
     def sync_create(self, original: Callable[..., Any], api: Api) -> Callable[..., Any]:
         """A sync wrapper of ``original`` (a bound ``create``/``parse`` method)."""
@@ -110,10 +113,10 @@ class Instrumentation:
                 return original(*args, **kwargs)
             run = state._run(api, kwargs)
             if streaming(kwargs) and run.is_recording:
-                held = HeldRun(run)
-                held.enter()
+                held = HeldRun(run).start()
                 try:
-                    result = original(*args, **kwargs)
+                    with held.current():  # the SDK's HTTP request is made inside the run
+                        result = original(*args, **kwargs)
                 except BaseException as exc:
                     held.fail(exc)
                     raise
@@ -140,10 +143,10 @@ class Instrumentation:
                 return await original(*args, **kwargs)
             run = state._run(api, kwargs)
             if streaming(kwargs) and run.is_recording:
-                held = HeldRun(run)
-                await held.aenter()
+                held = await HeldRun(run).astart()
                 try:
-                    result = await original(*args, **kwargs)
+                    with held.current():
+                        result = await original(*args, **kwargs)
                 except BaseException as exc:
                     await held.afail(exc)
                     raise

@@ -32,6 +32,7 @@ except ImportError:  # pragma: no cover - depends on the environment
         "instrument_anthropic needs 'anthropic': pip install 'llmhooks[anthropic]'"
     ) from None
 
+from llmhooks.core.held import HeldRun
 from llmhooks.core.runs import llm_run
 from llmhooks.integrations._observed import observe, rebrand
 from llmhooks.integrations._patch import (
@@ -44,7 +45,6 @@ from llmhooks.integrations._patch import (
     remove,
     request_params,
 )
-from llmhooks.llm._held import HeldRun
 from llmhooks.llm.providers._anthropic_parse import MessageEvents, anthropic_messages, from_message
 from llmhooks.llm.response import ChatResponse
 
@@ -110,9 +110,10 @@ class _StreamSync:
         held = _held(self)
         if held is None:
             return super().__enter__()  # type: ignore[misc]
-        held.enter()
+        held.start()
         try:
-            stream = super().__enter__()  # type: ignore[misc]
+            with held.current():  # the SDK's HTTP request is made inside the run
+                stream = super().__enter__()  # type: ignore[misc]
         except BaseException as exc:
             held.fail(exc)
             raise
@@ -128,9 +129,10 @@ class _StreamAsync:
         held = _held(self)
         if held is None:
             return await super().__aenter__()  # type: ignore[misc]
-        await held.aenter()
+        await held.astart()
         try:
-            stream = await super().__aenter__()  # type: ignore[misc]
+            with held.current():
+                stream = await super().__aenter__()  # type: ignore[misc]
         except BaseException as exc:
             await held.afail(exc)
             raise

@@ -43,6 +43,18 @@ def _coerce(value: str, kind: Any) -> Any:
     return value
 
 
+def _kind(spec: dict[str, Any]) -> Any:
+    """The JSON type to fill: the first non-null one of a type list or an ``anyOf`` (optional parameters)."""
+    kind = spec.get("type")
+    if isinstance(kind, list):
+        return next((k for k in kind if k != "null"), None)
+    if kind is None and isinstance(spec.get("anyOf"), list):
+        for option in spec["anyOf"]:
+            if isinstance(option, dict) and option.get("type") not in (None, "null"):
+                return _kind(option)
+    return kind
+
+
 def _explicit(name: str, text: str) -> tuple[str, str] | None:
     """``(value, matched text)`` of ``name=value`` / ``name: value`` in ``text``."""
     pattern = re.compile(
@@ -66,14 +78,15 @@ def extract_arguments(schema: dict[str, Any] | None, text: str) -> dict[str, Any
     for name, spec in specs.items():
         found = _explicit(name, text)
         if found is not None:
-            value = _coerce(found[0], spec.get("type"))
+            value = _coerce(found[0], _kind(spec))
             if value is not None:
                 args[name] = value
                 text = text.replace(found[1], " ", 1)
                 continue
         enum = spec.get("enum")
         if isinstance(enum, list) and enum:
-            hit = next((v for v in enum if re.search(rf"\b{re.escape(str(v))}\b", text, re.I)), None)
+            named = (v for v in enum if v is not None and re.search(rf"\b{re.escape(str(v))}\b", text, re.I))
+            hit = next(named, None)
             if hit is not None:
                 args[name] = hit
                 text = re.sub(rf"\b{re.escape(str(hit))}\b", " ", text, count=1, flags=re.I)
@@ -84,7 +97,7 @@ def extract_arguments(schema: dict[str, Any] | None, text: str) -> dict[str, Any
     for name, spec in specs.items():
         if name in args:
             continue
-        kind = spec.get("type")
+        kind = _kind(spec)
         if isinstance(spec.get("enum"), list):
             pass  # only a listed value will do
         elif kind in ("integer", "number") and numbers:

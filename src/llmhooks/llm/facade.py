@@ -22,15 +22,15 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llmhooks.core.context import CallbacksLike, manager_for
-from llmhooks.core.runs import LLMRun, llm_run
-from llmhooks.llm.messages import MessagesLike, to_messages, to_tools
+from llmhooks.core.runs import LLMRun
+from llmhooks.llm.messages import MessagesLike, ToolsLike, to_messages, to_tools
 from llmhooks.llm.providers.base import ChatRequest, Provider
 from llmhooks.llm.response import ChatResponse
 from llmhooks.llm.stream import ChatStream
+from llmhooks.vlm import vision_llm_run
 
 _TRANSPORT = frozenset({"extra_headers", "extra_query", "extra_body", "timeout"})
 
@@ -42,8 +42,6 @@ PROVIDERS: dict[str, str] = {
     "offline": "llmhooks.llm.offline:OfflineProvider",
 }
 """Provider name -> ``module:class`` (imported when chosen, so unused SDKs are never loaded)."""
-
-ToolsLike = Sequence[Mapping[str, Any]] | None
 
 
 def choose_provider(
@@ -181,7 +179,8 @@ class LLM:
             if request.tool_choice is not None:
                 params["tool_choice"] = request.tool_choice
             params = params or None
-        return llm_run(
+        # images in the messages make the call a VLM inference too (llmhooks.vlm)
+        return vision_llm_run(
             provider=self.provider,
             model=request.model,
             messages=request.messages,
@@ -207,11 +206,14 @@ class LLM:
     ) -> ChatResponse:
         """Send ``messages`` (a string or OpenAI-style message dicts) and return the answer.
 
-        ``tools`` are OpenAI function tools (or bare ``{"name", "parameters"}`` dicts);
-        the answer's ``tool_calls`` name the ones the model wants run.
+        ``tools`` are plain functions or ``Tool`` objects (described from their signature
+        and docstring, as ``Agent`` does) or OpenAI function tool dicts (bare
+        ``{"name", "parameters"}`` dicts too); the answer's ``tool_calls`` name the ones
+        the model wants run, which the caller runs.
 
         Raises:
-            TypeError, ValueError: malformed ``messages`` or ``tools`` (before any call).
+            TypeError, ValueError: malformed ``messages`` or ``tools``, or two tools with
+                one name (before any call).
             The provider SDK's own exceptions, unchanged.
         """
         request = self._request(messages, tools, tool_choice, temperature, max_tokens, model, options)

@@ -6,19 +6,22 @@
 Messages are OpenAI chat messages (``role`` ``system``/``user``/``assistant``/``tool``,
 ``content`` a string or a list of parts, assistant ``tool_calls``, tool
 ``tool_call_id``); providers translate them. Tools may be given as OpenAI function
-tools, as bare ``{"name", "description", "parameters"}`` dicts or in Anthropic's
-``input_schema`` form; they are normalised to OpenAI function tools.
+tools, as bare ``{"name", "description", "parameters"}`` dicts, in Anthropic's
+``input_schema`` form, or as plain functions and ``Tool`` objects (described from the
+signature, as ``Agent`` does); they are normalised to OpenAI function tools.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from llmhooks.llm.response import ChatResponse, ToolCall, Usage, estimate_tokens
+from llmhooks.tools import Tool
 
 __all__ = [
     "MessagesLike",
+    "ToolsLike",
     "content_text",
     "estimate_input_tokens",
     "estimated_usage",
@@ -28,6 +31,8 @@ __all__ = [
 ]
 
 MessagesLike = str | Sequence[Mapping[str, Any] | ChatResponse]
+ToolsLike = Sequence[Mapping[str, Any] | Callable[..., Any] | Tool] | None
+"""What ``tools=`` takes: dicts (OpenAI, bare or Anthropic form), functions and ``Tool`` objects."""
 
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
 
@@ -67,23 +72,29 @@ def to_messages(messages: MessagesLike) -> list[dict[str, Any]]:
     return out
 
 
-def to_tools(tools: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]] | None:
+def to_tools(tools: ToolsLike) -> list[dict[str, Any]] | None:
     """Return ``tools`` as OpenAI function tools, or None when there are none.
 
+    A function or ``Tool`` is described as ``Agent`` describes it (``Tool.from_function``:
+    name, docstring summary, JSON schema from the signature).
+
     Raises:
-        TypeError: a tool is not a dict, or has no name.
+        TypeError: a tool is not a function, ``Tool`` or dict, or has no name.
+        ValueError: two tools share a name.
     """
     if not tools:
         return None
-    if isinstance(tools, Mapping):
+    if isinstance(tools, (Mapping, Tool)) or callable(tools):
         tools = [tools]
     out: list[dict[str, Any]] = []
     for i, tool in enumerate(tools):
         if not isinstance(tool, Mapping):
-            raise TypeError(
-                f"tools[{i}] must be a dict such as {{'type': 'function', 'function': {{'name': ..., "
-                f"'parameters': {{...}}}}}}, got {type(tool).__name__}"
-            )
+            if not (isinstance(tool, Tool) or callable(tool)):
+                raise TypeError(
+                    f"tools[{i}] must be a function, a Tool or a dict such as {{'type': 'function', "
+                    f"'function': {{'name': ..., 'parameters': {{...}}}}}}, got {type(tool).__name__}"
+                )
+            tool = Tool.from_function(tool).schema()
         fn = tool.get("function") if tool.get("type") == "function" else tool
         if not isinstance(fn, Mapping) or not isinstance(fn.get("name"), str) or not fn["name"]:
             raise TypeError(f"tools[{i}] has no function name: {dict(tool)!r}")
@@ -92,6 +103,10 @@ def to_tools(tools: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]] 
         if fn.get("description"):
             spec["description"] = fn["description"]
         out.append({"type": "function", "function": spec})
+    names = tool_names(out)
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise ValueError(f"two tools are named {name!r}; pass name= to tell them apart")
     return out
 
 

@@ -7,12 +7,15 @@
     stream.response        # the whole ChatResponse (usage, tool calls) once read to the end
 
 The request is made on the first step, so one object serves both forms; reading
-one stream both ways is an error. Each text delta is one ``LLMTokenEvent``; the
-end of the stream gives the ``LLMEndEvent``. Stopping early (``break`` then the
-stream is dropped, ``close()``, ``await aclose()``, leaving a ``with`` block) closes
-the provider's HTTP stream and ends the run with ``incomplete=True``, the text so
-far and estimated counts. An error ends it with the ``LLMErrorEvent``; the
-exception reaches the caller unchanged. Exactly one terminal event either way.
+one stream both ways is an error. A stream is read once: once it has ended (read
+to the end, failed or closed) it yields nothing more, as the SDKs' own stream
+objects do, and ``response``/``text`` keep what it recorded. Each text delta is
+one ``LLMTokenEvent``; the end of the stream gives the ``LLMEndEvent``. Stopping
+early (``break`` then the stream is dropped, ``close()``, ``await aclose()``,
+leaving a ``with`` block) closes the provider's HTTP stream and ends the run with
+``incomplete=True``, the text so far and estimated counts. An error ends it with
+the ``LLMErrorEvent``; the exception reaches the caller unchanged. Exactly one
+terminal event either way.
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from types import TracebackType
 from typing import Any
 
+from llmhooks.core.held import HeldRun
 from llmhooks.core.runs import LLMRun
 from llmhooks.events import LLMTokenEvent
-from llmhooks.llm._held import HeldRun
 from llmhooks.llm.messages import estimated_usage
 from llmhooks.llm.providers.base import ChatRequest, Provider, StreamItem
 from llmhooks.llm.response import ChatResponse
@@ -77,25 +80,31 @@ class ChatStream:
         return self
 
     def __next__(self) -> str:
+        if self._done:  # finished, failed or closed: nothing more, and nothing recorded is lost
+            raise StopIteration
         source = self._source
         if source is None:
-            if self._done:
-                raise StopIteration
             if self._asource is not None:
                 raise TypeError("this stream is being read with 'async for'; do not mix it with 'for'")
             held = self._new_held()
             if held is not None:
                 try:
-                    held.enter()
+                    held.start()
                 except BaseException:  # a start handler refused the call (Abort): run already ended
                     self._done = True
                     raise
         held = self._held
         try:
             source = self._source
-            if source is None:  # a provider may open the connection here, and fail
+            if source is None:  # the first step opens the connection (and may fail): inside the run
                 source = self._source = self._provider.stream(self._request)
-            item = next(source)
+                if held is not None:
+                    with held.current():
+                        item = next(source)
+                else:
+                    item = next(source)
+            else:
+                item = next(source)
         except StopIteration:
             self._ended(None)
             raise
@@ -147,16 +156,16 @@ class ChatStream:
         return self
 
     async def __anext__(self) -> str:
+        if self._done:
+            raise StopAsyncIteration
         source = self._asource
         if source is None:
-            if self._done:
-                raise StopAsyncIteration
             if self._source is not None:
                 raise TypeError("this stream is being read with 'for'; do not mix it with 'async for'")
             held = self._new_held()
             if held is not None:
                 try:
-                    await held.aenter()
+                    await held.astart()
                 except BaseException:
                     self._done = True
                     raise
@@ -165,7 +174,13 @@ class ChatStream:
             source = self._asource
             if source is None:
                 source = self._asource = self._provider.astream(self._request)
-            item = await source.__anext__()
+                if held is not None:
+                    with held.current():
+                        item = await source.__anext__()
+                else:
+                    item = await source.__anext__()
+            else:
+                item = await source.__anext__()
         except StopAsyncIteration:
             await self._aended(None)
             raise

@@ -26,7 +26,7 @@ LLMSpanMode = Literal["auto", "always", "never"]
 
 
 def _version() -> str:
-    from llmhooks import __version__
+    from llmhooks._version import __version__
 
     return __version__
 

@@ -21,7 +21,7 @@ from uuid import UUID
 
 from llmhooks.core.context import CallbacksLike, manager_for
 from llmhooks.core.runs import ChainRun, LLMRun, NodeRun, RetrievalRun, Run, ToolRun
-from llmhooks.core.scope import _current
+from llmhooks.core.scope import Activation, activate, deactivate
 from llmhooks.events._ids import new_run_id
 from llmhooks.integrations.langchain._fields import (
     bubble_up_outputs,
@@ -50,6 +50,8 @@ def _loop_running() -> bool:
 
 
 _SCOPES = (ChainRun, NodeRun, ToolRun)  # runs whose code may start runs of its own
+# runs made current by their start callback, until their end callback (sync LangChain only)
+_ACTIVE: dict[int, Activation] = {}
 
 
 @final
@@ -97,15 +99,12 @@ class Emit:
                 # async LangChain opens a runnable in one task and ends it in another: a
                 # contextvar set here would outlive the run in the caller's context
                 return
-            _current.set(run)
+            _ACTIVE[id(run)] = activate(run)
             return
-        # undo only runs of this run's subtree: async LangChain may end a child elsewhere
-        current = _current.get()
-        while current is not None:
-            if current is run:
-                _current.set(run._parent)
-                return
-            current = getattr(current, "_parent", None)
+        # undo what the start did: the run's parent is current again (children included)
+        activation = _ACTIVE.pop(id(run), None)
+        if activation is not None:
+            deactivate(run, activation)
 
     def __enter__(self) -> None:
         return None

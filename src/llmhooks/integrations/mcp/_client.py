@@ -3,13 +3,21 @@
 async with MCPClient([{"name": "calc", "command": "python", "args": ["calc.py"]}],
                      callbacks=PrintCallbacks()) as client:
     await client.call_tool("add", {"a": 1, "b": 2})   # tool.start, mcp.progress..., tool.end
+
+with MCPClient([...]) as client:                        # sync code
+    client.tools()[0].invoke({"a": 1, "b": 2})
+
+Each operation runs on the client's own loop (``_loop``) while the caller delivers
+its events (``_relay``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
-from collections.abc import Mapping
+import weakref
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import anyio
@@ -25,6 +33,8 @@ from llmhooks.events import MCPProgressEvent
 from llmhooks.integrations.mcp._config import parse_configs
 from llmhooks.integrations.mcp._connection import Connection
 from llmhooks.integrations.mcp._errors import MCPConnectionError, MCPTimeoutError, MCPToolError
+from llmhooks.integrations.mcp._loop import IOLoop
+from llmhooks.integrations.mcp._relay import Relay
 from llmhooks.integrations.mcp._tool import (
     MCPPromptInfo,
     MCPResourceInfo,
@@ -40,22 +50,27 @@ from llmhooks.integrations.mcp._tool import (
 __all__ = ["MCPClient"]
 
 _PROBE_TIMEOUT = 5.0
+_SHUTDOWN_TIMEOUT = 10.0  # seconds a dropped client's sessions get to close
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
 class _ProgressRelay:
     """Turns one call's progress notifications into ``MCPProgressEvent``s of its tool run.
 
-    The SDK runs it in the session's task; the call waits for pending relays before
-    its end event, so progress never arrives after ``tool.end``. An ``Abort`` from a
-    handler cancels the call.
+    The SDK runs it in the session's task; each event is handed to the caller
+    (``Relay.deliver``), whose handlers have run when it returns, and the call waits
+    for pending relays before its end event, so progress never arrives after
+    ``tool.end``. An ``Abort`` from a handler cancels the call.
     """
 
-    __slots__ = ("_idle", "_manager", "_pending", "_run", "_scope", "_server", "_tool", "aborted")
+    __slots__ = ("_idle", "_manager", "_pending", "_relay", "_run", "_scope", "_server", "_tool", "aborted")
 
-    def __init__(self, run: Any, manager: Any, server: str, tool: str, scope: anyio.CancelScope) -> None:
+    def __init__(
+        self, run: Any, manager: Any, relay: Relay, server: str, tool: str, scope: anyio.CancelScope
+    ) -> None:
         self._run = run
         self._manager = manager
+        self._relay = relay
         self._server = server
         self._tool = tool
         self._scope = scope
@@ -69,7 +84,9 @@ class _ProgressRelay:
         self._idle.clear()
         run = self._run
         try:
-            await self._manager.aemit(
+            # a caller that stopped waiting refuses it: its run has ended, so it is dropped
+            await self._relay.deliver(
+                self._manager,
                 redact_event(
                     MCPProgressEvent(
                         run_id=run.run_id,
@@ -84,7 +101,7 @@ class _ProgressRelay:
                         total=total,
                         message=message,
                     )
-                )
+                ),
             )
         except Abort as exc:
             self.aborted = exc
@@ -113,8 +130,16 @@ class MCPClient:
     Events: ``MCPConnectEvent`` when a server is ready, one ``MCPDisconnectEvent`` when
     its session ends (closed, failed to start, timed out, invalid JSON, process died);
     tool start/end/error per call with ``server_name``; ``MCPProgressEvent`` with the
-    call's run ids; ``MCPLoggingEvent`` for server log messages. Async handlers are
-    awaited. Use from one event loop; calls may run concurrently.
+    call's run ids; ``MCPLoggingEvent`` for server log messages (``tool_name`` when
+    sent during a call).
+
+    The sessions run on the client's own event loop, on a thread of its own, so the
+    client serves async code on any loop and sync code in any thread alike (a sync
+    ``Agent.run`` called from async code or a Jupyter cell included); calls may run
+    concurrently. Handlers run where the caller waits: async ones are awaited on the
+    caller's loop, sync ones called in the caller's thread. Events no caller is
+    waiting for (a server dying between calls, a log outside a call) are delivered
+    on the client's loop. Use ``async with`` or, from sync code, ``with``.
 
     Raises:
         MCPConfigError: a config is malformed (raised here, before any connection).
@@ -130,6 +155,9 @@ class MCPClient:
         self._conns: dict[str, Connection] = {
             cfg.name: Connection(cfg, self.timeout, callbacks) for cfg in parse_configs(configs)
         }
+        self._io = IOLoop(f"llmhooks-mcp-{'+'.join(self._conns)}")
+        # a client dropped (or still open at exit) without close() still closes its sessions
+        weakref.finalize(self, _shutdown, self._io, list(self._conns.values()))
 
     # lifecycle
 
@@ -144,8 +172,16 @@ class MCPClient:
             MCPConnectionError: no server at all is connected afterwards (the message
                 lists each failure).
         """
+        try:
+            await Relay(self._io).run(self._connect)
+        except BaseException:
+            self._release_loop()
+            raise
+
+    async def _connect(self, relay: Relay) -> None:
         pending = [c for c in self._conns.values() if not c.connected]
-        outcomes = await asyncio.gather(*(c.start() for c in pending), return_exceptions=True)
+        with _listening(relay, pending):
+            outcomes = await asyncio.gather(*(c.start() for c in pending), return_exceptions=True)
         for outcome in outcomes:
             if isinstance(outcome, Abort):
                 raise outcome
@@ -155,7 +191,21 @@ class MCPClient:
 
     async def close(self) -> None:
         """Close every session (each gets its ``MCPDisconnectEvent``); safe to call twice."""
-        await asyncio.gather(*(c.stop() for c in self._conns.values()))
+        if self._io.loop is not None:
+            await Relay(self._io).run(self._close)
+        self._release_loop()
+
+    async def _close(self, relay: Relay) -> None:
+        conns = list(self._conns.values())
+        with _listening(relay, conns):
+            await asyncio.gather(*(c.stop() for c in conns))
+
+    def _release_loop(self) -> None:
+        # no session left: let the loop's thread end (connect() starts it again)
+        if not self._io.in_loop() and not any(
+            c.state in ("connecting", "connected") for c in self._conns.values()
+        ):
+            self._io.stop()
 
     async def __aenter__(self) -> MCPClient:
         try:
@@ -167,6 +217,20 @@ class MCPClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    def __enter__(self) -> MCPClient:
+        """Connect from sync code (``with MCPClient(...) as client:``); same rules as ``connect()``."""
+        try:
+            Relay(self._io).run_sync(self._connect)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._io.loop is not None:
+            Relay(self._io).run_sync(self._close)
+        self._release_loop()
 
     # state
 
@@ -210,31 +274,46 @@ class MCPClient:
 
     async def list_tools(self, server: str | None = None) -> list[MCPTool]:
         """Ask the servers for their tools now (refreshing ``tools()``) and return them."""
+        return await Relay(self._io).run(lambda relay: self._list_tools(relay, server))
+
+    async def _list_tools(self, relay: Relay, server: str | None) -> list[MCPTool]:
         for conn in self._live(server):
-            conn.tools = await self._request(conn, conn._list_all(self._session(conn).list_tools, "tools"))
+            with _listening(relay, [conn]):
+                listing = conn._list_all(self._session(conn).list_tools, "tools")
+                conn.tools = await self._request(conn, listing)
         return self.tools(server)
 
     async def list_resources(self, server: str | None = None) -> list[MCPResourceInfo]:
         """Ask the servers for their resources now."""
+        return await Relay(self._io).run(lambda relay: self._list_resources(relay, server))
+
+    async def _list_resources(self, relay: Relay, server: str | None) -> list[MCPResourceInfo]:
         out: list[MCPResourceInfo] = []
         for conn in self._live(server):
             session = self._session(conn)
             caps = session.server_capabilities
             if caps is not None and caps.resources is None:
                 continue
-            conn.resources = await self._request(conn, conn._list_all(session.list_resources, "resources"))
+            with _listening(relay, [conn]):
+                conn.resources = await self._request(
+                    conn, conn._list_all(session.list_resources, "resources")
+                )
             out.extend(resource_info(conn.name, r) for r in conn.resources)
         return out
 
     async def list_prompts(self, server: str | None = None) -> list[MCPPromptInfo]:
         """Ask the servers for their prompts now."""
+        return await Relay(self._io).run(lambda relay: self._list_prompts(relay, server))
+
+    async def _list_prompts(self, relay: Relay, server: str | None) -> list[MCPPromptInfo]:
         out: list[MCPPromptInfo] = []
         for conn in self._live(server):
             session = self._session(conn)
             caps = session.server_capabilities
             if caps is not None and caps.prompts is None:
                 continue
-            conn.prompts = await self._request(conn, conn._list_all(session.list_prompts, "prompts"))
+            with _listening(relay, [conn]):
+                conn.prompts = await self._request(conn, conn._list_all(session.list_prompts, "prompts"))
             out.extend(prompt_info(conn.name, p) for p in conn.prompts)
         return out
 
@@ -255,16 +334,25 @@ class MCPClient:
                 raise LookupError(f"no connected MCP server lists the resource {uri!r}; pass server=...")
         else:
             conn = self._conn(server)
-        result = await self._request(conn, self._session(conn).read_resource(uri))
+        result = await Relay(self._io).run(lambda relay: self._read(relay, conn, uri))
         return resource_value(result)
+
+    async def _read(self, relay: Relay, conn: Connection, uri: str) -> Any:
+        with _listening(relay, [conn]):
+            return await self._request(conn, self._session(conn).read_resource(uri))
 
     async def get_prompt(
         self, name: str, arguments: Mapping[str, str] | None = None, *, server: str | None = None
     ) -> list[dict[str, Any]]:
         """Render a prompt: its messages as ``{"role", "content"}`` dicts."""
         conn = self._conn(server) if server is not None else self._owner(name, "prompts")
-        result = await self._request(conn, self._session(conn).get_prompt(name, dict(arguments or {})))
+        args = dict(arguments or {})
+        result = await Relay(self._io).run(lambda relay: self._get_prompt(relay, conn, name, args))
         return prompt_messages(result)
+
+    async def _get_prompt(self, relay: Relay, conn: Connection, name: str, args: dict[str, str]) -> Any:
+        with _listening(relay, [conn]):
+            return await self._request(conn, self._session(conn).get_prompt(name, args))
 
     # tool calls
 
@@ -284,7 +372,7 @@ class MCPClient:
         ``name`` is the tool's name; when two servers offer it, qualify it as
         ``"server.tool"`` (or ``"server__tool"``, the form ``tools()`` uses) or pass
         ``server=``. Progress notifications are requested when some handler takes
-        ``MCPProgressEvent`` and ``progress`` is true.
+        ``MCPProgressEvent`` and ``progress`` is true. ``MCPTool.invoke`` is the sync form.
 
         Raises:
             MCPToolError: the server flagged the result as an error or answered with
@@ -299,38 +387,71 @@ class MCPClient:
         async with tool_run(
             tool, arguments=args, tool_call_id=tool_call_id, server_name=conn.name, callbacks=self._callbacks
         ) as run:
+            result = await Relay(self._io, tool).run(
+                lambda relay: self._call(relay, run, conn, tool, args, limit, progress)
+            )
+            value = _value(conn, tool, result)
+            await run.afinish(result=value)
+        return result if raw else value
+
+    def _call_tool_sync(
+        self,
+        name: str,
+        arguments: Mapping[str, Any] | None = None,
+        *,
+        server: str | None = None,
+        timeout: float | None = None,
+        tool_call_id: str | None = None,
+        progress: bool = True,
+        raw: bool = False,
+    ) -> Any:
+        """``call_tool`` for sync code (``MCPTool.invoke``): handlers run in this thread."""
+        conn, tool = self._resolve(name, server)
+        args = dict(arguments or {})
+        limit = timeout if timeout is not None else conn.timeout
+        with tool_run(
+            tool, arguments=args, tool_call_id=tool_call_id, server_name=conn.name, callbacks=self._callbacks
+        ) as run:
+            result = Relay(self._io, tool).run_sync(
+                lambda relay: self._call(relay, run, conn, tool, args, limit, progress)
+            )
+            value = _value(conn, tool, result)
+            run.finish(result=value)
+        return result if raw else value
+
+    async def _call(
+        self,
+        relay: Relay,
+        run: Any,
+        conn: Connection,
+        tool: str,
+        args: dict[str, Any],
+        limit: float,
+        progress: bool,
+    ) -> Any:
+        """The request of one tool call, on the I/O loop; its events go to the caller's handlers."""
+        with _listening(relay, [conn]):
             session = self._session(conn)
             with anyio.CancelScope() as scope:
-                relay = None
+                relayed = None
                 # a run nobody takes tool events from may still have progress listeners
                 manager = run.manager if run.is_recording else manager_for(self._callbacks)
                 if progress and manager is not None and manager.wants(MCPProgressEvent):
-                    relay = _ProgressRelay(run, manager, conn.name, tool, scope)
+                    relayed = _ProgressRelay(run, manager, relay, conn.name, tool, scope)
                 try:
                     result = await session.call_tool(
-                        tool, args, read_timeout_seconds=limit, progress_callback=relay
+                        tool, args, read_timeout_seconds=limit, progress_callback=relayed
                     )
                 except MCPError as exc:
                     raise await self._call_failed(conn, tool, exc, limit) from exc
-            if relay is not None:
-                if relay.aborted is not None:
-                    raise relay.aborted
-                await relay.drain(limit)
+            if relayed is not None:
+                await relayed.drain(limit)  # a handler may still be running: it may yet refuse the call
+                if relayed.aborted is not None:
+                    raise relayed.aborted
             if scope.cancelled_caught:  # pragma: no cover - only an Abort cancels the scope
                 raise asyncio.CancelledError
-            if not isinstance(result, types.CallToolResult):
-                raise MCPToolError(
-                    f"MCP tool {tool!r} on server {conn.name!r} returned {type(result).__name__}",
-                    server_name=conn.name,
-                    tool_name=tool,
-                )
-            if result.is_error:
-                err = MCPToolError(error_text(result), server_name=conn.name, tool_name=tool, result=result)
-                await run.aerror(err)
-                raise err
-            value = tool_value(result)
-            await run.afinish(result=value)
-        return result if raw else value
+            await conn.logs_delivered(limit)  # what the server logged during the call, before its end
+            return result
 
     # internals
 
@@ -456,3 +577,42 @@ class MCPClient:
         except Exception as exc:
             if conn.connected:
                 await conn.stop(f"the server stopped answering (ping failed: {type(exc).__name__})")
+
+
+def _value(conn: Connection, tool: str, result: Any) -> Any:
+    """A call's value; raises ``MCPToolError`` for a result the server flagged as an error."""
+    if not isinstance(result, types.CallToolResult):
+        raise MCPToolError(
+            f"MCP tool {tool!r} on server {conn.name!r} returned {type(result).__name__}",
+            server_name=conn.name,
+            tool_name=tool,
+        )
+    if result.is_error:
+        raise MCPToolError(error_text(result), server_name=conn.name, tool_name=tool, result=result)
+    return tool_value(result)
+
+
+@contextlib.contextmanager
+def _listening(relay: Relay, conns: list[Connection]) -> Iterator[None]:
+    """Make ``relay``'s caller the one that delivers these sessions' events meanwhile."""
+    for conn in conns:
+        conn.relays.append(relay)
+    try:
+        yield
+    finally:
+        for conn in conns:
+            conn.relays.remove(relay)
+
+
+def _shutdown(io: IOLoop, conns: list[Connection]) -> None:
+    """Close the sessions of a client garbage-collected (or still open at exit) without ``close()``."""
+    if io.loop is None:
+        return
+    if not io.in_loop():
+
+        async def stop_all() -> None:
+            await asyncio.gather(*(c.stop() for c in conns))
+
+        with contextlib.suppress(BaseException):
+            io.submit(stop_all()).result(timeout=_SHUTDOWN_TIMEOUT)
+    io.stop()

@@ -7,6 +7,10 @@ session, reports when it is ready, then waits until it is told to close or the
 server goes away (end of its stream, invalid JSON, a transport failure). The owner
 emits ``MCPConnectEvent`` once the handshake and listings are done and exactly one
 ``MCPDisconnectEvent`` when the session ends, whatever ended it.
+
+All of it runs on the client's own loop (``_loop``). Session events go to the caller of
+an operation in progress on the session (``relays``: a connect, a close, a call), whose
+handlers run where that caller waits; with none in progress, they are delivered here.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from llmhooks.events import MCPConnectEvent, MCPDisconnectEvent, MCPEvent, MCPLo
 from llmhooks.events._ids import new_run_id, new_trace_id
 from llmhooks.integrations.mcp._config import ServerConfig
 from llmhooks.integrations.mcp._errors import MCPConnectionError, MCPTimeoutError
+from llmhooks.integrations.mcp._relay import Relay
 
 __all__ = ["Connection"]
 
@@ -149,6 +154,11 @@ class Connection:
         self._startup: anyio.CancelScope | None = None
         self._task: asyncio.Task[None] | None = None
         self._ids: dict[str, Any] = {}
+        # callers waiting on an operation of this session, oldest first: its events go to them
+        self.relays: list[Relay] = []
+        self._logs_pending = 0
+        self._logs_idle = asyncio.Event()
+        self._logs_idle.set()
 
     @property
     def connected(self) -> bool:
@@ -402,8 +412,13 @@ class Connection:
 
     async def _emit(self, cls: type[MCPEvent], fields: dict[str, Any]) -> None:
         manager = manager_for(self._callbacks)
-        if manager is not None and manager.wants(cls):
-            await manager.aemit(self._event(cls, fields))
+        if manager is None or not manager.wants(cls):
+            return
+        event = self._event(cls, fields)
+        for relay in list(self.relays):  # a caller waiting on this session runs the handlers
+            if await relay.deliver(manager, event):
+                return
+        await manager.aemit(event)  # nobody is waiting (a log between calls): on the client's loop
 
     def _emit_sync(self, cls: type[MCPEvent], fields: dict[str, Any]) -> None:
         manager = manager_for(self._callbacks)
@@ -412,9 +427,32 @@ class Connection:
                 manager.emit(self._event(cls, fields))
 
     async def _on_log(self, params: types.LoggingMessageNotificationParams) -> None:
-        await self._emit(
-            MCPLoggingEvent, {"level": str(params.level), "data": params.data, "logger_name": params.logger}
-        )
+        # a log names no request: it belongs to the tool in flight, when only one tool is
+        calls = {relay.tool for relay in self.relays if relay.tool is not None}
+        fields = {
+            "level": str(params.level),
+            "data": params.data,
+            "logger_name": params.logger,
+            "tool_name": next(iter(calls)) if len(calls) == 1 else None,
+        }
+        self._logs_pending += 1
+        self._logs_idle.clear()
+        try:
+            await self._emit(MCPLoggingEvent, fields)
+        finally:
+            self._logs_pending -= 1
+            if not self._logs_pending:
+                self._logs_idle.set()
+
+    async def logs_delivered(self, timeout: float) -> None:
+        """Wait, bounded, until the log messages received so far have been delivered.
+
+        A call waits for this before its end event: a server logs during a call before
+        it answers, so its logs reach the handlers before ``tool.end``.
+        """
+        if self._logs_pending:
+            with anyio.move_on_after(timeout):
+                await self._logs_idle.wait()
 
 
 def _version() -> str:

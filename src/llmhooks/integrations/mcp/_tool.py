@@ -2,6 +2,7 @@
 
 tools = client.tools()                 # MCPTool objects
 await tools[0](a=1, b=2)               # same as client.call_tool("add", {"a": 1, "b": 2})
+tools[0].invoke({"a": 1, "b": 2})      # the same from sync code
 tools[0].parameters                    # the server's JSON schema for the arguments
 """
 
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import mcp_types as types
 
 if TYPE_CHECKING:
+    from llmhooks.core.context import CallbacksLike
     from llmhooks.integrations.mcp._client import MCPClient
 
 __all__ = ["MCPPromptInfo", "MCPResourceInfo", "MCPTool", "prompt_messages", "resource_value", "tool_value"]
@@ -32,7 +34,7 @@ class MCPTool:
 
     Calling it runs ``MCPClient.call_tool`` on its server, which reports the tool
     events itself: ``llmhooks_emits_tool_events`` tells an agent not to wrap it again
-    (an agent passes its tool call id through ``ainvoke``).
+    (an agent passes its tool call id through ``ainvoke``, or ``invoke`` in sync code).
     """
 
     llmhooks_emits_tool_events: ClassVar[bool] = True
@@ -61,6 +63,18 @@ class MCPTool:
         return await self._client.call_tool(
             self.tool_name, arguments, server=self.server_name, tool_call_id=tool_call_id
         )
+
+    def invoke(self, arguments: dict[str, Any] | None = None, *, tool_call_id: str | None = None) -> Any:
+        """Sync ``ainvoke``, from any thread, even one whose event loop is running (a sync
+        ``Agent.run`` called from async code, a Jupyter cell): handlers run in this thread."""
+        return self._client._call_tool_sync(
+            self.tool_name, arguments, server=self.server_name, tool_call_id=tool_call_id
+        )
+
+    @property
+    def callbacks(self) -> CallbacksLike:
+        """The handlers its calls report to besides global and scoped ones (the client's ``callbacks=``)."""
+        return self._client._callbacks
 
     def __repr__(self) -> str:
         return f"MCPTool({self.name!r}, server={self.server_name!r})"

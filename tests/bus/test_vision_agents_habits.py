@@ -1,0 +1,348 @@
+"""``EventManager`` habits of vision-agents' programs: merge, silent, module registration, dicts,
+``await shutdown()``, and the exceptions their ``except`` clauses expect."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import types
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import pytest
+
+import llmhooks.events
+from llmhooks import (
+    EventManager,
+    LLMEndEvent,
+    LLMStartEvent,
+    RealtimeAudioOutputEvent,
+    RealtimeConnectedEvent,
+    callbacks_context,
+    llm_run,
+)
+from llmhooks.bus import (
+    HandlerErrorEvent,
+    InvalidEventClassError,
+    InvalidSubscriberError,
+    Shutdown,
+    UnregisteredEventError,
+)
+from llmhooks.errors import InvalidHandlerError
+from llmhooks.events import Event
+
+
+@dataclass(slots=True, kw_only=True)
+class Ping(Event):
+    type: ClassVar[str] = "test.habits.ping"
+    n: int = 0
+
+
+@dataclass(slots=True, kw_only=True)
+class Pong(Event):
+    type: ClassVar[str] = "test.habits.pong"
+    n: int = 0
+
+
+def collector(got: list[Any]) -> Any:
+    def on_ping(event: Ping) -> None:
+        got.append(event.n)
+
+    return on_ping
+
+
+# -- merge -----------------------------------------------------------------------------------------
+
+
+async def test_merge_makes_the_child_a_handle_on_the_parent() -> None:
+    """After ``parent.merge(child)`` the child's subscribers, registrations and sends live in the parent."""
+    parent, child = EventManager(strict=True), EventManager()
+    parent.register(Ping)
+    child.register(Pong)
+    from_parent: list[Any] = []
+    from_child: list[Any] = []
+    parent.subscribe(collector(from_parent))
+    child.subscribe(lambda e: from_child.append(("pong", e.n)), types=Pong)
+    parent.merge(child)
+    assert set(parent.registered) == {Ping, Pong} and child.registered == parent.registered
+    child.send(Ping(n=1), Pong(n=2))
+    parent.send(Pong(n=3))
+    late: list[Any] = []
+    child.subscribe(collector(late))  # subscribing on the handle subscribes on the parent
+    parent.send(Ping(n=4))
+    assert await child.wait() and await parent.wait()
+    assert from_parent == [1, 4] and late == [4]
+    assert from_child == [("pong", 2), ("pong", 3)]
+    assert len(parent.subscribers) == 3 and child.subscribers == parent.subscribers
+    with pytest.raises(UnregisteredEventError):  # the parent's strictness applies to the handle
+        child.send(LLMEndEvent())
+
+
+async def test_shutting_down_a_merged_child_leaves_the_parent_alone() -> None:
+    """vision-agents' bug: a merged child's shutdown cleared the parent. Here the parent goes on."""
+    parent, child = EventManager(), EventManager()
+    got: list[Any] = []
+    parent.subscribe(collector(got))
+    parent.merge(child)
+    parent.send(Ping(n=1))
+    assert await child.shutdown()
+    child.send(Ping(n=2))  # the shut-down handle no longer forwards
+    parent.send(Ping(n=3))
+    assert await parent.wait()
+    assert got == [1, 3] and parent.subscribers and parent.stats()["dropped"] == 0
+
+
+def test_events_queued_before_a_merge_are_still_delivered() -> None:
+    """What the child had queued reaches its subscribers; a failure among them is reported to the parent."""
+    child = EventManager()
+    got: list[Any] = []
+    reports: list[HandlerErrorEvent] = []
+
+    def fails(event: Pong) -> None:
+        raise RuntimeError("boom")
+
+    child.subscribe(collector(got))
+    child.subscribe(fails)
+    for n in range(50):
+        child.send(Ping(n=n))
+    child.send(Pong(n=0))
+    parent = EventManager()
+    parent.subscribe(lambda e: reports.append(e), types=HandlerErrorEvent)
+    parent.merge(child)
+    child.send(Ping(n=50))
+    assert child.flush(timeout=5) and parent.flush(timeout=5)
+    assert got == list(range(51))
+    assert [r.handler for r in reports] == [fails.__qualname__]
+    parent.shutdown()
+    child.shutdown()
+
+
+async def test_merges_chain_and_refuse_loops() -> None:
+    """Merging a manager that has handles moves the handles too; merging into itself or twice is refused."""
+    a, b, z = EventManager(), EventManager(), EventManager()
+    a.merge(b)
+    z.merge(a)
+    got: list[Any] = []
+    z.subscribe(collector(got))
+    b.send(Ping(n=1))
+    a.send(Ping(n=2))
+    assert await b.wait() and await z.wait() and got == [1, 2]
+    with pytest.raises(ValueError, match="itself"):
+        z.merge(b)
+    with pytest.raises(ValueError, match="already merged"):
+        EventManager().merge(b)
+    with pytest.raises(TypeError):
+        z.merge(object())  # type: ignore[arg-type]
+
+
+def test_a_merged_child_inside_a_callback_manager_routes_by_the_parents_subscribers() -> None:
+    """Producers' events given to the handle reach the parent's subscribers, subscribed before or after."""
+    parent, child = EventManager(), EventManager()
+    parent.merge(child)
+    ends: list[Any] = []
+    with callbacks_context([child]):
+        with llm_run(model="m") as run:
+            run.finish(response="before")
+        parent.subscribe(lambda e: ends.append(e.response), types=LLMEndEvent)
+        with llm_run(model="m") as run:
+            run.finish(response="after")
+    assert parent.flush(timeout=5) and ends == ["after"]
+    parent.shutdown()
+
+
+# -- silent ------------------------------------------------------------------------------------------
+
+
+async def test_silent_class_failures_are_not_logged_but_still_reported(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``silent(cls)``: a failing subscriber of that class logs nothing, yet is counted and reported."""
+    manager = EventManager()
+    reports: list[str] = []
+
+    def fails(event: Ping | Pong) -> None:
+        raise ValueError(f"bad {event.type}")
+
+    manager.subscribe(fails)
+    manager.subscribe(lambda e: reports.append(e.event_type), types=HandlerErrorEvent)
+    manager.silent(Ping)
+    assert "test.habits.ping" in manager.silenced
+    with caplog.at_level(logging.ERROR, logger="llmhooks"):
+        manager.send(Ping(), Pong())
+        assert await manager.wait()
+    logged = [r.getMessage() for r in caplog.records]
+    assert len(logged) == 1 and "test.habits.pong" in logged[0]
+    assert reports == ["test.habits.ping", "test.habits.pong"] and manager.failures == 2
+    with pytest.raises(InvalidEventClassError):
+        manager.silent("test.habits.ping")  # type: ignore[arg-type]
+
+
+# -- registering a module ----------------------------------------------------------------------------
+
+
+def test_register_events_from_module_with_a_prefix() -> None:
+    """Every ``...Event`` class of the module whose ``type`` starts with the prefix is registered."""
+    manager = EventManager(strict=True)
+    found = manager.register_events_from_module(llmhooks.events, prefix="realtime.")
+    assert RealtimeConnectedEvent in found and RealtimeAudioOutputEvent in found
+    assert all(cls.type.startswith("realtime.") for cls in found)  # type: ignore[attr-defined]
+    assert set(manager.registered) == set(found)
+    manager.send(RealtimeConnectedEvent(session_id="s"))  # registered: accepted
+    with pytest.raises(UnregisteredEventError):
+        manager.send(LLMStartEvent())
+    manager.shutdown()
+
+
+def test_register_events_from_module_skips_or_refuses_non_events() -> None:
+    """A name ending in ``Event`` that is not an event class is skipped, or refused when asked."""
+    module = types.ModuleType("plugin_events")
+    module.PingEvent = Ping  # type: ignore[attr-defined]
+    module.SomethingEvent = object()  # type: ignore[attr-defined]
+    module.Helper = Pong  # type: ignore[attr-defined]  # not named ...Event: not registered
+    manager = EventManager()
+    assert manager.register_events_from_module(module) == (Ping,)
+    with pytest.raises(InvalidEventClassError, match=r"plugin_events\.SomethingEvent"):
+        manager.register_events_from_module(module, ignore_not_compatible=False)
+
+
+# -- sending dicts -----------------------------------------------------------------------------------
+
+
+async def test_send_a_dict_with_a_type() -> None:
+    """A dict with a ``type`` becomes that event class; unknown keys go to ``metadata``."""
+    manager = EventManager()
+    got: list[Any] = []
+    manager.subscribe(lambda e: got.append(e), types=LLMEndEvent | Ping)
+    manager.send({"type": "llm.end", "model": "m", "input_tokens": 3, "plugin_name": "openai"})
+    manager.send({"type": "test.habits.ping", "n": 7})
+    assert await manager.wait()
+    end, ping = got
+    assert isinstance(end, LLMEndEvent) and (end.model, end.input_tokens) == ("m", 3)
+    assert end.metadata == {"plugin_name": "openai"}
+    assert isinstance(ping, Ping) and ping.n == 7
+
+
+async def test_send_a_dict_of_a_registered_class_outside_the_event_tree() -> None:
+    """A registered class that is not an llmhooks ``Event`` is found by its ``type`` too."""
+
+    @dataclass
+    class Custom:
+        type: ClassVar[str] = "custom.thing"
+        size: int = 0
+
+    manager = EventManager()
+    manager.register(Custom)
+    got: list[Any] = []
+    manager.subscribe(lambda e: got.append(e.size), types=Custom)
+    manager.send({"type": "custom.thing", "size": 5})
+    assert await manager.wait() and got == [5]
+
+
+def test_send_a_dict_whose_type_names_nothing() -> None:
+    """An unknown or missing ``type`` is a clear error, catchable as vision-agents' users do."""
+    manager = EventManager()
+    with pytest.raises(UnregisteredEventError, match=r"'plugin\.nope'"):
+        manager.send({"type": "plugin.nope"})
+    with pytest.raises(RuntimeError):
+        manager.send({"n": 1})
+
+
+# -- shutdown ------------------------------------------------------------------------------------------
+
+
+async def test_await_shutdown_delivers_then_stops() -> None:
+    """``await manager.shutdown()``: what was queued is delivered, later sends are refused."""
+    manager = EventManager()
+    got: list[Any] = []
+
+    async def slow(event: Ping) -> None:
+        await asyncio.sleep(0)
+        got.append(event.n)
+
+    manager.subscribe(slow)
+    manager.send(Ping(n=1), Ping(n=2))
+    result = manager.shutdown()
+    assert isinstance(result, Shutdown) and await result is True
+    assert got == [1, 2]
+    manager.send(Ping(n=3))
+    assert manager.dropped == 1
+
+
+async def test_shutdown_not_awaited_still_refuses_new_events() -> None:
+    """In async code ``shutdown()`` closes the bus at once; queued events are still delivered."""
+    manager = EventManager()
+    got: list[Any] = []
+    manager.subscribe(collector(got))
+    manager.send(Ping(n=1))
+    manager.shutdown()
+    manager.send(Ping(n=2))
+    assert not await manager.wait()  # False: an event was refused
+    assert got == [1] and manager.dropped == 1
+
+
+def test_sync_shutdown_is_a_true_value() -> None:
+    """In sync code ``shutdown()`` finishes before it returns and is true when all was delivered."""
+    manager = EventManager()
+    got: list[Any] = []
+    manager.subscribe(collector(got))
+    manager.send(Ping(n=1))
+    result = manager.shutdown(timeout=5)
+    assert result and result == True  # noqa: E712
+    assert got == [1] and repr(result) == "<Shutdown delivered=True>"
+
+
+# -- errors a migrating program expects ----------------------------------------------------------------
+
+
+def test_errors_are_also_the_builtins_vision_agents_raises() -> None:
+    """``except RuntimeError`` / ``except ValueError`` clauses written for vision-agents still catch ours."""
+    strict = EventManager(ignore_unknown_events=False)
+    assert strict.strict
+    with pytest.raises(RuntimeError):  # vision-agents: RuntimeError("Event not registered ...")
+        strict.send(Ping())
+    with pytest.raises(ValueError):  # and what llmhooks raised before
+        strict.send(Ping())
+    with pytest.raises(ValueError):  # vision-agents: ValueError for an incompatible class
+        strict.register("Ping")  # type: ignore[arg-type]
+    strict.register("Ping", Ping, ignore_not_compatible=True)  # type: ignore[arg-type]
+    assert strict.registered == (Ping,)
+
+    def two_events(a: Ping, b: Pong) -> None:
+        pass
+
+    with pytest.raises(RuntimeError, match=r"A \| B"):  # vision-agents: RuntimeError, "use Union instead"
+        strict.subscribe(two_events)
+    with pytest.raises(InvalidHandlerError):
+        strict.subscribe(lambda e: None)
+
+
+def test_a_subscriber_needing_two_arguments_is_refused_when_subscribing() -> None:
+    """Issue 9: a handler that needs a second positional argument would fail on every delivery."""
+    manager = EventManager()
+
+    def needs_two(event: Ping, context: dict[str, Any]) -> None:
+        pass
+
+    def needs_keyword(event: Ping, *, context: dict[str, Any]) -> None:
+        pass
+
+    with pytest.raises(InvalidSubscriberError, match=r"needs 2 arguments.*'context'") as raised:
+        manager.subscribe(needs_two)
+    assert raised.value.handler is needs_two
+    with pytest.raises(InvalidSubscriberError, match="'context'"):
+        manager.subscribe(needs_keyword)
+
+    class Handler:
+        def on_ping(self, event: Ping, extra: int) -> None:
+            pass
+
+    with pytest.raises(InvalidSubscriberError, match="'extra'"):
+        manager.subscribe(Handler().on_ping)
+    with pytest.raises(InvalidSubscriberError, match="'extra'"):
+        manager.subscribe(lambda e, extra: None, types=Ping)
+
+    def optional(event: Ping, context: dict[str, Any] | None = None, *rest: Any, **more: Any) -> None:
+        pass
+
+    manager.subscribe(optional)  # defaults, *args and **kwargs are fine
+    assert manager.subscribers == (optional,)

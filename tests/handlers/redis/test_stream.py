@@ -1,0 +1,265 @@
+"""The event stream on a real Redis: shipped once, collected once, through restarts and crashes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import redis
+from tests.handlers.redis._server import RedisServer, free_port
+
+from llmhooks import LLM, Callbacks, Event, flush, run_context
+from llmhooks.handlers.collector import Collector
+from llmhooks.handlers.redis import RedisStreamConsumer, RedisStreamShipper
+from llmhooks.handlers.shipping import encode_event
+from llmhooks.testing import RecordingCallbacks
+
+ROOT = Path(__file__).resolve().parents[3]
+BIN = Path(sys.executable).parent
+
+
+class Counting(Callbacks):
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    def on_event(self, event: Event) -> None:
+        with self.lock:
+            self.counts[event.type] += 1
+
+
+def _collect(
+    url: str, stream: str, handlers: list[Callbacks], group: str = "g", idle: float = 0.5
+) -> Collector:
+    collector = Collector(RedisStreamConsumer(url, stream=stream, group=group), handlers, block=0.05)
+    collector.run(idle_exit=idle)
+    return collector
+
+
+def test_every_event_arrives_once_as_it_was(redis_url: str) -> None:
+    """Plain and streamed calls: the collector rebuilds the same events, user ids included."""
+    truth = RecordingCallbacks()
+    llm = LLM(provider="offline", callbacks=[truth, RedisStreamShipper(redis_url, stream="s")])
+    with run_context(user_id="alice"):
+        for i in range(20):
+            llm.chat(f"what is {i} plus 1?")
+        for _ in llm.stream("tell me a story"):
+            pass
+    assert flush(10)
+    got = RecordingCallbacks()
+    collector = _collect(redis_url, "s", [got])
+    assert collector.stats.handled == len(truth.events) and collector.stats.duplicates == 0
+    key = lambda e: (e.run_id, e.type, getattr(e, "index", 0))  # noqa: E731
+    assert sorted(map(key, got.events)) == sorted(map(key, truth.events))
+    by_key = {key(e): e for e in got.events}
+    for event in truth.events:
+        assert by_key[key(event)].to_dict() == event.to_dict()
+    assert {e.user_id for e in got.events} == {"alice"}
+
+
+def test_a_batch_resent_after_a_timeout_is_handled_once(server: RedisServer) -> None:
+    """Redis frozen during an export: the batch lands, is resent, and is still handled once."""
+    shipper = RedisStreamShipper(server.url, stream="s", timeout=0.2, retry_for=20)
+    truth = RecordingCallbacks()
+    llm = LLM(provider="offline", callbacks=[truth])
+    for i in range(25):
+        llm.chat(f"call {i}")
+    payloads = [encode_event(e) for e in truth.events]
+    assert shipper.send(payloads[:1])  # connected
+    server.pause()
+    sender = threading.Thread(target=shipper.send, args=(payloads[1:],))
+    sender.start()
+    deadline = time.monotonic() + 10
+    while shipper.stats()["retries"] < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    server.resume()
+    sender.join(20)
+    length = redis.Redis.from_url(server.url).xlen("s")
+    assert length > len(payloads)  # the timed-out batch was applied, then resent
+    got = Counting()
+    collector = _collect(server.url, "s", [got])
+    assert collector.stats.handled == len(payloads) == 50
+    assert collector.stats.duplicates == length - len(payloads)
+    assert got.counts == Counter({"llm.start": 25, "llm.end": 25})
+
+
+def test_redis_killed_and_restarted_mid_load_loses_nothing_and_counts_nothing_twice(
+    server: RedisServer,
+) -> None:
+    """kill -9 with append-only persistence while workers ship and a collector reads."""
+    truth, got = Counting(), Counting()
+    llm = LLM(provider="offline", callbacks=[truth, RedisStreamShipper(server.url, stream="s", timeout=0.3)])
+    consumer = RedisStreamConsumer(server.url, stream="s", group="g", timeout=0.3)
+    collector = Collector(consumer, [got], block=0.05, batch_size=32)
+    reader = threading.Thread(target=collector.run, kwargs={"idle_exit": 1.0})
+    reader.start()
+    for i in range(300):
+        llm.chat(f"call {i}")
+        if i == 100:
+            server.kill()
+        if i == 150:
+            server.start()
+        if i % 10 == 0:
+            time.sleep(0.01)
+    assert flush(60)
+    reader.join(60)
+    assert not reader.is_alive()
+    assert got.counts == truth.counts == Counter({"llm.start": 300, "llm.end": 300})
+    assert collector.stats.handled == 600 and collector.stats.errors > 0
+
+
+class Slow(Counting):
+    def on_event(self, event: Event) -> None:
+        time.sleep(0.05)
+        super().on_event(event)
+
+
+def test_a_slow_collectors_batch_is_not_taken_over_while_it_works(redis_url: str) -> None:
+    """Batches taking longer than claim_idle: the live collector extends its claims; nothing twice."""
+    truth = RecordingCallbacks()
+    llm = LLM(provider="offline", callbacks=[truth, RedisStreamShipper(redis_url, stream="s")])
+    for i in range(15):
+        llm.chat(f"call {i}")
+    assert flush(10)
+    got = [Slow(), Slow()]
+    # one batch of 30 events: one collector takes it (1.5 s), the other looks for stale
+    # entries every 0.2 s; claims last 1 s unless extended
+    collectors = [
+        Collector(
+            RedisStreamConsumer(redis_url, stream="s", group="g", claim_idle=1.0),
+            [handler],
+            batch_size=30,
+            block=0.05,
+            claim_every=0.2,
+        )
+        for handler in got
+    ]
+    threads = [threading.Thread(target=c.run, kwargs={"idle_exit": 1.0}) for c in collectors]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sum((g.counts for g in got), Counter()) == Counter({"llm.start": 15, "llm.end": 15})
+    assert sum(c.stats.duplicates for c in collectors) == 0
+
+
+def test_malformed_entries_are_counted_and_acknowledged(redis_url: str) -> None:
+    """Entries that are not llmhooks events never stall the group."""
+    r = redis.Redis.from_url(redis_url)
+    r.xadd("s", {"e": "not json"})
+    r.xadd("s", {"e": json.dumps({"type": "no.such.type", "event_id": "x-1"})})
+    r.xadd("s", {"other": "field"})
+    collector = _collect(redis_url, "s", [Counting()])
+    assert (collector.stats.malformed, collector.stats.handled) == (3, 0)
+    assert collector.stats.backlog["pending"] == 0 and collector.stats.backlog["lag"] == 0
+
+
+def test_the_shipper_never_blocks_callers_while_redis_is_down(server: RedisServer) -> None:
+    """Redis stopped: calls go on at full speed; the queued events are delivered once it is back."""
+    truth = Counting()
+    llm = LLM(provider="offline", callbacks=[truth, RedisStreamShipper(server.url, stream="s", timeout=0.2)])
+    server.stop()
+    started = time.monotonic()
+    for i in range(200):
+        llm.chat(f"call {i}")
+    assert time.monotonic() - started < 0.5
+    server.start()
+    assert flush(60)
+    got = Counting()
+    _collect(server.url, "s", [got])
+    assert got.counts == truth.counts
+
+
+def _ship(url: str, stream: str, calls: int) -> Counter[str]:
+    out = subprocess.run(
+        [sys.executable, "-m", "tests.handlers.redis._workers", "ship", url, stream, str(calls)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    return Counter(json.loads(out))
+
+
+def _collector(url: str, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [str(BIN / "llmhooks"), "collect", "--redis", url, "--stream", "s", "--group", "g", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_collectors_share_a_group_and_take_over_a_dead_ones_entries(redis_url: str) -> None:
+    """A collector killed mid-batch: the two others share the stream and handle its entries once."""
+    truth = _ship(redis_url, "s", 50)
+    dead = _collector(
+        redis_url, "--batch", "50", "--claim-idle", "0.5", "tests.handlers.redis._workers:Stuck"
+    )
+    assert dead.stdout is not None and dead.stdout.readline().strip() == "stuck"
+    dead.send_signal(signal.SIGKILL)
+    dead.wait(10)
+    args = ["--claim-idle", "0.5", "--batch", "20", "--exit-when-idle", "1.5", "--progress", "0.3", "--json"]
+    live = [_collector(redis_url, *args, "tokens", "tests.handlers.redis._workers:Slow") for _ in range(2)]
+    for proc in live:  # both are reading before the rest is shipped
+        assert proc.stderr is not None and "feeding tokens" in proc.stderr.readline()
+    truth += _ship(redis_url, "s", 100)
+    results = []
+    for proc in live:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert "events (+" in err and "pending" in err  # progress lines while it ran
+        results.append(json.loads(out))
+    stats = [r["collector"] for r in results]
+    assert sum((Counter(s["by_type"]) for s in stats), Counter()) == truth
+    assert all(s["handled"] > 0 for s in stats) and sum(s["duplicates"] for s in stats) == 0
+    assert sum(s["claimed"] for s in stats) >= 50  # the dead collector's batch
+    assert sum(r["handlers"]["tokens"]["calls"] for r in results) == 150
+
+
+def test_collect_feeds_the_prometheus_exporter_behind_metrics_port(redis_url: str) -> None:
+    """``llmhooks collect --metrics-port N prometheus``: the workers' calls show on /metrics."""
+    llm = LLM(provider="offline", callbacks=[RedisStreamShipper(redis_url, stream="s")])
+    for i in range(7):
+        llm.chat(f"call {i}")
+    assert flush(10)
+    port = free_port()
+    proc = _collector(redis_url, "--metrics-port", str(port), "--progress", "0", "prometheus")
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1).read().decode()
+            except OSError:
+                body = ""
+            requests = [line for line in body.splitlines() if line.startswith("llmhooks_llm_requests_total{")]
+            if requests and requests[0].endswith(" 7.0"):
+                assert 'model="llmhooks-offline"' in requests[0]
+                break
+            assert time.monotonic() < deadline and proc.poll() is None, body[-2000:]
+            time.sleep(0.1)
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+    assert proc.returncode == 0
+
+
+def test_collect_cli_rejects_a_bad_handler_spec(redis_url: str) -> None:
+    """An unknown handler or unreadable arguments: exit status 2 and the reason."""
+    for spec, reason in (("nosuch", "has no 'nosuch'"), ("record(path=open('x'))", "must be literals")):
+        proc = _collector(redis_url, spec)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 2 and reason in err
