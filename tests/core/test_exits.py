@@ -64,6 +64,27 @@ class Writer(llmhooks.Callbacks):
         self.seen += 1
 
 
+def when_exit_flush_starts(callback):
+    """Call ``callback`` (from a daemon thread) once the main thread is inside llmhooks' exit flush.
+
+    Whichever way the process gets there (atexit, a multiprocessing finalizer, a signal),
+    so a gate opened by it proves the events were still queued when the exit began.
+    """
+    main = threading.main_thread().ident
+
+    def watch():
+        while True:
+            frame = sys._current_frames().get(main)
+            while frame is not None and frame.f_code.co_name != "flush_at_exit":
+                frame = frame.f_back
+            if frame is not None:
+                callback()
+                return
+            time.sleep(0.005)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def emit(handler, n, prefix="e"):
     manager = llmhooks.CallbackManager([handler])
     for i in range(n):
@@ -72,21 +93,7 @@ def emit(handler, n, prefix="e"):
 '''
 
 
-WATCH_EXIT_FLUSH = """
-def watch():  # print "flushing" once the main thread is inside llmhooks' exit flush
-    main = threading.main_thread().ident
-    while True:
-        frame = sys._current_frames().get(main)
-        while frame is not None and frame.f_code.co_name != "flush_at_exit":
-            frame = frame.f_back
-        if frame is not None:
-            print("flushing", flush=True)
-            return
-        time.sleep(0.005)
-
-
-threading.Thread(target=watch, daemon=True).start()
-"""
+SAY_WHEN_FLUSHING = 'when_exit_flush_starts(lambda: print("flushing", flush=True))\n'
 
 
 def _script(tmp_path: Path, body: str) -> Path:
@@ -219,7 +226,7 @@ def test_a_signal_during_the_exit_flush_lets_it_finish_then_ends_the_process(tmp
     does not cut the flush short: every event is delivered, then the process dies of it."""
     proc, out, gate = _start(
         tmp_path,
-        WATCH_EXIT_FLUSH + f'emit(Writer(gate="file"), {N})\n',
+        SAY_WHEN_FLUSHING + f'emit(Writer(gate="file"), {N})\n',
     )
     _wait_for_line(proc, "flushing")
     proc.send_signal(signal.SIGTERM)
@@ -231,7 +238,7 @@ def test_a_signal_during_the_exit_flush_lets_it_finish_then_ends_the_process(tmp
 
 def test_a_second_ctrl_c_stops_the_exit_flush_and_says_what_was_lost(tmp_path: Path) -> None:
     """Ctrl-C while the exit flush waits: it stops waiting, and still reports the loss."""
-    proc, out, _gate = _start(tmp_path, WATCH_EXIT_FLUSH + f'emit(Writer(gate="file"), {N})\n')
+    proc, out, _gate = _start(tmp_path, SAY_WHEN_FLUSHING + f'emit(Writer(gate="file"), {N})\n')
     _wait_for_line(proc, "flushing")
     proc.send_signal(signal.SIGINT)
     _stdout, stderr = proc.communicate(timeout=DEADLINE)
@@ -245,16 +252,15 @@ def test_a_second_ctrl_c_stops_the_exit_flush_and_says_what_was_lost(tmp_path: P
 
 
 CHILD_WORK = """
-import multiprocessing, multiprocessing.util
-
-GATED = threading.Event()
+import multiprocessing
 
 
 def work(n):
-    # the handler is held until this child is on its way out (a finalizer that runs before
-    # llmhooks' own), so what it delivers was still queued when the target returned
-    multiprocessing.util.Finalize(None, GATED.set, exitpriority=1000)
-    emit(Writer(gate=GATED), n)
+    # the handler is held until this child is inside llmhooks' exit flush, so what it
+    # delivers was still queued when the target returned
+    gate = threading.Event()
+    when_exit_flush_starts(gate.set)
+    emit(Writer(gate=gate), n)
     return os.getpid()
 """
 

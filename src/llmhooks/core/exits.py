@@ -10,7 +10,8 @@ Covered exits (installed when the first background handler is registered or its 
   already running lets it finish first;
 - children of ``multiprocessing`` (and Celery's ``billiard``), whatever their start method,
   that leave through ``os._exit`` after their target returns: a finalizer of that library
-  flushes them.
+  flushes them (on Python 3.12+ a forked child also runs ``atexit`` before ``os._exit``;
+  whichever comes first flushes, the other finds nothing left).
 
 The flush at exit waits up to ``LLMHOOKS_EXIT_FLUSH_TIMEOUT`` seconds (default 5, below
 ``docker stop``'s 10 s grace, so the report is printed before a SIGKILL) for all queues
