@@ -211,7 +211,7 @@ class BackgroundWorker:
                     pass
                 else:
                     self._dropped_one(old)
-        # counted before it is queued, so flush() never returns while it is still waiting
+        # counted before it is queued: a flush begun after this put returned waits for it
         next(self._submitted)
         queue.append(item)
         if self._idle or len(queue) == _WAKE_AT:
