@@ -4,8 +4,8 @@ Each case runs a real program in a subprocess. Its background handler appends ev
 it gets to a file (one line per event, written unbuffered), so a test counts exactly what
 was delivered. Where a case must prove that events were still queued when the process
 began to exit, the handler is held at a gate that opens only then (a file the test
-creates after sending the signal, or a finalizer that runs on the way out), never by
-sleeping and hoping.
+creates after sending the signal, or a thread that sees the main thread enter llmhooks'
+exit flush), never by sleeping and hoping.
 """
 
 from __future__ import annotations

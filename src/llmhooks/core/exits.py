@@ -87,8 +87,8 @@ def flush_at_exit(reason: str = "exit") -> int:
     with _lock:
         if _flushed_pid == os.getpid():
             return 0
+        _flushing = True  # first: a signal landing between the two must wait, not cut us short
         _flushed_pid = os.getpid()
-        _flushing = True
     try:
         return _flush_and_report(reason)
     finally:
