@@ -16,6 +16,12 @@ SIGTERM, SIGHUP, multiprocessing children), and whatever could not be delivered 
 counted and reported. A worker sets ``suppress_instrumentation``, so calls a handler
 makes (to Redis, an exporter, an instrumented SDK) emit no events of their own.
 
+When the exit flush gives up, each worker is ``abandon``-ed: it hands ``deliver`` no
+further item, and ``undelivered()`` says exactly how many items never reached it. The
+batch ``deliver`` gets is a list that records how far its iteration got, so an item
+counts as delivered once ``deliver`` moved past it (or returned), never while the call
+for it may still be running.
+
     worker = BackgroundWorker(deliver=write_batch, batch_size=256, name="recorder")
     worker.put(event)
     worker.flush(timeout=5.0)   # True when everything was delivered
@@ -70,6 +76,41 @@ def _count_submitted_drop(item: _Submitted) -> None:
     item[2].add_dropped()
 
 
+class _Batch(list[Any]):
+    """The list handed to ``deliver``: while it is being delivered, iterating it records
+    how many items ``deliver`` finished with, and stops once the worker is abandoned.
+
+    That is what makes the loss report at exit exact for a ``deliver`` that takes its
+    items one by one (the manager's handler calls): an item counts as delivered when the
+    loop asks for the next one. Outside its delivery it is an ordinary list.
+    """
+
+    __slots__ = ("done", "live", "stopped", "worker")
+
+    def __init__(self, worker: BackgroundWorker) -> None:
+        super().__init__()
+        self.worker = worker
+        self.done = 0  # items ``deliver`` iterated past: finished with
+        self.live = True  # being delivered right now
+        self.stopped = False  # iteration cut short: the worker was abandoned
+
+    def __iter__(self) -> Any:
+        return self._tracked() if self.live else list.__iter__(self)
+
+    def _tracked(self) -> Any:
+        worker = self.worker
+        for done, item in enumerate(list.__iter__(self), 1):
+            if worker._abandoned:
+                self.stopped = True
+                return
+            yield item
+            if done > self.done:  # a second pass over the batch does not count twice
+                self.done = done
+
+    def __reduce__(self) -> Any:  # pickled or copied: a plain list of the items
+        return (list, (list(list.__iter__(self)),))
+
+
 class BackgroundWorker:
     """A bounded queue and the daemon thread that drains it.
 
@@ -80,6 +121,8 @@ class BackgroundWorker:
             items, in order. Without it, items are ``submit``-ed calls.
         batch_size: most items handed to ``deliver`` at once (>= 1).
         name: the worker thread's name.
+        label: what reports call this queue (default: the ``name`` of the object whose
+            method ``deliver`` is, if it has one, else ``name``).
         on_drop: called with each item discarded on overflow.
 
     A ``deliver`` that raises loses only that batch: the exception is passed to
@@ -94,6 +137,7 @@ class BackgroundWorker:
         deliver: Callable[[list[Any]], object] | None = None,
         batch_size: int = 1,
         name: str = "llmhooks-background",
+        label: str | None = None,
         on_drop: Callable[[Any], None] | None = None,
         on_error: Callable[[BaseException, list[Any]], None] | None = None,
     ) -> None:
@@ -101,13 +145,21 @@ class BackgroundWorker:
         self.policy: Policy = check_choice("policy", policy, POLICIES)
         self.batch_size: int = check_int("batch_size", batch_size, minimum=1)
         self.name = name
+        owner_name = getattr(getattr(deliver, "__self__", None), "name", None)
+        self.label: str = label or (owner_name if isinstance(owner_name, str) else name)
         self._deliver: Callable[[list[Any]], object] = deliver if deliver is not None else _call_each
         self._on_drop = on_drop if deliver is not None else _count_submitted_drop
         self._on_error = on_error
         self._queue: deque[Any] = deque()
+        self._reset()
+        _live.add(self)
+
+    def _reset(self) -> None:
+        """Counters, locks and thread state: at construction, and in a forked child."""
         self._submitted = count()
         self._dropped = count()
-        self._delivered = 0  # written by the worker only (or by flush when there is none)
+        self._delivered = 0  # written by the drainer only, under _accounts
+        self._batch: _Batch | None = None  # the batch being delivered
         self.lost = 0  # left undelivered when the process exited (see core/exits.py)
         self._wake = threading.Event()
         self._idle = True
@@ -115,9 +167,11 @@ class BackgroundWorker:
         self._waiters = 0
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._abandoned = False
         self._start_lock = threading.Lock()
-        self._drain_lock = threading.Lock()
-        _live.add(self)
+        # reentrant: a signal handler flushing on the main thread may interrupt a drain there
+        self._drain_lock = threading.RLock()
+        self._accounts = threading.Lock()
 
     @property
     def dropped(self) -> int:
@@ -137,7 +191,7 @@ class BackgroundWorker:
     @property
     def pending(self) -> int:
         """Items submitted and not yet delivered or dropped."""
-        return self.submitted - self._delivered - self.dropped
+        return max(0, self.submitted - self._delivered - self.dropped)
 
     def put(self, item: Any) -> None:
         """Queue ``item``; never blocks unless the policy is ``"block"`` and the queue is full."""
@@ -157,6 +211,7 @@ class BackgroundWorker:
                     pass
                 else:
                     self._dropped_one(old)
+        # counted before it is queued: a flush begun after this put returned waits for it
         next(self._submitted)
         queue.append(item)
         if self._idle or len(queue) == _WAKE_AT:
@@ -203,21 +258,32 @@ class BackgroundWorker:
         """Wait until everything submitted before this call is delivered or dropped.
 
         Returns:
-            True if it was, False if ``timeout`` ran out first.
+            True if it was, False if ``timeout`` ran out first (or the worker was abandoned).
         """
         return self.wait_for(self.submitted, None if timeout is None else time.monotonic() + timeout)
+
+    def _settled(self, target: int) -> bool:
+        if self._delivered + self.dropped >= target:
+            return True
+        # or nothing is left: an item counted but never queued (its producer was interrupted
+        # by a signal whose handler is flushing) must not keep us waiting until the deadline
+        return not self._queue and self._batch is None
 
     def wait_for(self, target: int, deadline: float | None) -> bool:
         """Wait until ``target`` items were delivered or dropped, or ``deadline`` (monotonic) passes."""
         if threading.current_thread() is self._thread:
-            return self._delivered + self.dropped >= target  # a handler flushing itself: no wait
+            return self._settled(target)  # a handler flushing itself: no wait
         with self._progress:
             self._waiters += 1
             try:
-                while self._delivered + self.dropped < target:
+                while not self._settled(target):
+                    if self._abandoned:
+                        return False  # the exit flush gave up on this worker: nothing more comes
                     thread = self._thread
                     if thread is None or not thread.is_alive():
-                        self._drain()  # no worker (it died, or never started): deliver here
+                        self._drain(deadline)  # no worker (it died, or never started): deliver here
+                        if deadline is not None and time.monotonic() >= deadline:
+                            return self._settled(target)
                         continue
                     self._wake.set()
                     remaining = None if deadline is None else deadline - time.monotonic()
@@ -235,11 +301,50 @@ class BackgroundWorker:
         self._wake.set()
         return done
 
+    # giving up at exit (core/exits.py)
+
+    def abandon(self) -> None:
+        """Stop for good: no further item is handed to ``deliver`` (the process is exiting).
+
+        A delivery in progress is not interrupted; its ``deliver`` sees the batch end at
+        the item it is on. Producers blocked on a full queue are released.
+        """
+        self._abandoned = True
+        self._stopping = True
+        self._wake.set()
+        with self._progress:
+            self._progress.notify_all()
+
+    def settle(self, deadline: float | None) -> bool:
+        """After ``abandon``: wait until the delivery in progress (if any) returned; False
+        if ``deadline`` (monotonic) passed first."""
+        with self._progress:
+            self._waiters += 1
+            try:
+                while self._batch is not None:
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        return False
+                    self._progress.wait(0.05 if remaining is None else min(remaining, 0.05))
+            finally:
+                self._waiters -= 1
+        return True
+
+    def undelivered(self) -> int:
+        """Items submitted and neither delivered nor dropped, exactly: of a batch still being
+        delivered, the items its ``deliver`` finished with count as delivered."""
+        with self._accounts:
+            delivered = self._delivered
+            batch = self._batch
+            if batch is not None and not batch.stopped and batch.done < len(batch):
+                delivered += batch.done  # still on item ``done``: those before it are through
+        return max(0, self.submitted - delivered - self.dropped)
+
     # worker side
 
     def _start(self) -> None:
         with self._start_lock:
-            if self._thread is None:
+            if self._thread is None and not self._abandoned:
                 from llmhooks.core.exits import watch_exits
 
                 watch_exits()
@@ -259,7 +364,7 @@ class BackgroundWorker:
         try:
             while not self._stopping:
                 if self._queue:
-                    self._drain()
+                    self._drain(None)
                     empty_naps = 0
                     continue
                 if empty_naps < _NAPS_BEFORE_SLEEP:
@@ -277,18 +382,21 @@ class BackgroundWorker:
             self._idle = True
             self._thread = None
 
-    def _drain(self) -> None:
+    def _drain(self, deadline: float | None) -> None:
         queue = self._queue
         size = self.batch_size
         deliver = self._deliver
         with self._drain_lock:  # the worker, or flush() standing in for a dead one: never both
-            while queue:
-                batch: list[Any] = []
+            while queue and not self._abandoned:
+                # in flight before the first pop: a flush that finds the queue empty and no
+                # batch in flight knows that everything queued before it is through
+                batch = self._batch = _Batch(self)
                 try:
                     while len(batch) < size:
                         batch.append(queue.popleft())
                 except IndexError:
                     if not batch:
+                        self._batch = None
                         break
                 try:
                     deliver(batch)
@@ -299,8 +407,13 @@ class BackgroundWorker:
                             on_error(exc, batch)
                         except Exception:
                             pass
-                self._delivered += len(batch)
+                batch.live = False
+                with self._accounts:
+                    self._delivered += min(batch.done, len(batch)) if batch.stopped else len(batch)
+                    self._batch = None
                 self._notify_progress()
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
 
     def _notify_progress(self) -> None:
         if self._waiters:
@@ -309,19 +422,8 @@ class BackgroundWorker:
 
     def _after_fork(self) -> None:
         """In a forked child: the parent's queue is the parent's; start empty, no thread."""
-        self._thread = None
         self._queue.clear()
-        self._submitted = count()
-        self._dropped = count()
-        self._delivered = 0
-        self.lost = 0
-        self._idle = True
-        self._stopping = False
-        self._wake = threading.Event()
-        self._progress = threading.Condition()
-        self._waiters = 0
-        self._start_lock = threading.Lock()
-        self._drain_lock = threading.Lock()
+        self._reset()
 
 
 _live: weakref.WeakSet[BackgroundWorker] = weakref.WeakSet()
@@ -395,6 +497,8 @@ def flush_all(workers: Iterable[BackgroundWorker], timeout: float | None) -> boo
 
 
 def _reinit_after_fork() -> None:
+    global _worker_lock
+    _worker_lock = threading.Lock()  # another thread may have held it at the fork
     for worker in list(_live):
         worker._after_fork()
 
