@@ -451,3 +451,20 @@ def test_a_handler_attribute_named_wants_is_just_an_attribute() -> None:
     h = Filtered()
     CallbackManager([h]).emit(START)
     assert h.types() == ["llm.start"]
+
+
+async def test_on_event_async_is_a_catch_all_like_on_event() -> None:
+    """A handler overriding only ``on_event_async`` gets every event, from sync and async code."""
+
+    class AsyncCatchAll(Callbacks):
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        async def on_event_async(self, event: LLMStartEvent) -> None:
+            self.seen.append(event.type)
+
+    h = AsyncCatchAll()
+    mgr = CallbackManager([h])
+    await mgr.aemit(START)
+    assert h.seen == ["llm.start"]
+    assert mgr.wants(LLMEndEvent)

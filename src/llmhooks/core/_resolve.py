@@ -63,6 +63,7 @@ def plan_for(cls: type, event_cls: type[Event]) -> Plan:
     sync_fn = _overrides(cls, name) if name != "on_event" else None
     async_fn = _overrides(cls, name + "_async") if name != "on_event" else None
     catch_all = _overrides(cls, "on_event")
+    catch_all_async = _overrides(cls, "on_event_async")
     sync_name: str | None = None
     sync_coro = False
     async_name: str | None = None
@@ -73,10 +74,14 @@ def plan_for(cls: type, event_cls: type[Event]) -> Plan:
         sync_name, sync_coro = name + "_async", _is_coro(async_fn)
     elif catch_all is not None:
         sync_name, sync_coro = "on_event", _is_coro(catch_all)
+    elif catch_all_async is not None:
+        sync_name, sync_coro = "on_event_async", _is_coro(catch_all_async)
     if async_fn is not None:
         async_name, async_coro = name + "_async", _is_coro(async_fn)
     elif sync_fn is not None:
         async_name, async_coro = name, _is_coro(sync_fn)
+    elif catch_all_async is not None:
+        async_name, async_coro = "on_event_async", _is_coro(catch_all_async)
     elif catch_all is not None:
         async_name, async_coro = "on_event", _is_coro(catch_all)
     plan = Plan(sync_name, sync_coro, async_name, async_coro) if sync_name else _NONE

@@ -348,6 +348,7 @@ def _queue_of(handler: Callbacks, stats: HandlerStats, timeout: float | None) ->
             deliver=delivery.batches if batched else delivery.each,
             batch_size=getattr(handler, "background_batch_size", None) or (512 if batched else _BATCH),
             on_drop=delivery.dropped,
+            label=delivery.name,
         )
         try:
             object.__setattr__(handler, "_llmhooks_queue", worker)
