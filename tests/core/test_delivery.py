@@ -245,3 +245,42 @@ def test_failure_log_hides_secrets_of_the_callers_exception(caplog: pytest.LogCa
     )
     assert "handler broke" in text and "call failed with key" in text
     assert key not in text
+
+
+def test_a_fork_while_another_thread_holds_core_locks_does_not_deadlock_the_child() -> None:
+    """Locks held by another thread at fork time are fresh in the child: it can route and count."""
+    import os
+
+    manager = CallbackManager([RecordingCallbacks()])
+    held = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        stats_lock = manager._slots[0].stats._lock
+        with manager._lock, stats_lock:
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(10)
+    pid = os.fork()
+    if pid == 0:  # the child: must not hang on the copied, held locks
+        try:
+            manager.add(RecordingCallbacks())
+            manager.emit(START)
+            os._exit(0 if manager.stats()["RecordingCallbacks"]["calls"] == 1 else 3)
+        except BaseException:
+            os._exit(4)
+    release.set()
+    holder.join()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.01)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    raise AssertionError("the forked child deadlocked")

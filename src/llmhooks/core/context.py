@@ -15,11 +15,11 @@ clears it.
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from typing import Any, NamedTuple, Union
 
+from llmhooks.core._forksafe import fork_safe_lock
 from llmhooks.core.callbacks import Callbacks
 from llmhooks.core.manager import CallbackManager
 from llmhooks.core.scope import _current, current_run
@@ -85,7 +85,7 @@ def suppress_here() -> None:
 
 
 _cache: dict[tuple[int, ...], tuple[tuple[Any, ...], CallbackManager]] = {}
-_cache_lock = threading.Lock()
+_cache_lock = fork_safe_lock()
 _CACHE_MAX = 512
 
 

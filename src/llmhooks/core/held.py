@@ -31,13 +31,14 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Self
 
+from llmhooks.core._forksafe import fork_safe_lock
 from llmhooks.core.background import BackgroundWorker
 from llmhooks.core.runs import ending
 from llmhooks.core.scope import activate, deactivate
 
 __all__ = ["HeldRun", "in_collection"]
 
-_lock = threading.Lock()
+_lock = fork_safe_lock()
 _open_runs = 0  # held runs not yet ended: the gc callback is installed while there are any
 _collecting: int | None = None  # the thread running a garbage collection, if any
 _finalizers: BackgroundWorker | None = None

@@ -19,7 +19,6 @@ the others had the event. Any other event stops at the first handler that aborts
 
 from __future__ import annotations
 
-import threading
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
@@ -28,6 +27,7 @@ from typing import Any
 
 from llmhooks._validate import check_bool, check_number
 from llmhooks.core import routing
+from llmhooks.core._forksafe import fork_safe_lock
 from llmhooks.core._resolve import plan_for, validate_handler
 from llmhooks.core.background import BackgroundWorker, default_settings
 from llmhooks.core.callbacks import Callbacks
@@ -325,7 +325,7 @@ def _from_sync(
     return call
 
 
-_queue_lock = threading.Lock()
+_queue_lock = fork_safe_lock()
 
 
 def _queue_of(handler: Callbacks, stats: HandlerStats, timeout: float | None) -> BackgroundWorker:
@@ -398,7 +398,7 @@ class CallbackManager(Callbacks):
         self.default_timeout = check_number(
             "timeout", timeout, minimum=0, exclusive_minimum=True, allow_none=True
         )
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock()
         self._seq = count()
         self._slots: tuple[_Slot, ...] = ()
         self._routes: dict[Any, Any] = {_HANDLERS: ()}

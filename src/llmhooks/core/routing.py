@@ -23,16 +23,17 @@ A ``wants`` that raises counts as "wants": an event too many is better than a lo
 
 from __future__ import annotations
 
-import threading
 import weakref
 from typing import TYPE_CHECKING, Any
+
+from llmhooks.core._forksafe import fork_safe_lock
 
 if TYPE_CHECKING:
     from llmhooks.core.manager import CallbackManager
 
 __all__ = ["asks_wants", "interest_changed", "joined", "left", "managers_of", "wants"]
 
-_lock = threading.Lock()
+_lock = fork_safe_lock()
 # id(handler) -> the managers routing to it; a manager holds its handlers strongly, so an
 # id here is never reused while its set has members
 _members: dict[int, weakref.WeakSet[CallbackManager]] = {}

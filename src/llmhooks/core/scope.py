@@ -30,10 +30,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from collections.abc import Iterator
 from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any, Protocol
+
+from llmhooks.core._forksafe import fork_safe_lock
 
 if TYPE_CHECKING:
     from llmhooks.core.runs import RunLike
@@ -59,7 +60,7 @@ logger = logging.getLogger("llmhooks")
 
 _current: ContextVar[RunLike | None] = ContextVar("llmhooks_current_run", default=None)
 _scopes: tuple[RunScope, ...] = ()
-_lock = threading.Lock()
+_lock = fork_safe_lock()
 _warned: set[int] = set()
 
 

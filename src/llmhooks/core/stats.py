@@ -12,10 +12,11 @@ on one dispatch in ``SAMPLE_EVERY``.
 
 from __future__ import annotations
 
-import threading
 from collections import deque
 from itertools import count
 from typing import Any
+
+from llmhooks.core._forksafe import fork_safe_lock
 
 __all__ = ["SAMPLE_EVERY", "HandlerStats", "drain_retired", "retire_later", "retire_routes", "stats_for"]
 
@@ -52,7 +53,7 @@ class HandlerStats:
         self.dropped = 0
         self.skipped = 0  # counted by a route, never called: an earlier handler aborted the dispatch
         self._samples: deque[float] = deque(maxlen=_SAMPLES)
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock()
 
     def track(self, counter: count[int]) -> None:
         """Count every dispatch that ``counter`` counts as a call to this handler."""
@@ -112,7 +113,7 @@ class HandlerStats:
         }
 
 
-_lock = threading.Lock()
+_lock = fork_safe_lock()
 
 
 def stats_for(handler: object) -> HandlerStats:
