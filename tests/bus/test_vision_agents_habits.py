@@ -29,7 +29,7 @@ from llmhooks.bus import (
     UnregisteredEventError,
 )
 from llmhooks.errors import InvalidHandlerError
-from llmhooks.events import Event
+from llmhooks.events import Event, LLMRequestStartedEvent
 
 
 @dataclass(slots=True, kw_only=True)
@@ -213,13 +213,40 @@ async def test_send_a_dict_with_a_type() -> None:
     manager = EventManager()
     got: list[Any] = []
     manager.subscribe(lambda e: got.append(e), types=LLMEndEvent | Ping)
-    manager.send({"type": "llm.end", "model": "m", "input_tokens": 3, "plugin_name": "openai"})
+    manager.send({"type": "llm.end", "model": "m", "input_tokens": 3, "origin": "web"})
     manager.send({"type": "test.habits.ping", "n": 7})
     assert await manager.wait()
     end, ping = got
     assert isinstance(end, LLMEndEvent) and (end.model, end.input_tokens) == ("m", 3)
-    assert end.metadata == {"plugin_name": "openai"}
+    assert end.metadata == {"origin": "web"}
     assert isinstance(ping, Ping) and ping.n == 7
+
+
+async def test_send_a_dict_in_seed_004s_words() -> None:
+    """vision-agents' own ``type`` string and field names build the llmhooks event they stand for."""
+    manager = EventManager()
+    got: list[Any] = []
+
+    @manager.subscribe
+    async def on_request(event: LLMRequestStartedEvent) -> None:
+        got.append(event)
+
+    manager.send(
+        {
+            "type": "plugin.llm_request_started",
+            "plugin_name": "openai",
+            "request_id": "req-1",
+            "model": "gpt-4",
+        }
+    )
+    assert await manager.wait()
+    [event] = got
+    assert type(event) is LLMStartEvent and (event.run_id, event.provider, event.model) == (
+        "req-1",
+        "openai",
+        "gpt-4",
+    )
+    assert (event.request_id, event.plugin_name, event.metadata) == ("req-1", "openai", {})
 
 
 async def test_send_a_dict_of_a_registered_class_outside_the_event_tree() -> None:

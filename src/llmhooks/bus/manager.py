@@ -368,6 +368,9 @@ class EventManager(Delivery, Callbacks):
                 f"send() got a dict with type {kind!r}, which names no registered event class; "
                 "register() the class whose 'type' it is, or send the event object"
             )
+        aliases = getattr(cls, "aliases", None)
+        if aliases:  # another system's field names for ours (seed 004's request_id, plugin_name...)
+            data = {aliases.get(k, k): v for k, v in data.items()}
         if isinstance(kind, str) and lookup_type(kind) is cls:
             return event_from_dict(data)  # unknown keys go to metadata, as for replayed events
         return cls(**{k: v for k, v in data.items() if k != "type"})
