@@ -239,7 +239,8 @@ class EventManager(Delivery, Callbacks):
         This manager takes over ``other``'s registrations, subscriptions and silenced
         classes; from then on events sent to ``other`` are delivered here, and
         subscribing, registering or waiting on ``other`` acts here. Events ``other``
-        had queued are still delivered to their subscribers. Shutting ``other`` down
+        had queued are still delivered to their subscribers, by ``other`` and in their
+        order (not ordered against events sent after the merge). Shutting ``other`` down
         later stops only ``other`` (it no longer forwards); this manager, its
         subscriptions and its queue are left alone, unlike in vision-agents.
 
