@@ -25,6 +25,7 @@ from llmhooks import (
     ChainEndEvent,
     ChainErrorEvent,
     ChainStartEvent,
+    EventManager,
     LLMEndEvent,
     LLMErrorEvent,
     LLMStartEvent,
@@ -46,7 +47,13 @@ from llmhooks import (
     uninstrument_openai,
 )
 from llmhooks.demo_servers.realtime import RealtimeDemoServer, ServerError, Turn
-from llmhooks.events import Event
+from llmhooks.events import (
+    Event,
+    LLMResponseChunkEvent,
+    LLMResponseCompletedEvent,
+    RealtimeAgentSpeechTranscriptionEvent,
+    RealtimeUserSpeechTranscriptionEvent,
+)
 from llmhooks.testing import RecordingCallbacks
 
 MODEL = "gpt-realtime"
@@ -541,6 +548,43 @@ async def test_a_handler_of_realtime_events_only_gets_them_tied_together(server:
     assert out1.response_id == out2.response_id == response.response_id  # type: ignore[attr-defined]
     assert out1.run_id == response.run_id != connected.run_id
     assert out1.parent_run_id == connected.run_id and out1.trace_id == connected.trace_id
+
+
+async def test_seed_004_subscribers_get_the_sessions_events(server: RealtimeDemoServer) -> None:
+    """Subscribers annotated with vision-agents' names receive what the realtime producer fires."""
+    bus = EventManager()
+    said: list[tuple[str, str]] = []
+    deltas: list[str] = []
+    completed: list[Any] = []
+
+    @bus.subscribe
+    async def on_speech(
+        event: RealtimeUserSpeechTranscriptionEvent | RealtimeAgentSpeechTranscriptionEvent,
+    ) -> None:
+        said.append((type(event).__name__, event.text))
+
+    @bus.subscribe
+    async def on_chunk(event: LLMResponseChunkEvent) -> None:
+        if event.delta:
+            deltas.append(event.delta)
+
+    @bus.subscribe
+    async def on_done(event: LLMResponseCompletedEvent | RealtimeDisconnectedEvent) -> None:
+        completed.append(event)
+
+    server.reply("Take an umbrella")
+    async with aclient(server, bus).realtime.connect(model=MODEL) as conn:
+        await talk(conn)
+    assert await bus.wait()
+    assert said == [
+        ("RealtimeUserTranscriptionEvent", "what is the weather"),
+        ("RealtimeAgentTranscriptionEvent", "Take an umbrella"),
+    ]
+    assert "".join(deltas) == "Take an umbrella"
+    end, gone = completed
+    assert (end.text, end.plugin_name, end.model) == ("Take an umbrella", "openai", MODEL)
+    assert (gone.was_clean, gone.reason, gone.plugin_name) == (True, "closed by the client", "openai")
+    bus.shutdown()
 
 
 # -- ways of reading and sending ------------------------------------------------------------------

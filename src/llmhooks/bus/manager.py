@@ -239,7 +239,8 @@ class EventManager(Delivery, Callbacks):
         This manager takes over ``other``'s registrations, subscriptions and silenced
         classes; from then on events sent to ``other`` are delivered here, and
         subscribing, registering or waiting on ``other`` acts here. Events ``other``
-        had queued are still delivered to their subscribers. Shutting ``other`` down
+        had queued are still delivered to their subscribers, by ``other`` and in their
+        order (not ordered against events sent after the merge). Shutting ``other`` down
         later stops only ``other`` (it no longer forwards); this manager, its
         subscriptions and its queue are left alone, unlike in vision-agents.
 
@@ -368,6 +369,9 @@ class EventManager(Delivery, Callbacks):
                 f"send() got a dict with type {kind!r}, which names no registered event class; "
                 "register() the class whose 'type' it is, or send the event object"
             )
+        aliases = getattr(cls, "aliases", None)
+        if aliases:  # another system's field names for ours (seed 004's request_id, plugin_name...)
+            data = {aliases.get(k, k): v for k, v in data.items()}
         if isinstance(kind, str) and lookup_type(kind) is cls:
             return event_from_dict(data)  # unknown keys go to metadata, as for replayed events
         return cls(**{k: v for k, v in data.items() if k != "type"})
