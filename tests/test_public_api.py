@@ -94,3 +94,45 @@ def test_every_exception_lives_in_errors_py() -> None:
     assert set(llmhooks.errors.__all__) == {
         n for n, v in vars(llmhooks.errors).items() if isinstance(v, type) and issubclass(v, Exception)
     }
+
+
+def test_all_is_the_curated_surface() -> None:
+    """``llmhooks.__all__`` is a short, deliberate list (a snapshot): a change to it is a decision."""
+    assert llmhooks.__all__ == [
+        "Abort", "Agent", "AgentEndEvent", "AgentErrorEvent", "AgentStartEvent", "AgentStepEvent",
+        "BudgetExceeded", "CallbackManager", "Callbacks", "CostLimiter", "CostTracker", "Event",
+        "EventManager", "EventRecorder", "GraphNodeEndEvent", "GraphNodeErrorEvent",
+        "GraphNodeStartEvent", "InvalidHandlerError", "LLM", "LLMEndEvent", "LLMErrorEvent",
+        "LLMHooksError", "LLMStartEvent", "LLMTokenEvent", "LoggingCallbacks", "MCPClient",
+        "MCPConnectEvent", "MCPDisconnectEvent", "MCPLoggingEvent", "MCPProgressEvent",
+        "MetricsCallbacks", "MissingExtraError", "OpenTelemetryCallbacks", "PrintCallbacks",
+        "PrometheusCallbacks", "RateLimitExceeded", "RateLimiter", "StreamingProgress",
+        "TokenCounter", "Tool", "ToolEndEvent", "ToolErrorEvent", "ToolStartEvent", "agent_run",
+        "callbacks_context", "chain_run", "current_run", "flush", "get_global_callbacks",
+        "instrument_anthropic", "instrument_llm", "instrument_node", "instrument_openai",
+        "instrument_tool", "llm_run", "node_run", "read_events", "retrieval_run", "run_context",
+        "set_global_callbacks", "suppress_instrumentation", "to_thread", "tool_run",
+        "uninstrument_anthropic", "uninstrument_openai", "use_run",
+    ]  # fmt: skip
+
+
+def test_names_the_seeds_and_docs_import_from_llmhooks_still_resolve() -> None:
+    """Every ``from llmhooks import X`` in README.md's and docs' code and in the tests resolves."""
+    import ast
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    sources = [p.read_text() for p in root.glob("tests/**/*.py")]
+    for page in [root / "README.md", *root.glob("docs/*.md")]:
+        sources += re.findall(r"^```python\n(.*?)^```", page.read_text(), re.S | re.M)
+    names: set[str] = set()
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:  # a fragment made to be read, not run
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "llmhooks":
+                names |= {alias.name for alias in node.names}
+    assert len(names) > 60
+    assert sorted(n for n in names if not hasattr(llmhooks, n)) == []
