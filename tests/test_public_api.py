@@ -136,3 +136,13 @@ def test_names_the_seeds_and_docs_import_from_llmhooks_still_resolve() -> None:
                 names |= {alias.name for alias in node.names}
     assert len(names) > 60
     assert sorted(n for n in names if not hasattr(llmhooks, n)) == []
+
+
+def test_import_loads_no_heavy_stdlib_module() -> None:
+    """``import llmhooks`` stays cheap: dataclasses, inspect, asyncio and concurrent.futures wait."""
+    heavy = "('dataclasses', 'inspect', 'asyncio', 'concurrent.futures')"
+    code = f"import sys, llmhooks; print(','.join(m for m in {heavy} if m in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONPATH": SRC}
+    )
+    assert out.stdout.strip() == ""

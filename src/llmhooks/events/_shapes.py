@@ -13,7 +13,6 @@ object is expanded by ``to_dict()`` only in the parts that redaction checked.
 from __future__ import annotations
 
 import collections
-import dataclasses
 import enum
 import io
 import sys
@@ -67,7 +66,7 @@ def _classify(cls: type) -> int:
         return SEQUENCE
     if issubclass(cls, (set, frozenset)):
         return SET
-    if dataclasses.is_dataclass(cls):
+    if hasattr(cls, "__dataclass_fields__"):  # dataclasses.is_dataclass, without importing it
         base = sys.modules.get("llmhooks.events.base")
         own = base is not None and issubclass(cls, base.Event) and cls.__module__.startswith("llmhooks.")
         return EVENT if own else DATACLASS
@@ -118,7 +117,11 @@ def slot_names(cls: type) -> tuple[str, ...]:
 def _attribute_names(cls: type, kind: int) -> tuple[str, ...]:
     names = _names.get(cls)
     if names is None:
-        if kind in (DATACLASS, EVENT):
+        if kind == EVENT:
+            names = cls.__field_names__  # type: ignore[attr-defined]
+        elif kind == DATACLASS:
+            import dataclasses  # a dataclass instance exists: the module is loaded already
+
             names = tuple(f.name for f in dataclasses.fields(cls))
         else:
             names = slot_names(cls)

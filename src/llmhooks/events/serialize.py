@@ -19,7 +19,6 @@ JSON form), for replay.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import math
 import sys
@@ -62,7 +61,13 @@ _TEXT_TYPES = (("uuid", "UUID"), ("decimal", "Decimal"), ("pathlib", "PurePath")
 def _field_names(cls: type) -> tuple[str, ...]:
     names = _fields_cache.get(cls)
     if names is None:
-        names = tuple(f.name for f in dataclasses.fields(cls))
+        own: tuple[str, ...] | None = vars(cls).get("__field_names__")
+        if own is not None:  # one of our event classes: its names, without importing dataclasses
+            names = own
+        else:
+            import dataclasses  # a user's @dataclass event: dataclasses is loaded already
+
+            names = tuple(f.name for f in dataclasses.fields(cls))
         _fields_cache[cls] = names
     return names
 

@@ -10,7 +10,6 @@ all of it; otherwise a full ``Walk`` decides. Both give the same result.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 from collections.abc import Callable, Iterable
@@ -340,6 +339,8 @@ class Redactor:
             changes = walk_event(walk.again())
         if not changes:
             return event
+        import dataclasses  # only when a hand-built event held a secret
+
         return dataclasses.replace(event, **changes)
 
 
@@ -363,6 +364,11 @@ _field_names: dict[type, tuple[str, ...]] = {}
 def _payload_fields(cls: type[Event]) -> tuple[str, ...]:
     names = _field_names.get(cls)
     if names is None:
-        names = tuple(f.name for f in dataclasses.fields(cls) if f.init and f.name not in _IDENTITY)
+        own: tuple[str, ...] | None = vars(cls).get("__field_names__")
+        if own is None:  # a user's @dataclass event: dataclasses is loaded already
+            import dataclasses
+
+            own = tuple(f.name for f in dataclasses.fields(cls) if f.init)
+        names = tuple(n for n in own if n not in _IDENTITY)
         _field_names[cls] = names
     return names
