@@ -11,9 +11,9 @@ from tests.llm._wire import FastWireServer
 from tests.servers.llm_wire import Reply, ToolCall
 
 from llmhooks import LLMEndEvent, LLMErrorEvent, LLMStartEvent
+from llmhooks.integrations.anthropic.parse import to_anthropic
+from llmhooks.integrations.anthropic.provider import DEFAULT_MAX_TOKENS
 from llmhooks.llm import LLM
-from llmhooks.llm.providers._anthropic_parse import to_anthropic
-from llmhooks.llm.providers.anthropic import DEFAULT_MAX_TOKENS
 from llmhooks.testing import RecordingCallbacks
 
 ADD = {

@@ -326,8 +326,8 @@ def test_token_events_carry_deltas_not_chunks(llm_server: FastWireServer, rec: R
 
 def test_official_openai_url_gets_max_completion_tokens() -> None:
     """Without a custom ``base_url`` the limit is sent as ``max_completion_tokens``."""
+    from llmhooks.integrations.openai.provider import OpenAIProvider
     from llmhooks.llm.providers.base import ChatRequest
-    from llmhooks.llm.providers.openai import OpenAIProvider
 
     request = ChatRequest(model="m", messages=[{"role": "user", "content": "x"}], max_tokens=7)
     assert OpenAIProvider(api_key="k").params(request)["max_completion_tokens"] == 7

@@ -37,8 +37,8 @@ _TRANSPORT = frozenset({"extra_headers", "extra_query", "extra_body", "timeout"}
 __all__ = ["LLM", "PROVIDERS"]
 
 PROVIDERS: dict[str, str] = {
-    "openai": "llmhooks.llm.providers.openai:OpenAIProvider",
-    "anthropic": "llmhooks.llm.providers.anthropic:AnthropicProvider",
+    "openai": "llmhooks.integrations.openai.provider:OpenAIProvider",
+    "anthropic": "llmhooks.integrations.anthropic.provider:AnthropicProvider",
     "offline": "llmhooks.llm.offline:OfflineProvider",
 }
 """Provider name -> ``module:class`` (imported when chosen, so unused SDKs are never loaded)."""

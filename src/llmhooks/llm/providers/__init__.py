@@ -1,4 +1,6 @@
-"""LLM providers for the facade: ``base`` (the interface), ``openai``, ``anthropic``.
+"""What an LLM provider of the facade is (``base``): the interface, and the SDK base class.
 
-The SDK modules are imported only when their provider is chosen.
+The providers themselves live with their SDK's integration
+(``llmhooks.integrations.openai.provider``, ``llmhooks.integrations.anthropic.provider``)
+and are imported only when chosen; ``llm/offline.py`` is the one provider without an SDK.
 """

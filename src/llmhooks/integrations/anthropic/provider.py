@@ -24,7 +24,7 @@ except ImportError:  # pragma: no cover - depends on the environment
         "LLM(provider='anthropic') needs 'anthropic': pip install 'llmhooks[anthropic]'"
     ) from None
 
-from llmhooks.llm.providers._anthropic_parse import (
+from llmhooks.integrations.anthropic.parse import (
     MessageEvents,
     from_message,
     to_anthropic,

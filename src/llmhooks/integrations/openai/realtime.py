@@ -30,7 +30,7 @@ from typing import Any
 from llmhooks.core.context import CallbacksLike
 from llmhooks.integrations._observed import rebrand
 from llmhooks.integrations._patch import Instrumentation, given
-from llmhooks.integrations._realtime_session import RealtimeSession, Step, arun_steps, run_steps
+from llmhooks.integrations.openai._realtime_session import RealtimeSession, Step, arun_steps, run_steps
 
 __all__ = ["instrument_realtime"]
 

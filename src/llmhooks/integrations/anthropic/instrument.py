@@ -45,7 +45,7 @@ from llmhooks.integrations._patch import (
     remove,
     request_params,
 )
-from llmhooks.llm.providers._anthropic_parse import MessageEvents, anthropic_messages, from_message
+from llmhooks.integrations.anthropic.parse import MessageEvents, anthropic_messages, from_message
 from llmhooks.llm.response import ChatResponse
 
 __all__ = ["instrument_anthropic", "uninstrument_anthropic"]

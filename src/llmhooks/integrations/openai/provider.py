@@ -23,7 +23,7 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     raise MissingExtraError("LLM(provider='openai') needs 'openai': pip install 'llmhooks[openai]'") from None
 
-from llmhooks.llm.providers._openai_parse import ChatChunks, from_chat_completion
+from llmhooks.integrations.openai.parse import ChatChunks, from_chat_completion
 from llmhooks.llm.providers.base import ChatRequest, SDKProvider, StreamItem, unwrapped
 from llmhooks.llm.response import ChatResponse
 

@@ -44,14 +44,14 @@ from llmhooks.integrations._patch import (
     remove,
     request_params,
 )
-from llmhooks.integrations.openai_realtime import instrument_realtime
-from llmhooks.llm.providers._openai_parse import (
+from llmhooks.integrations.openai.parse import (
     ChatChunks,
     ResponseEvents,
     from_chat_completion,
     from_response,
     responses_messages,
 )
+from llmhooks.integrations.openai.realtime import instrument_realtime
 from llmhooks.llm.response import ChatResponse
 
 __all__ = ["instrument_openai", "uninstrument_openai"]
