@@ -8,7 +8,7 @@
 Covers, on that client object (sync ``OpenAI`` or ``AsyncOpenAI``):
 ``chat.completions.create`` and ``.parse``, ``responses.create`` and ``.parse``,
 their ``stream=True`` forms and the ``.stream(...)`` helpers built on them, and
-realtime sessions opened with ``realtime.connect(...)`` (``openai_realtime.py``). What
+realtime sessions opened with ``realtime.connect(...)`` (``realtime.py``). What
 each call returns is unchanged: the same answer object, or the same stream class
 (observed). Your request is never altered: in particular ``stream_options`` is
 not added (it would add a chunk with empty ``choices`` to your stream), so a
@@ -165,7 +165,7 @@ def instrument_openai(client: C, *, callbacks: CallbacksLike = None) -> C:
     sdk: Any = client
     _wrap_resource(state, sdk.chat.completions, CHAT, is_async)
     _wrap_resource(state, sdk.responses, RESPONSES, is_async)
-    instrument_realtime(state, sdk, is_async)  # client.realtime.connect(...): integrations/openai_realtime.py
+    instrument_realtime(state, sdk, is_async)  # client.realtime.connect(...): integrations/openai/realtime.py
     # client-level views (client.with_raw_response.chat...) cache the resources too
     forget_cached(sdk)
     forget_cached(sdk.chat)
