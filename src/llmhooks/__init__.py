@@ -62,7 +62,6 @@ from llmhooks.core import (
     use_run,
 )
 from llmhooks.core._resolve import register_style as _register_style
-from llmhooks.core.classify import register_classifier as _register_classifier
 from llmhooks.errors import (
     Abort,
     BudgetExceeded,
@@ -92,6 +91,7 @@ from llmhooks.events import (
     ToolErrorEvent,
     ToolStartEvent,
 )
+from llmhooks.events.classify import register_classifier as _register_classifier
 
 if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
     from llmhooks.agent import (

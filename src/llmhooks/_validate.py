@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 __all__ = [
@@ -148,6 +148,20 @@ def check_tags(name: str, value: Any) -> list[str]:
         if not isinstance(tag, str):
             raise TypeError(f"{name} must hold strings only, got {_given(tag)} in {_given(value)}")
     return tags
+
+
+def check_metadata(name: str, value: Any) -> dict[str, Any]:
+    """Return ``value``, a mapping with string keys, as a dict.
+
+    Raises:
+        TypeError: not a mapping, or a key that is not a string.
+    """
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a dict with string keys, got {_given(value)}")
+    for key in value:
+        if type(key) is not str:
+            raise TypeError(f"{name} keys must be strings, got {_given(key)} in {_given(value)}")
+    return value if type(value) is dict else dict(value)
 
 
 def check_writable_path(name: str, path: Any) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 import time
+import warnings
 
 import pytest
 
@@ -277,6 +279,35 @@ async def test_concurrent_gathers_async_handlers() -> None:
     await mgr.aemit(START)
     assert len(started) == 3
     assert max(started) - min(started) < 0.15  # all three started before the first finished
+
+
+async def test_concurrent_abort_stops_the_dispatch_where_it_would_in_order() -> None:
+    """A sync handler's Abort under concurrent=True: handlers before it get the event (their
+    awaits finish), handlers after it never do, and the stats say so."""
+    got: list[str] = []
+
+    class Before(Callbacks):
+        async def on_llm_start(self, event: LLMStartEvent) -> None:
+            await asyncio.sleep(0)
+            got.append("before")
+
+    class Refuses(Callbacks):
+        def on_llm_start(self, event: LLMStartEvent) -> None:
+            raise Abort("no")
+
+    class After(Callbacks):
+        async def on_llm_start(self, event: LLMStartEvent) -> None:
+            got.append("after")
+
+    mgr = CallbackManager([Before(), Refuses(), After()], concurrent=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a coroutine created and never awaited would warn
+        with pytest.raises(Abort):
+            await mgr.aemit(START)
+        gc.collect()
+    assert got == ["before"]
+    stats = mgr.stats()
+    assert (stats["Before"]["calls"], stats["Refuses"]["calls"], stats["After"]["calls"]) == (1, 1, 0)
 
 
 def test_handler_added_during_dispatch_is_not_called_in_that_dispatch() -> None:

@@ -429,3 +429,108 @@ def test_tool_error_repeats_arguments_and_node_events_carry_type_and_step() -> N
     end, error = rec.events[-3], rec.events[-1]
     assert (end.type, end.node_type, end.step) == ("graph.node_end", "llm", 3)
     assert (error.type, error.node_type, error.step) == ("graph.node_error", "tool", 4)
+
+
+def test_token_and_step_after_the_terminal_event_are_refused() -> None:
+    """A finished run takes no more tokens or steps: they would follow its terminal event."""
+    rec = RecordingCallbacks()
+    with llm_run(model="m", streaming=True, callbacks=rec) as run:
+        run.token("a")
+        run.finish()
+        with pytest.raises(RuntimeError, match="already emitted its terminal event"):
+            run.token("b")
+    with agent_run(agent_name="a", callbacks=rec) as agent:
+        agent.step(action="look")
+        agent.finish(result="done")
+        with pytest.raises(RuntimeError, match="already emitted its terminal event"):
+            agent.step(action="again")
+    assert rec.types() == ["llm.start", "llm.token", "llm.end", "agent.start", "agent.step", "agent.end"]
+
+
+def test_a_none_token_is_skipped_and_the_run_still_ends() -> None:
+    """SDK streams send empty deltas as None: no token event, no failure at block exit."""
+    rec = RecordingCallbacks()
+    with llm_run(model="m", streaming=True, callbacks=rec) as run:
+        run.token(None)
+        run.token("hi")
+        run.token(None)
+    assert rec.types() == ["llm.start", "llm.token", "llm.end"]
+    token = rec.of_type(LLMTokenEvent)[0]
+    assert (token.token, token.index, token.is_first) == ("hi", 0, True)
+    assert rec.of_type(LLMEndEvent)[0].response == "hi"
+
+
+@pytest.mark.parametrize("callbacks", ["listening", "nobody"])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"tags": [1, 2]}, r"tags must hold strings only, got 1 in \[1, 2\]"),
+        ({"tags": {"a": 1}}, r"tags must be a string or a list of strings, got \{'a': 1\} \(dict\)"),
+        ({"metadata": 123}, "metadata must be a dict with string keys, got 123"),
+        ({"metadata": {1: "x"}}, r"metadata keys must be strings, got 1 in \{1: 'x'\}"),
+    ],
+)
+def test_bad_tags_or_metadata_are_refused_when_the_run_is_made(
+    callbacks: str, kwargs: dict[str, object], message: str
+) -> None:
+    """Refused whether or not a handler listens: a mistake must not wait for one to show."""
+    cb = RecordingCallbacks() if callbacks == "listening" else None
+    for factory in (
+        lambda: llm_run(model="m", callbacks=cb, **kwargs),
+        lambda: tool_run("t", callbacks=cb, **kwargs),
+    ):  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=message):
+            factory()
+
+
+class _Index:
+    """An integer of another library (numpy's int64 behaves so)."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __index__(self) -> int:
+        return self.value
+
+
+def test_finish_takes_integers_and_numbers_of_other_libraries() -> None:
+    """Token counts of any integer kind and costs of any number kind, stored as int and float."""
+    from decimal import Decimal
+
+    rec = RecordingCallbacks()
+    with llm_run(model="m", callbacks=rec) as run:
+        run.finish(input_tokens=_Index(12), output_tokens=_Index(30), cost=Decimal("0.25"))  # type: ignore[arg-type]
+    end = rec.of_type(LLMEndEvent)[0]
+    assert (end.input_tokens, end.output_tokens, end.total_tokens, end.cost) == (12, 30, 42, 0.25)
+    assert type(end.input_tokens) is int and type(end.cost) is float
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            {"input_tokens": "12", "output_tokens": 3},
+            "input_tokens must be an int token count or None, got str: '12'",
+        ),
+        ({"output_tokens": 1.5}, "output_tokens must be an int token count or None, got float: 1.5"),
+        ({"reasoning_tokens": True}, "reasoning_tokens must be an int token count or None, got bool: True"),
+        ({"cost": "0.1"}, "cost must be a number or None, got str: '0.1'"),
+    ],
+)
+def test_finish_refuses_what_is_not_a_count_and_the_run_still_ends(
+    fields: dict[str, object], message: str
+) -> None:
+    """A clear error naming the field; the run is not left open (its error event is emitted)."""
+    rec = RecordingCallbacks()
+    with pytest.raises(TypeError, match=message), llm_run(model="m", callbacks=rec) as run:
+        run.finish(**fields)  # type: ignore[arg-type]
+    assert rec.types() == ["llm.start", "llm.error"]
+    assert rec.of_type(LLMErrorEvent)[0].error_type == "TypeError"
+
+
+def test_a_hand_built_error_event_is_classified_like_a_runs() -> None:
+    """LLMErrorEvent(error=exc) says whether the failure is worth a retry, as runs do."""
+    assert LLMErrorEvent(error=TimeoutError("slow")).is_recoverable is True
+    assert LLMErrorEvent(error=ValueError("bad")).is_recoverable is False
+    given = LLMErrorEvent(error=TimeoutError("slow"), error_code="mine", is_recoverable=False)
+    assert (given.error_code, given.is_recoverable) == ("mine", False)

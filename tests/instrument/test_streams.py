@@ -9,7 +9,16 @@ from typing import Any
 
 import pytest
 
-from llmhooks import LLMEndEvent, LLMErrorEvent, LLMTokenEvent, current_run, llm_run
+from llmhooks import (
+    Abort,
+    Callbacks,
+    LLMEndEvent,
+    LLMErrorEvent,
+    LLMTokenEvent,
+    current_run,
+    llm_run,
+    set_global_callbacks,
+)
 from llmhooks.instrument import instrument_llm, llm_chat_callback, llm_completion_callback
 from llmhooks.testing import RecordingCallbacks
 
@@ -243,6 +252,45 @@ def test_error_mid_stream_gives_one_error_event(rec: RecordingCallbacks) -> None
     rec.assert_types(["llm.start", "llm.token", "llm.error"])
     err = rec.events[-1]
     assert isinstance(err, LLMErrorEvent) and err.error_type == "TimeoutError"
+
+
+class _AbortsOnError(Callbacks):
+    def on_llm_error(self, event: LLMErrorEvent) -> None:
+        raise Abort("refused on the error event")
+
+
+def test_a_handler_aborting_on_a_streams_error_never_replaces_the_streams_exception(
+    rec: RecordingCallbacks, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The stream's own exception reaches the caller; the handler's Abort is reported."""
+    set_global_callbacks([rec, _AbortsOnError()])
+
+    @instrument_llm(model="m")
+    def stream(prompt: str) -> Iterator[str]:
+        yield "a"
+        raise TimeoutError("slow")
+
+    with pytest.raises(TimeoutError):
+        list(stream("x"))
+    rec.assert_types(["llm.start", "llm.token", "llm.error"])
+    assert "the call's own exception was kept" in caplog.text
+
+
+async def test_async_a_handler_aborting_on_a_streams_error_never_replaces_its_exception(
+    rec: RecordingCallbacks,
+) -> None:
+    """The same for an async stream."""
+    set_global_callbacks([rec, _AbortsOnError()])
+
+    @instrument_llm(model="m")
+    async def stream(prompt: str) -> AsyncIterator[str]:
+        yield "a"
+        raise TimeoutError("slow")
+
+    with pytest.raises(TimeoutError):
+        async for _ in stream("x"):
+            pass
+    rec.assert_types(["llm.start", "llm.token", "llm.error"])
 
 
 async def test_async_error_mid_stream_gives_one_error_event(rec: RecordingCallbacks) -> None:

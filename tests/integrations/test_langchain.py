@@ -21,7 +21,7 @@ from langgraph.graph.message import add_messages
 from langgraph.prebuilt import ToolNode
 from langgraph.types import Command, interrupt
 
-from llmhooks import BudgetExceeded, Callbacks, chain_run, current_run, set_global_callbacks
+from llmhooks import Abort, BudgetExceeded, Callbacks, chain_run, current_run, set_global_callbacks
 from llmhooks.events import (
     ChainEndEvent,
     ChainErrorEvent,
@@ -174,6 +174,48 @@ def test_failing_node_gives_node_error_and_graph_error() -> None:
     assert (error.node_id, error.error_type, error.error_message) == ("broken", "ValueError", "bad state")
     assert rec.of_type(ChainErrorEvent)[0].error_type == "ValueError"
     rec.assert_terminated()
+
+
+class _AbortsOnErrors(Callbacks):
+    def on_graph_node_error(self, event: GraphNodeErrorEvent) -> None:
+        raise Abort("refused on the node's error event")
+
+    def on_chain_error(self, event: ChainErrorEvent) -> None:
+        raise Abort("refused on the graph's error event")
+
+
+def test_a_handler_aborting_on_an_error_event_never_replaces_the_graphs_exception() -> None:
+    """The node's own exception reaches the caller; every error event is still delivered."""
+
+    def broken(state: State) -> dict[str, Any]:
+        raise ValueError("bad state")
+
+    graph = StateGraph(State)
+    graph.add_node("broken", broken)
+    graph.add_edge(START, "broken")
+    graph.add_edge("broken", END)
+    rec = RecordingCallbacks()
+    handler = CallbackHandler([_AbortsOnErrors(), rec])
+    with pytest.raises(ValueError, match="bad state"):
+        graph.compile().invoke({"messages": []}, config={"callbacks": [handler]})
+    assert rec.types() == ["chain.start", "graph.node_start", "graph.node_error", "chain.error"]
+
+
+async def test_async_a_handler_aborting_on_an_error_event_never_replaces_the_graphs_exception() -> None:
+    """The same through the async handler."""
+
+    async def broken(state: State) -> dict[str, Any]:
+        raise ValueError("bad state")
+
+    graph = StateGraph(State)
+    graph.add_node("broken", broken)
+    graph.add_edge(START, "broken")
+    graph.add_edge("broken", END)
+    rec = RecordingCallbacks()
+    handler = AsyncCallbackHandler([_AbortsOnErrors(), rec])
+    with pytest.raises(ValueError, match="bad state"):
+        await graph.compile().ainvoke({"messages": []}, config={"callbacks": [handler]})
+    assert rec.types() == ["chain.start", "graph.node_start", "graph.node_error", "chain.error"]
 
 
 def test_tool_that_raises_is_a_tool_error() -> None:

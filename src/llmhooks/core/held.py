@@ -19,77 +19,23 @@ an ``Exception`` an error::
 
 Finalizers never dispatch inline: a held run ended while the garbage collector runs
 in this thread (a half-read stream caught in a reference cycle) hands its terminal
-event to the ``llmhooks-finalizers`` worker, because a collection can start inside
-any code, including a handler holding its own lock. ``llmhooks.flush()`` waits for it.
+event to the finalizer worker (``core/finalizers.py``). ``fail`` is called while the
+producer's own exception is leaving: what a handler raises on the terminal event
+(an ``Abort``, a ``raise_errors`` failure) is reported, never put in its place.
 """
 
 from __future__ import annotations
 
-import gc
-import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Self
 
-from llmhooks.core._forksafe import fork_safe_lock
-from llmhooks.core.background import BackgroundWorker
+from llmhooks.core.finalizers import in_collection, later
+from llmhooks.core.isolation import report_overridden
 from llmhooks.core.runs import ending
 from llmhooks.core.scope import activate, deactivate
 
-__all__ = ["HeldRun", "in_collection"]
-
-_lock = fork_safe_lock()
-_open_runs = 0  # held runs not yet ended: the gc callback is installed while there are any
-_collecting: int | None = None  # the thread running a garbage collection, if any
-_finalizers: BackgroundWorker | None = None
-
-
-def _on_gc(phase: str, info: dict[str, Any]) -> None:
-    global _collecting
-    _collecting = threading.get_ident() if phase == "start" else None
-
-
-def in_collection() -> bool:
-    """True while this thread runs a garbage collection with held runs open."""
-    return _collecting is not None and _collecting == threading.get_ident()
-
-
-def _opened() -> None:
-    global _open_runs
-    with _lock:
-        _open_runs += 1
-        if _open_runs == 1:
-            gc.callbacks.append(_on_gc)
-
-
-def _closed() -> None:
-    global _open_runs
-    with _lock:
-        _open_runs -= 1
-        if _open_runs == 0:
-            try:
-                gc.callbacks.remove(_on_gc)
-            except ValueError:  # pragma: no cover - removed already
-                pass
-
-
-def _run_each(batch: list[Callable[[], object]]) -> None:
-    for call in batch:
-        try:
-            call()
-        except Exception:  # the terminal event's handlers are isolated; this is a last guard
-            pass
-
-
-def _later(call: Callable[[], object]) -> None:
-    global _finalizers
-    if _finalizers is None:
-        with _lock:
-            if _finalizers is None:
-                _finalizers = BackgroundWorker(
-                    maxsize=100_000, policy="block", deliver=_run_each, name="llmhooks-finalizers"
-                )
-    _finalizers.put(call)
+__all__ = ["HeldRun"]
 
 
 class HeldRun:
@@ -98,11 +44,11 @@ class HeldRun:
     Works the same for a no-op run (nobody listens): every method is then a no-op.
     """
 
-    __slots__ = ("_live", "run")
+    __slots__ = ("_ended", "run")
 
     def __init__(self, run: Any) -> None:
         self.run = run
-        self._live = False
+        self._ended = False  # an end was made or handed to the finalizer worker
 
     @property
     def open(self) -> bool:
@@ -112,19 +58,12 @@ class HeldRun:
     def start(self) -> Self:
         """Emit the start event (sync handlers); ``Abort`` from one propagates, the run ended."""
         self.run.start()
-        self._track()
         return self
 
     async def astart(self) -> Self:
         """Emit the start event, awaiting async handlers."""
         await self.run.astart()
-        self._track()
         return self
-
-    def _track(self) -> None:
-        if self.run.is_recording and not self.run.done:
-            self._live = True
-            _opened()
 
     @contextmanager
     def current(self) -> Iterator[Any]:
@@ -135,27 +74,44 @@ class HeldRun:
         finally:
             deactivate(self.run, activation)
 
-    def _end(self, end: Callable[[], object]) -> None:
-        if self.run.done:
+    def _end(self, end: Callable[[], object], kept: BaseException | None = None) -> None:
+        if self._ended or self.run.done:
             return
-        if self._live:
-            self._live = False
-            _closed()
-            if in_collection():
-                _later(end)
-                return
-        end()
+        self._ended = True
+        if in_collection():
+            later(end)
+            return
+        if kept is None:
+            end()
+            return
+        try:
+            end()
+        except Exception as escaped:  # the producer's own exception is leaving: it wins
+            self._overridden(escaped, kept)
 
-    async def _aend(self, end: Callable[[], Awaitable[object]], sync_end: Callable[[], object]) -> None:
-        if self.run.done:
+    async def _aend(
+        self,
+        end: Callable[[], Awaitable[object]],
+        sync_end: Callable[[], object],
+        kept: BaseException | None = None,
+    ) -> None:
+        if self._ended or self.run.done:
             return
-        if self._live:
-            self._live = False
-            _closed()
-            if in_collection():
-                _later(sync_end)
-                return
-        await end()
+        self._ended = True
+        if in_collection():
+            later(sync_end)
+            return
+        if kept is None:
+            await end()
+            return
+        try:
+            await end()
+        except Exception as escaped:
+            self._overridden(escaped, kept)
+
+    def _overridden(self, escaped: Exception, kept: BaseException) -> None:
+        incomplete = ending(kept) == "incomplete"
+        report_overridden(getattr(self.run, "end_cls" if incomplete else "error_cls", None), escaped, kept)
 
     def finish(self, **fields: Any) -> None:
         """Emit the end event with ``fields``."""
@@ -169,20 +125,23 @@ class HeldRun:
         """End the run for ``exc`` by the one rule: incomplete, cancelled, or an error."""
         kind = ending(exc)
         if kind == "incomplete":
-            self.stop_early(**fields)
+            fields["incomplete"] = True
+            self._end(lambda: self.run.finish(**fields), exc)
         else:
-            self._end(lambda: self.run.error(exc, cancelled=kind == "cancelled", **fields))
+            self._end(lambda: self.run.error(exc, cancelled=kind == "cancelled", **fields), exc)
 
     async def afail(self, exc: BaseException, **fields: Any) -> None:
         """Async ``fail``."""
         kind = ending(exc)
         if kind == "incomplete":
-            await self.astop_early(**fields)
+            fields["incomplete"] = True
+            await self._aend(lambda: self.run.afinish(**fields), lambda: self.run.finish(**fields), exc)
             return
         cancelled = kind == "cancelled"
         await self._aend(
             lambda: self.run.aerror(exc, cancelled=cancelled, **fields),
             lambda: self.run.error(exc, cancelled=cancelled, **fields),
+            exc,
         )
 
     def report(self, error: str, **fields: Any) -> None:

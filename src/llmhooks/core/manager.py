@@ -206,6 +206,9 @@ async def adeliver(route: ARoute, event: Event) -> None:
 
 
 async def _adeliver_concurrent(entries: tuple[_AsyncEntry, ...], event: Event, terminal: bool) -> None:
+    """Sync methods called in order, async ones gathered. A sync handler that stops a
+    non-terminal dispatch stops it as in order: the handlers before it still get the event
+    (their awaits are gathered), the ones after it never do (counted as skipped)."""
     import asyncio
 
     waits: list[Awaitable[BaseException | None]] = []
@@ -216,13 +219,12 @@ async def _adeliver_concurrent(entries: tuple[_AsyncEntry, ...], event: Event, t
             continue
         try:
             call(event)
-        except Abort as exc:
-            if not terminal:
-                raise
-            escaped = escaped or exc
         except Exception as exc:
-            if slot.failed(event, exc):
+            if isinstance(exc, Abort) or slot.failed(event, exc):
                 if not terminal:
+                    if waits:
+                        await asyncio.gather(*waits)
+                    _debit_rest(entries, slot)
                     raise
                 escaped = escaped or exc
     if waits:

@@ -32,12 +32,12 @@ import time
 from contextvars import Token
 from typing import Any, ClassVar, Protocol, Self
 
-from llmhooks._validate import check_tags
+from llmhooks._validate import check_metadata, check_tags
 from llmhooks.core import redaction as _redaction
 from llmhooks.core import scope as _scope
 from llmhooks.core._builders import LazyBuilder
-from llmhooks.core.classify import classify_error
 from llmhooks.core.context import _GLOBAL, CallbacksLike, _ambient, manager_for, manager_in
+from llmhooks.core.finalizers import in_collection, later
 from llmhooks.core.isolation import report_overridden
 from llmhooks.core.manager import CallbackManager, Route, adeliver, deliver
 from llmhooks.core.redaction import redact_fields, redact_metadata, redact_payload, redact_value
@@ -67,6 +67,7 @@ from llmhooks.events import (
 )
 from llmhooks.events._ids import RUN_IDS, new_run_id, new_trace_id
 from llmhooks.events._model import MISSING
+from llmhooks.events.classify import classify_error
 
 __all__ = [
     "AgentRun",
@@ -360,7 +361,9 @@ class Run:
         self.done = False
 
     def _context(self, tags: Any, metadata: dict[str, Any] | None) -> None:
-        own_tags = tags if type(tags) is list else check_tags("tags", tags)
+        own_tags = check_tags("tags", tags) if tags else ()
+        if metadata is not None:
+            metadata = check_metadata("metadata", metadata)
         ambient = _ambient.get()
         ctx = ambient.run if ambient is not None else None
         if ctx is None:
@@ -516,7 +519,10 @@ class Run:
             if self._scoped is not None:
                 exit_scopes(self, self._scoped)
                 self._scoped = None
-            restore(self._token, self._parent)  # type: ignore[arg-type]
+            # a generator closed from elsewhere (the collector, another caller) leaves alone
+            # the run current there: it is not this run's to reset
+            if exc_type is not GeneratorExit or _current.get() is self:
+                restore(self._token, self._parent)  # type: ignore[arg-type]
 
     async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         try:
@@ -547,13 +553,23 @@ class Run:
         return self._error_event(exc, cancelled=kind == "cancelled"), 2, self.error_cls
 
     def _terminal_quietly(self, exc: BaseException) -> None:
-        """End the run for the caller's ``exc``; what handlers raise never replaces it."""
+        """End the run for the caller's ``exc``; what handlers raise never replaces it.
+
+        Left by ``GeneratorExit`` while the garbage collector runs (a generator holding the
+        run was caught in a reference cycle), the event is delivered after the collection.
+        """
         event, index, _cls = self._terminal_for(exc)
         if event is not None:
-            try:
-                deliver(self._routes[index], event)
-            except Exception as escaped:  # the caller's own exception wins over a handler's
-                report_overridden(event, escaped, exc)
+            if type(exc) is GeneratorExit and in_collection():
+                later(lambda: self._deliver_quietly(index, event, exc))
+                return
+            self._deliver_quietly(index, event, exc)
+
+    def _deliver_quietly(self, index: int, event: Event, exc: BaseException) -> None:
+        try:
+            deliver(self._routes[index], event)
+        except Exception as escaped:  # the caller's own exception wins over a handler's
+            report_overridden(event, escaped, exc)
 
     async def _aterminal_quietly(self, exc: BaseException) -> None:
         event, _index, cls = self._terminal_for(exc)
@@ -834,6 +850,27 @@ def _llm_end(
 ) -> LLMEndEvent:
     """The end event of ``run``, built field by field (runs once per call; tests check every
     field is set), with the defaults ``LLMRun.finish`` documents. Marks the run done."""
+    if (
+        (input_tokens is not None and type(input_tokens) is not int)
+        or (output_tokens is not None and type(output_tokens) is not int)
+        or (total is not None and type(total) is not int)
+        or (cached is not None and type(cached) is not int)
+        or (cache_write is not None and type(cache_write) is not int)
+        or (reasoning is not None and type(reasoning) is not int)
+        or (audio_in is not None and type(audio_in) is not int)
+        or (audio_out is not None and type(audio_out) is not int)
+        or (cost is not None and type(cost) is not float)
+    ):  # rare: a numpy integer, a Decimal cost, or a mistake; normalised or refused
+        input_tokens, output_tokens, total, cached, cache_write, reasoning, audio_in, audio_out = (
+            _count(name, value)
+            for name, value in (
+                ("input_tokens", input_tokens), ("output_tokens", output_tokens),
+                ("total_tokens", total), ("cached_input_tokens", cached),
+                ("cache_write_input_tokens", cache_write), ("reasoning_tokens", reasoning),
+                ("input_audio_tokens", audio_in), ("output_audio_tokens", audio_out),
+            )
+        )  # fmt: skip
+        cost = _amount("cost", cost)
     if response is None and run._chunks:
         response = "".join(run._chunks)
     if response is not None:
@@ -870,6 +907,35 @@ def _llm_end(
     event.incomplete = incomplete
     run.done = True
     return event
+
+
+def _count(name: str, value: Any) -> int | None:
+    """A token count as an ``int``: integers of any kind (numpy's too) are taken as they are."""
+    if value is None or type(value) is int:
+        return value
+    if not isinstance(value, bool):
+        try:
+            index = value.__index__()  # int subclasses, numpy integers
+        except (AttributeError, TypeError):
+            pass
+        else:
+            return int(index)
+    given = f"{type(value).__name__}: {value!r:.40}"
+    raise TypeError(f"LLMRun.finish() {name} must be an int token count or None, got {given}")
+
+
+def _amount(name: str, value: Any) -> float | None:
+    """A cost as a ``float``: ints, Decimals and numpy floats are converted."""
+    if value is None or type(value) is float:
+        return value
+    if not isinstance(value, (bool, str, bytes)):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            pass
+    raise TypeError(
+        f"LLMRun.finish() {name} must be a number or None, got {type(value).__name__}: {value!r:.40}"
+    )
 
 
 class ToolRun(Run):
@@ -975,7 +1041,7 @@ def _recording(
     manager = manager_for(callbacks)
     routes = manager.routes_for(cls) if manager is not None else None
     if routes is None:  # nobody listens: skip building anything
-        return _noop(run_id, parent_run_id, trace_id, tags)
+        return _noop(run_id, parent_run_id, trace_id, tags, metadata)
     run = _new(cls)
     run._setup(manager, routes, payload, run_id, parent_run_id, trace_id)  # type: ignore[arg-type]
     run._context(tags, metadata)
@@ -1024,12 +1090,12 @@ def llm_run(
     else:
         manager = manager_in(callbacks, ambient)
     if manager is None:
-        return _noop(run_id, parent_run_id, trace_id, tags)  # type: ignore[return-value]
+        return _noop(run_id, parent_run_id, trace_id, tags, metadata)  # type: ignore[return-value]
     routes = manager._routes.get(LLMRun)
     if not routes:
         routes = manager.routes_for(LLMRun) if routes is None else None
         if routes is None:  # no handler takes any LLM event: skip building anything
-            return _noop(run_id, parent_run_id, trace_id, tags)  # type: ignore[return-value]
+            return _noop(run_id, parent_run_id, trace_id, tags, metadata)  # type: ignore[return-value]
     return _fresh_llm(  # type: ignore[no-any-return]
         LLMRun, manager, routes, provider, model,
         (messages, prompt, temperature, max_tokens, tools, streaming, params),
@@ -1096,15 +1162,19 @@ def llm_run_of(
     if not routes:
         routes = manager.routes_for(cls) if routes is None else None
         if routes is None:
-            return _noop(None, None, None, None)
+            return _noop(None, None, None, None, None)
     return _fresh_llm(
         cls, manager, routes, provider, model, payload, None, None, None, None, None, _ambient.get()
     )
 
 
-def _noop(run_id: str | None, parent_run_id: str | None, trace_id: str | None, tags: Any) -> _NoopRun:
-    if tags is not None and type(tags) is not list:
+def _noop(
+    run_id: str | None, parent_run_id: str | None, trace_id: str | None, tags: Any, metadata: Any
+) -> _NoopRun:
+    if tags:  # refused whether or not anybody listens: a mistake must not wait for a handler
         check_tags("tags", tags)
+    if metadata is not None:
+        check_metadata("metadata", metadata)
     run = _new(_NoopRun)  # no __init__ call: this is the path of every call nobody listens to
     run._run_id = run_id
     run._parent_run_id = parent_run_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from llmhooks.events.base import ErrorInfo, Event
+from llmhooks.events.classify import classify_error
 
 __all__ = ["LLMEndEvent", "LLMErrorEvent", "LLMEvent", "LLMStartEvent", "LLMTokenEvent"]
 
@@ -78,7 +79,11 @@ class LLMEndEvent(LLMEvent):
 
 
 class LLMErrorEvent(ErrorInfo, LLMEvent):
-    """An LLM call failed or was cancelled."""
+    """An LLM call failed or was cancelled.
+
+    Built by hand from an exception with neither ``error_code`` nor ``is_recoverable``,
+    both are derived from it by the rules runs use (``llmhooks.events.classify``).
+    """
 
     type: ClassVar[str] = "llm.error"
     terminal: ClassVar[bool] = True
@@ -89,3 +94,9 @@ class LLMErrorEvent(ErrorInfo, LLMEvent):
     cancelled: bool = False
     latency_ms: float | None = None
     context: str | None = None
+
+    def __post_init__(self) -> None:
+        ErrorInfo.__post_init__(self)
+        error = self.error
+        if self.error_code is None and not self.is_recoverable and isinstance(error, BaseException):
+            self.error_code, self.is_recoverable = classify_error(error)

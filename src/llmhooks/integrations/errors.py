@@ -1,6 +1,6 @@
 """What the openai and anthropic SDKs' exceptions (and httpx's) mean for an error event.
 
-Registered with ``llmhooks.core.classify`` when ``llmhooks`` is imported (lazily: this
+Registered with ``llmhooks.events.classify`` when ``llmhooks`` is imported (lazily: this
 module is loaded on the first error, and imports none of those SDKs). Classes are
 matched by name, so an SDK that is not installed costs nothing.
 
@@ -13,7 +13,7 @@ matched by name, so an SDK that is not installed costs nothing.
 
 from __future__ import annotations
 
-from llmhooks.core.classify import RECOVERABLE_STATUS, http_status
+from llmhooks.events.classify import RECOVERABLE_STATUS, http_status
 
 __all__ = ["classify_sdk_error"]
 

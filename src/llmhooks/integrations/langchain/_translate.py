@@ -20,6 +20,7 @@ from typing import Any, Final, TypeVar, final
 from uuid import UUID
 
 from llmhooks.core.context import CallbacksLike, manager_for
+from llmhooks.core.isolation import report_overridden
 from llmhooks.core.runs import ChainRun, LLMRun, NodeRun, RetrievalRun, Run, ToolRun
 from llmhooks.core.scope import Activation, activate, deactivate
 from llmhooks.events._ids import new_run_id
@@ -133,8 +134,24 @@ class Emit:
 
     @classmethod
     def error(cls, run: Run, error: BaseException | str, **fields: Any) -> Emit:
-        """``run.error(error, **fields)``."""
-        return cls(run.error, run.aerror, (error,), fields, scope=run)
+        """``run.error(error, **fields)``; for an exception LangChain is about to re-raise,
+        what a handler raises on the error event is reported and that exception kept."""
+        if not isinstance(error, BaseException):
+            return cls(run.error, run.aerror, (error,), fields, scope=run)
+
+        def call(*args: Any, **kw: Any) -> None:
+            try:
+                run.error(*args, **kw)
+            except Exception as escaped:
+                report_overridden(run.error_cls, escaped, error)
+
+        async def acall(*args: Any, **kw: Any) -> None:
+            try:
+                await run.aerror(*args, **kw)
+            except Exception as escaped:
+                report_overridden(run.error_cls, escaped, error)
+
+        return cls(call, acall, (error,), fields, scope=run)
 
 
 class _Alias:
