@@ -10,18 +10,14 @@ of which handler takes which event type is worked out once per handler class
 ``remove`` swap in fresh tables under a lock, so ``emit`` never locks and a
 handler added during a dispatch is first called on the next one. Runs look up the
 routes of all their events at once (``routes_for``) and deliver through
-``deliver``/``adeliver``, the same loops ``emit``/``aemit`` use.
-
-Terminal events (``terminal = True`` on the class: end and error events) reach every
-handler: an ``Abort`` or a ``raise_errors`` failure in one of them is raised only once
-the others had the event. Any other event stops at the first handler that aborts.
+``deliver``/``adeliver`` (``core/delivery.py``), the same loops ``emit``/``aemit`` use;
+background handlers are fed from their own queues (``core/handler_queues.py``).
 """
 
 from __future__ import annotations
 
-import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from itertools import count
 from typing import Any
 
@@ -29,349 +25,16 @@ from llmhooks._validate import check_bool, check_number
 from llmhooks.core import routing
 from llmhooks.core._forksafe import fork_safe_lock
 from llmhooks.core._resolve import plan_for, validate_handler
-from llmhooks.core.background import BackgroundWorker, default_settings
+from llmhooks.core.background import BackgroundWorker
 from llmhooks.core.callbacks import Callbacks
-from llmhooks.core.isolation import report_failure, report_timeout
-from llmhooks.core.stats import (
-    SAMPLE_EVERY,
-    HandlerStats,
-    drain_retired,
-    retire_later,
-    retire_routes,
-    stats_for,
-)
-from llmhooks.errors import Abort
+from llmhooks.core.delivery import ARoute, AsyncEntry, Route, Slot, SyncEntry, adeliver, deliver
+from llmhooks.core.handler_queues import check_background, from_sync, queue_of
+from llmhooks.core.stats import HandlerStats, drain_retired, retire_later, retire_routes
 from llmhooks.events.base import _REGISTRY, Event
 
-__all__ = ["CallbackManager", "adeliver", "deliver"]
+__all__ = ["CallbackManager"]
 
 _HANDLERS = object()  # key under which a routes dict keeps the handler tuple it was built from
-_MASK = SAMPLE_EVERY - 1
-_BATCH = 64  # events a background worker hands over at once (on_batch handlers: their own size)
-
-
-class _Slot:
-    """A registered handler with what dispatch needs to know about it."""
-
-    __slots__ = ("handler", "name", "nested", "priority", "raise_errors", "seq", "stats", "timeout")
-
-    def __init__(self, handler: Callbacks, priority: int, seq: int, timeout: float | None) -> None:
-        self.handler = handler
-        self.name = type(handler).__name__
-        self.priority = priority
-        self.seq = seq
-        # a nested manager already applied its handlers' policy: what escapes it must propagate
-        self.nested = isinstance(handler, CallbackManager)
-        self.raise_errors = self.nested or bool(getattr(handler, "raise_errors", False))
-        self.timeout = timeout
-        self.stats: HandlerStats = stats_for(handler)
-
-    def failed(self, event: Event, exc: BaseException) -> bool:
-        """Count and log a failure; True if the caller must see it (raise_errors, nested)."""
-        if self.nested:
-            return True  # the nested manager counted and logged it, and chose to let it out
-        report_failure(self.name, self.stats, event, exc)
-        return self.raise_errors
-
-    def timed_out(self, event: Event, timeout: float | None) -> None:
-        report_timeout(self.name, self.stats, event, timeout)
-
-
-_SyncEntry = tuple[Callable[[Event], object], _Slot]
-_AsyncEntry = tuple[Callable[[Event], Any], bool, float | None, _Slot]
-Route = tuple[tuple[_SyncEntry, ...], "count[int]", bool]
-ARoute = tuple[tuple[_AsyncEntry, ...], "count[int]", bool, bool]
-
-
-def _debit_rest(entries: tuple[Any, ...], slot: _Slot) -> None:
-    # a dispatch cut short: handlers after ``slot`` were counted by the route but never called
-    after = False
-    for entry in entries:
-        if after:
-            entry[-1].stats.add_skipped()
-        elif entry[-1] is slot:
-            after = True
-
-
-def deliver(route: Route, event: Event) -> None:
-    """Deliver ``event`` along ``route``: the one sync dispatch loop (see the module docstring)."""
-    entries = route[0]
-    if next(route[1]) & _MASK:
-        for call, slot in entries:
-            try:
-                call(event)
-            except Exception as exc:  # cold: isolate, then go on with the handlers after this one
-                _deliver_rest(route, event, slot, exc)
-                return
-        return
-    _deliver_sampled(route, event)
-
-
-def _deliver_rest(route: Route, event: Event, failed: _Slot, exc: Exception) -> None:
-    """A handler raised during ``deliver``: apply the isolation rules, finish the delivery."""
-    entries, _counter, terminal = route
-    escaped: BaseException | None = None
-    after = False
-    for call, slot in entries:
-        if not after:
-            after = slot is failed
-            if not after:
-                continue
-            error: BaseException | None = exc
-        else:
-            try:
-                call(event)
-                continue
-            except Exception as later:
-                error = later
-        if isinstance(error, Abort) or slot.failed(event, error):  # type: ignore[arg-type]
-            if not terminal:
-                _debit_rest(entries, slot)
-                raise error  # type: ignore[misc]
-            escaped = escaped or error
-    if escaped is not None:
-        raise escaped
-
-
-def _deliver_sampled(route: Route, event: Event) -> None:
-    """``deliver`` on one dispatch in ``SAMPLE_EVERY``: the same, timing each handler."""
-    entries, _counter, terminal = route
-    clock = time.perf_counter
-    escaped: BaseException | None = None
-    for call, slot in entries:
-        t0 = clock()
-        try:
-            call(event)
-        except Abort as exc:
-            if not terminal:
-                _debit_rest(entries, slot)
-                raise
-            escaped = escaped or exc
-        except Exception as exc:
-            if slot.failed(event, exc):
-                if not terminal:
-                    _debit_rest(entries, slot)
-                    raise
-                escaped = escaped or exc
-        slot.stats.add_sample(clock() - t0)
-    if escaped is not None:
-        raise escaped
-
-
-async def adeliver(route: ARoute, event: Event) -> None:
-    """Deliver ``event`` along an async route: async methods awaited (or gathered), each
-    bounded by its timeout; sync methods called inline. Isolation as for ``deliver``."""
-    entries, counter, terminal, concurrent = route
-    sampled = not (next(counter) & _MASK)
-    if concurrent:
-        await _adeliver_concurrent(entries, event, terminal)
-        return
-    clock = time.perf_counter
-    escaped: BaseException | None = None
-    for call, is_coro, timeout, slot in entries:
-        t0 = clock() if sampled else 0.0
-        try:
-            if is_coro:
-                if timeout is None:
-                    await call(event)
-                else:
-                    import asyncio  # loaded already: we run in its loop
-
-                    await asyncio.wait_for(call(event), timeout)
-            else:
-                call(event)
-        except Abort as exc:
-            if not terminal:
-                _debit_rest(entries, slot)
-                raise
-            escaped = escaped or exc
-        except TimeoutError as exc:
-            if timeout is not None:
-                slot.timed_out(event, timeout)
-            elif slot.failed(event, exc):
-                if not terminal:
-                    _debit_rest(entries, slot)
-                    raise
-                escaped = escaped or exc
-        except Exception as exc:
-            if slot.failed(event, exc):
-                if not terminal:
-                    _debit_rest(entries, slot)
-                    raise
-                escaped = escaped or exc
-        if sampled:
-            slot.stats.add_sample(clock() - t0)
-    if escaped is not None:
-        raise escaped
-
-
-async def _adeliver_concurrent(entries: tuple[_AsyncEntry, ...], event: Event, terminal: bool) -> None:
-    """Sync methods called in order, async ones gathered. A sync handler that stops a
-    non-terminal dispatch stops it as in order: the handlers before it still get the event
-    (their awaits are gathered), the ones after it never do (counted as skipped)."""
-    import asyncio
-
-    waits: list[Awaitable[BaseException | None]] = []
-    escaped: BaseException | None = None
-    for call, is_coro, timeout, slot in entries:
-        if is_coro:
-            waits.append(_guarded(call, timeout, slot, event))
-            continue
-        try:
-            call(event)
-        except Exception as exc:
-            if isinstance(exc, Abort) or slot.failed(event, exc):
-                if not terminal:
-                    if waits:
-                        await asyncio.gather(*waits)
-                    _debit_rest(entries, slot)
-                    raise
-                escaped = escaped or exc
-    if waits:
-        for outcome in await asyncio.gather(*waits):
-            escaped = escaped or outcome
-    if escaped is not None:
-        raise escaped
-
-
-async def _guarded(
-    call: Callable[[Event], Any], timeout: float | None, slot: _Slot, event: Event
-) -> BaseException | None:
-    """Await one handler for a concurrent delivery; the exception that must escape, if any."""
-    try:
-        if timeout is None:
-            await call(event)
-        else:
-            import asyncio
-
-            await asyncio.wait_for(call(event), timeout)
-    except Abort as exc:
-        return exc
-    except TimeoutError as exc:
-        if timeout is not None:
-            slot.timed_out(event, timeout)
-        elif slot.failed(event, exc):
-            return exc
-    except Exception as exc:
-        if slot.failed(event, exc):
-            return exc
-    return None
-
-
-class _BackgroundDelivery:
-    """Feeds one background handler from its own worker: the events it takes, or batches of them."""
-
-    __slots__ = ("calls", "handler", "name", "stats", "timeout")
-
-    def __init__(self, handler: Callbacks, stats: HandlerStats, timeout: float | None) -> None:
-        self.handler = handler
-        self.name = type(handler).__name__
-        self.stats = stats
-        self.timeout = timeout
-        self.calls: dict[type, Callable[[Event], object] | None] = {}
-
-    def _call_for(self, event_cls: type[Event]) -> Callable[[Event], object] | None:
-        call = self.calls.get(event_cls, _UNSET)
-        if call is _UNSET:
-            plan = plan_for(type(self.handler), event_cls)
-            call = None
-            if plan.sync_name is not None:
-                method = getattr(self.handler, plan.sync_name)
-                call = _from_sync(method, self.timeout, self) if plan.sync_is_coro else method
-            self.calls[event_cls] = call
-        return call  # type: ignore[no-any-return]
-
-    def each(self, batch: list[Event]) -> None:
-        for event in batch:
-            call = self._call_for(type(event))
-            if call is None:
-                continue
-            try:
-                call(event)
-            except TimeoutError:
-                report_timeout(self.name, self.stats, event, self.timeout)
-            except Exception as exc:  # Abort too: nothing to stop once it is queued
-                report_failure(self.name, self.stats, event, exc)
-
-    def batches(self, batch: list[Event]) -> None:
-        try:
-            self.handler.on_batch(batch)  # type: ignore[attr-defined]
-        except Exception as exc:
-            report_failure(self.name, self.stats, batch[0] if batch else None, exc)
-
-    def dropped(self, item: Any) -> None:
-        self.stats.add_dropped()
-
-
-_UNSET: Any = object()
-
-
-def _from_sync(
-    method: Callable[[Event], Any], timeout: float | None, owner: _BackgroundDelivery | _Slot
-) -> Callable[[Event], None]:
-    """An ``async def`` handler method made callable from sync code (see ``Callbacks``)."""
-    from llmhooks.core._aio import run_coroutine_from_sync
-
-    def call(event: Event) -> None:
-        def on_error(exc: BaseException) -> None:
-            if isinstance(exc, TimeoutError):
-                report_timeout(owner.name, owner.stats, event, timeout)
-            else:
-                report_failure(owner.name, owner.stats, event, exc)
-
-        try:
-            run_coroutine_from_sync(method(event), timeout, on_error)
-        except TimeoutError:  # ran inline on the thread's own loop and took too long
-            report_timeout(owner.name, owner.stats, event, timeout)
-
-    return call
-
-
-_queue_lock = fork_safe_lock()
-
-
-def _queue_of(handler: Callbacks, stats: HandlerStats, timeout: float | None) -> BackgroundWorker:
-    """The one background queue of ``handler``, shared by every manager it is in."""
-    worker = getattr(handler, "_llmhooks_queue", None)
-    if isinstance(worker, BackgroundWorker):
-        return worker
-    with _queue_lock:
-        worker = getattr(handler, "_llmhooks_queue", None)
-        if isinstance(worker, BackgroundWorker):
-            return worker
-        maxsize, policy = default_settings()
-        size = getattr(handler, "background_queue_size", None)
-        overflow = getattr(handler, "background_overflow", None)
-        delivery = _BackgroundDelivery(handler, stats, timeout)
-        batched = callable(getattr(type(handler), "on_batch", None))
-        worker = BackgroundWorker(
-            maxsize=size if size is not None else maxsize,
-            policy=overflow if overflow is not None else policy,
-            deliver=delivery.batches if batched else delivery.each,
-            batch_size=getattr(handler, "background_batch_size", None) or (512 if batched else _BATCH),
-            on_drop=delivery.dropped,
-            label=delivery.name,
-        )
-        try:
-            object.__setattr__(handler, "_llmhooks_queue", worker)
-        except AttributeError:  # __slots__ without room for it: one queue per registration
-            pass
-    return worker
-
-
-def _check_background(handler: Callbacks) -> None:
-    from llmhooks._validate import check_choice, check_int
-    from llmhooks.core.background import POLICIES
-
-    check_int(
-        "background_queue_size", getattr(handler, "background_queue_size", None), minimum=1, allow_none=True
-    )
-    check_int(
-        "background_batch_size", getattr(handler, "background_batch_size", None), minimum=1, allow_none=True
-    )
-    overflow = getattr(handler, "background_overflow", None)
-    if overflow is not None:
-        check_choice("background_overflow", overflow, POLICIES)
 
 
 class CallbackManager(Callbacks):
@@ -402,7 +65,7 @@ class CallbackManager(Callbacks):
         )
         self._lock = fork_safe_lock()
         self._seq = count()
-        self._slots: tuple[_Slot, ...] = ()
+        self._slots: tuple[Slot, ...] = ()
         self._routes: dict[Any, Any] = {_HANDLERS: ()}
         self._aroutes: dict[Any, Any] = {_HANDLERS: ()}
         # (counter, stats) of every route built since the last install: folded into the
@@ -448,14 +111,16 @@ class CallbackManager(Callbacks):
         )
         background = getattr(handler, "background", False)
         if background:
-            _check_background(handler)
+            check_background(handler)
             from llmhooks.core.exits import watch_exits
 
             watch_exits()  # signal hooks can only be set from the main thread: try now
         with self._lock:
             if any(s.handler is handler for s in self._slots):
                 return
-            slot = _Slot(handler, int(prio or 0), next(self._seq), timeout)
+            slot = Slot(
+                handler, int(prio or 0), next(self._seq), timeout, isinstance(handler, CallbackManager)
+            )
             slots = sorted((*self._slots, slot), key=lambda s: (-s.priority, s.seq))
             routing.joined(handler, self)  # before routing, so no change of interest is missed
             self._install(tuple(slots))
@@ -491,7 +156,7 @@ class CallbackManager(Callbacks):
         for h in new:
             self.add(h)
 
-    def _install(self, slots: tuple[_Slot, ...]) -> None:
+    def _install(self, slots: tuple[Slot, ...]) -> None:
         # new dicts, never mutated in place for existing keys: emit() reads them without the lock
         self._slots = slots
         self._routes = {_HANDLERS: slots}
@@ -550,8 +215,8 @@ class CallbackManager(Callbacks):
 
     def _route(self, event_cls: type[Event]) -> Route:
         routes = self._routes
-        slots: tuple[_Slot, ...] = routes[_HANDLERS]
-        entries: list[_SyncEntry] = []
+        slots: tuple[Slot, ...] = routes[_HANDLERS]
+        entries: list[SyncEntry] = []
         for slot in slots:
             call = self._sync_call(slot, event_cls)
             if call is not None:
@@ -563,8 +228,8 @@ class CallbackManager(Callbacks):
 
     def _aroute(self, event_cls: type[Event]) -> ARoute:
         routes = self._aroutes
-        slots: tuple[_Slot, ...] = routes[_HANDLERS]
-        entries: list[_AsyncEntry] = []
+        slots: tuple[Slot, ...] = routes[_HANDLERS]
+        entries: list[AsyncEntry] = []
         for slot in slots:
             entry = self._async_call(slot, event_cls)
             if entry is not None:
@@ -575,7 +240,7 @@ class CallbackManager(Callbacks):
         routes[event_cls] = route
         return route
 
-    def _count_for(self, slots: tuple[_Slot, ...]) -> count[int]:
+    def _count_for(self, slots: tuple[Slot, ...]) -> count[int]:
         counter = count()
         stats = tuple(s.stats for s in slots if not s.nested)
         for st in stats:
@@ -584,19 +249,19 @@ class CallbackManager(Callbacks):
             self._counted.append((counter, stats))
         return counter
 
-    def _timeout(self, slot: _Slot) -> float | None:
+    def _timeout(self, slot: Slot) -> float | None:
         return slot.timeout if slot.timeout is not None else self.default_timeout
 
-    def _background_call(self, slot: _Slot, event_cls: type[Event]) -> Callable[[Event], object] | None:
+    def _background_call(self, slot: Slot, event_cls: type[Event]) -> Callable[[Event], object] | None:
         handler = slot.handler
         batched = callable(getattr(type(handler), "on_batch", None))
         if not batched and plan_for(type(handler), event_cls).sync_name is None:
             return None
         if not _interested(handler, event_cls):
             return None
-        return _queue_of(handler, slot.stats, self._timeout(slot)).put
+        return queue_of(handler, slot.stats, self._timeout(slot)).put
 
-    def _sync_call(self, slot: _Slot, event_cls: type[Event]) -> Callable[[Event], object] | None:
+    def _sync_call(self, slot: Slot, event_cls: type[Event]) -> Callable[[Event], object] | None:
         handler = slot.handler
         if slot.nested:
             return handler.emit if handler.wants(event_cls) else None  # type: ignore[attr-defined]
@@ -607,10 +272,10 @@ class CallbackManager(Callbacks):
             return None
         method = getattr(handler, plan.sync_name)
         if plan.sync_is_coro:
-            return _from_sync(method, self._timeout(slot), slot)
+            return from_sync(method, self._timeout(slot), slot)
         return method  # type: ignore[no-any-return]
 
-    def _async_call(self, slot: _Slot, event_cls: type[Event]) -> _AsyncEntry | None:
+    def _async_call(self, slot: Slot, event_cls: type[Event]) -> AsyncEntry | None:
         handler = slot.handler
         if slot.nested:
             return (handler.aemit, True, None, slot) if handler.wants(event_cls) else None  # type: ignore[attr-defined]

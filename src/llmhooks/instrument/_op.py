@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from llmhooks.core.callbacks import Callbacks
 from llmhooks.core.context import manager_for
 from llmhooks.core.manager import CallbackManager
-from llmhooks.core.runs import LLMRun, NodeRun, Run, ToolRun, _NoopRun
+from llmhooks.core.runs import LLMRun, NodeRun, NoopRun, Run, ToolRun
 from llmhooks.core.scope import current_run
 
 __all__ = ["Op", "StreamState"]
@@ -33,7 +33,7 @@ class _DecoratedNodeRun(NodeRun):
     __slots__ = ("op_key", "owner")
 
 
-class _DecoratedNoopRun(_NoopRun):
+class _DecoratedNoopRun(NoopRun):
     __slots__ = ("op_key", "owner")
 
 

@@ -1,7 +1,7 @@
 """Redaction: secrets in event payloads are replaced before any handler sees them.
 
 Runs pass the payload of every start, end, error and step event through
-``redact_fields`` (``core/runs.py``); producers that build events by hand pass
+``redact_fields`` (``core/runs/``); producers that build events by hand pass
 them through ``redact_event``. Two rules, on by default:
 
 - a value under a key named like a secret (``api_key``, ``authorization``,
