@@ -80,7 +80,7 @@ class LLMRun(Run):
 
     def _setup(self, *args: Any) -> None:
         self._ttft: float | None = None
-        self._chunks: list[str] = []
+        self._chunks: list[str] | None = None
         Run._setup(self, *args)
 
     def _start_event(self) -> Event:
@@ -124,7 +124,7 @@ class LLMRun(Run):
     @property
     def text(self) -> str:
         """The text streamed so far."""
-        return "".join(self._chunks)
+        return "".join(self._chunks) if self._chunks else ""
 
     def _token_event(self, token: str | None, fields: dict[str, Any]) -> LLMTokenEvent | None:
         if self.done:
@@ -136,10 +136,11 @@ class LLMRun(Run):
                 f"run.token() takes the text delta as a str, got {type(token).__name__}: {token!r}"
             )
         chunks = self._chunks
+        if chunks is None:  # the first token: most runs never stream, so the list waits for one
+            self._chunks = chunks = []
+            self._ttft = (_clock() - self._t0) * 1000.0
         index = len(chunks)
         chunks.append(token)
-        if index == 0:
-            self._ttft = (_clock() - self._t0) * 1000.0
         if not self._routes[3][0]:
             return None
         if not _redaction._active.capture_content:
@@ -440,7 +441,7 @@ def _fresh_llm(
     run._scoped = None
     run.done = False
     run._ttft = None
-    run._chunks = []
+    run._chunks = None
     if tags is None and metadata is None and (ambient is None or ambient.run is None):
         run.user_id = None
         run.tags = []
