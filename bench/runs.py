@@ -5,7 +5,7 @@ Run: python bench/runs.py   (one process; thread CPU time; medians of interleave
 Peers are benchmark-only dependencies measured in the same run:
 - ai-infra 1.19 (``pip install --no-deps ai-infra==1.19.0``; its ``callbacks.py`` is loaded
   by file path, as its package ``__init__`` pulls in its whole stack): ``llm_call`` start+end,
-  events built and dispatched to one handler;
+  events built and dispatched to one handler, to none (an empty manager) and to ten;
 - langchain-core: the prebuilt ``CallbackManager`` with one handler, ``on_llm_start`` and the
   run manager's ``on_llm_end``.
 A peer that is not installed is reported as such, not guessed.
@@ -80,7 +80,7 @@ def _ai_infra() -> Any | None:
     return module
 
 
-def ai_infra_case() -> Callable[[], float] | None:
+def ai_infra_case(handlers: int = 1) -> Callable[[], float] | None:
     ai = _ai_infra()
     if ai is None:
         return None
@@ -92,7 +92,7 @@ def ai_infra_case() -> Callable[[], float] | None:
         def on_llm_end(self, event: Any) -> None:
             pass
 
-    manager = ai.CallbackManager([AISink()])
+    manager = ai.CallbackManager([AISink() for _ in range(handlers)])
 
     def call() -> None:
         with manager.llm_call("p", "m", MSGS) as ctx:
@@ -207,6 +207,8 @@ def main() -> None:
         ("per streamed token, 1 handler", per_token, "<= 15x"),
         ("llm_chat_callback method, 1 handler", lambda: cpu_ns(lambda: decorated.chat(MSGS)), "<= 40x"),
         ("peer: ai-infra llm_call start+end, 1 handler", ai_infra_case(), ""),
+        ("peer: ai-infra llm_call start+end, empty manager", ai_infra_case(0), ""),
+        ("peer: ai-infra llm_call start+end, 10 handlers", ai_infra_case(10), ""),
         ("peer: langchain-core manager start+end, 1 handler", langchain_case(), ""),
     ]
     results: dict[str, list[float]] = {name: [] for name, m, _ in cases if m is not None}
