@@ -30,6 +30,8 @@ from llmhooks import CallbackManager, Callbacks, LLMEndEvent, LLMStartEvent, LLM
 from llmhooks.instrument import llm_chat_callback
 
 REPEATS = 15
+AI_INFRA_ONE = "peer: ai-infra llm_call start+end, 1 handler"
+ISSUE_AI_INFRA = 31.0  # ai-infra's 1-handler case in the issue's own measurement, x direct
 N = 4_000
 MSGS = [{"role": "user", "content": "hi"}]
 
@@ -206,7 +208,7 @@ def main() -> None:
         ("async with + afinish, 1 async handler", arun_pair, "<= 45x"),
         ("per streamed token, 1 handler", per_token, "<= 15x"),
         ("llm_chat_callback method, 1 handler", lambda: cpu_ns(lambda: decorated.chat(MSGS)), "<= 40x"),
-        ("peer: ai-infra llm_call start+end, 1 handler", ai_infra_case(), ""),
+        (AI_INFRA_ONE, ai_infra_case(), ""),
         ("peer: ai-infra llm_call start+end, empty manager", ai_infra_case(0), ""),
         ("peer: ai-infra llm_call start+end, 10 handlers", ai_infra_case(10), ""),
         ("peer: langchain-core manager start+end, 1 handler", langchain_case(), ""),
@@ -221,13 +223,22 @@ def main() -> None:
         f"llmhooks {llmhooks.__version__} run path, python {sys.version.split()[0]}, thread CPU time, "
         f"medians of {REPEATS} interleaved repeats; baseline {base:.0f} ns"
     )
-    print(f"{'case':52} {'median':>9} {'x direct':>9}  target")
+    # the issue's targets were set on another machine, where ai-infra's 1-handler case was 31x:
+    # the same targets as multiples of ai-infra's case measured here are machine-independent
+    peer = results.get(AI_INFRA_ONE)
+    peer_med = statistics.median(peer) if peer else None
+    print(f"{'case':52} {'median':>9} {'x direct':>9} {'x ai-infra':>10}  target (x ai-infra)")
     for name, measure, target in cases:
         if measure is None:
             print(f"{name:52} {'not installed':>19}")
             continue
         med = statistics.median(results[name])
-        print(f"{name:52} {med:>7.0f}ns {med / base:>8.1f}x  {target}")
+        rel = f"{med / peer_med:>9.2f}x" if peer_med else f"{'':>10}"
+        scaled = ""
+        if target and peer_med:
+            limit = float(target.split()[1].rstrip("x,"))
+            scaled = f" ({limit / ISSUE_AI_INFRA:.2f})"
+        print(f"{name:52} {med:>7.0f}ns {med / base:>8.1f}x {rel}  {target}{scaled}")
     print(f"{'import llmhooks above python -c pass':52} {import_ms():>7.1f}ms {'':>9}  <= 30 ms")
 
 

@@ -137,6 +137,35 @@ def test_model_read_from_llamaindex_style_metadata(rec: RecordingCallbacks) -> N
     assert start.params == {"context_window": 4096}
 
 
+def test_model_description_follows_the_object_call_by_call(rec: RecordingCallbacks) -> None:
+    """What ``self`` says is read on every call: a changed model or value shows in the next
+    call's event, and a handler that mutates one event's params never shows in another's."""
+
+    class Tunable:
+        def __init__(self) -> None:
+            self.model = "m-1"
+            self.top_p = 0.5
+            self.stop: Any = ("\n",)
+
+        @llm_chat_callback()
+        def chat(self, messages: list[Any], **kwargs: Any) -> str:
+            return "ok"
+
+    llm = Tunable()
+    llm.chat([])
+    rec.of_type(LLMStartEvent)[0].params["top_p"] = 99  # a careless handler
+    llm.model = "m-2"
+    llm.stop = ["\n", "END"]
+    llm.chat([])
+    other = Tunable()
+    other.top_p = 0.7
+    other.chat([])
+    starts = rec.of_type(LLMStartEvent)
+    assert [s.model for s in starts] == ["m-1", "m-2", "m-1"]
+    assert starts[1].params == {"top_p": 0.5, "stop": ["\n", "END"]}
+    assert starts[2].params == {"top_p": 0.7, "stop": ("\n",)}
+
+
 def test_decorator_arguments_win_over_self(rec: RecordingCallbacks) -> None:
     """``provider=`` and ``model=`` given to the decorator are used as they are."""
 

@@ -259,22 +259,26 @@ def _class_info(cls: type) -> tuple[dict[str, Any], bool]:
     return info
 
 
-def _instance_values(obj: Any) -> dict[str, Any]:
+def _instance_values(obj: Any) -> tuple[dict[str, Any], Any]:
+    """The wanted values ``obj`` has (``callbacks`` aside), and its ``callbacks`` (or _MISSING)."""
     values, has_metadata = _class_info(type(obj))
     own = getattr(obj, "__dict__", None)
     found = values
+    callbacks = _MISSING
     if own is not None:
         hits = own.keys() & _WANTED
         if hits:
             found = dict(values)
             for name in hits:
                 found[name] = own[name]
+            callbacks = found.pop("callbacks", _MISSING)
     else:  # slotted classes: read the wanted names one by one
         found = dict(values)
         for name in _WANTED:
             v = getattr(obj, name, _MISSING)
             if v is not _MISSING:
                 found[name] = v
+        callbacks = found.pop("callbacks", _MISSING)
     if has_metadata and (own is None or "metadata" not in own):
         try:
             meta = obj.metadata  # LlamaIndex: a property giving LLMMetadata
@@ -282,10 +286,12 @@ def _instance_values(obj: Any) -> dict[str, Any]:
             meta = None
         if meta is not None:
             meta_values = meta if isinstance(meta, Mapping) else getattr(meta, "__dict__", {})
-            extra = {k: meta_values[k] for k in meta_values.keys() & _WANTED if k not in found}
+            extra = {
+                k: meta_values[k] for k in meta_values.keys() & _WANTED if k not in found and k != "callbacks"
+            }
             if extra:
                 found = {**found, **extra}
-    return found
+    return found, callbacks
 
 
 def describe_model(obj: Any) -> dict[str, Any]:
@@ -294,12 +300,35 @@ def describe_model(obj: Any) -> dict[str, Any]:
     ``callbacks``. Only whitelisted names are read, so keys, tokens and clients on
     the object never reach an event."""
     try:
-        found = _instance_values(obj)
+        found, callbacks = _instance_values(obj)
     except Exception:
         return {}
+    out: dict[str, Any] | None
+    try:  # the same values give the same answer: decided once per distinct set of values
+        key: Any = (type(obj), *found.items())
+        out = _described.get(key)
+    except TypeError:  # an unhashable value (a list): decided afresh
+        key, out = None, None
+    if out is None:
+        out = _describe(found)
+        if key is not None:
+            if len(_described) >= _MAX_DESCRIBED:
+                _described.clear()
+            _described[key] = out
+    if "params" in out:  # the caller's event gets its own copy
+        out = {**out, "params": dict(out["params"])}
+    if callbacks is not _MISSING:  # never kept in the cache: it would keep handlers alive
+        return {**out, "callbacks": callbacks}
+    return out
+
+
+# what each distinct set of values says, bounded (values are plain: strings, numbers, tuples)
+_described: dict[Any, dict[str, Any]] = {}
+_MAX_DESCRIBED = 256
+
+
+def _describe(found: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    if not found:
-        return out
     provider = found.get("provider")
     if isinstance(provider, str):
         out["provider"] = provider
@@ -319,6 +348,4 @@ def describe_model(obj: Any) -> dict[str, Any]:
         params = {name: found[name] for name in _PARAM_ATTRS if name in names and _plain(found[name])}
         if params:
             out["params"] = params
-    if "callbacks" in found:
-        out["callbacks"] = found["callbacks"]
     return out
