@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import random
 import threading
 
@@ -23,6 +24,7 @@ from llmhooks import (
     retrieval_run,
     tool_run,
 )
+from llmhooks.core.runs import LLMRun
 from llmhooks.testing import RecordingCallbacks
 
 
@@ -534,3 +536,8 @@ def test_a_hand_built_error_event_is_classified_like_a_runs() -> None:
     assert LLMErrorEvent(error=ValueError("bad")).is_recoverable is False
     given = LLMErrorEvent(error=TimeoutError("slow"), error_code="mine", is_recoverable=False)
     assert (given.error_code, given.is_recoverable) == ("mine", False)
+
+
+def test_llm_run_finish_and_afinish_take_the_same_fields() -> None:
+    """``afinish`` is ``finish`` for async code: the same keywords, the same defaults."""
+    assert inspect.signature(LLMRun.afinish) == inspect.signature(LLMRun.finish)

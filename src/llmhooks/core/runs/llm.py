@@ -222,6 +222,42 @@ class LLMRun(Run):
         )  # fmt: skip
         deliver(self._routes[1], event)
 
+    async def afinish(  # type: ignore[override]
+        self,
+        *,
+        response: Any = None,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        total_tokens: int | None = None,
+        cached_input_tokens: int | None = None,
+        cache_write_input_tokens: int | None = None,
+        reasoning_tokens: int | None = None,
+        usage_estimated: bool = False,
+        latency_ms: float | None = None,
+        time_to_first_token_ms: float | None = None,
+        finish_reason: str | None = None,
+        tool_calls: list[Any] | None = None,
+        cost: float | None = None,
+        incomplete: bool = False,
+        provider: Any = MISSING,
+        model: Any = MISSING,
+        input_audio_tokens: int | None = None,
+        output_audio_tokens: int | None = None,
+    ) -> None:
+        """Async ``finish``: async handlers are awaited."""
+        if self.done or self._token is None:
+            self._check_open()
+        if not self._routes[1][0]:
+            self.done = True
+            return
+        event = _llm_end(
+            self, response, input_tokens, output_tokens, total_tokens, cached_input_tokens,
+            cache_write_input_tokens, reasoning_tokens, usage_estimated, latency_ms,
+            time_to_first_token_ms, finish_reason, tool_calls, cost, incomplete, provider, model,
+            input_audio_tokens, output_audio_tokens,
+        )  # fmt: skip
+        await adeliver(self.manager.aroute(self.end_cls), event)
+
     def _end_event(self, fields: dict[str, Any]) -> Event | None:
         if not self._routes[1][0]:
             self.done = True
