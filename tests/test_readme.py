@@ -26,3 +26,11 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert len(commands) == 2
     assert "llmhooks demo" in commands[0]
     assert commands[1] in (ROOT / ".ci" / "run").read_text()
+
+
+def test_every_docs_page_is_linked_from_the_readme() -> None:
+    """A newcomer finds every page of docs/ from the README, and every link there resolves."""
+    linked = set(re.findall(r"\]\((docs/[^)#]+\.md)\)", README))
+    pages = {f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md")}
+    assert pages - linked == set(), "pages the README does not link"
+    assert linked - pages == set(), "README links to pages that do not exist"
