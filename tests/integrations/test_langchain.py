@@ -495,3 +495,29 @@ def test_top_level_stream_paused_between_items_does_not_parent_the_consumers_run
     list(stream)
     mine = next(e for e in rec.events if e.type == "llm.start")
     assert mine.parent_run_id is None and current_run() is None
+
+
+def test_errors_reported_to_the_bridge_follow_cores_one_ending_rule() -> None:
+    """What LangChain reports through ``on_chain_error`` ends the run as any producer's
+    run ends: ``GeneratorExit`` (a stream stopped by its consumer) an incomplete end, a
+    ``KeyboardInterrupt`` a cancelled error, an exception an error."""
+    from uuid import uuid4
+
+    rec = RecordingCallbacks()
+    handler = CallbackHandler(rec)
+    outcomes = {}
+    for error in (GeneratorExit(), KeyboardInterrupt(), KeyError("k")):
+        run_id = uuid4()
+        handler.on_chain_start({"name": "chain"}, {"x": 1}, run_id=run_id)
+        handler.on_chain_error(error, run_id=run_id)
+        terminal = rec.events[-1]
+        outcomes[type(error).__name__] = (
+            terminal.type,
+            getattr(terminal, "incomplete", None),
+            getattr(terminal, "cancelled", None),
+        )
+    assert outcomes == {
+        "GeneratorExit": ("chain.end", True, None),
+        "KeyboardInterrupt": ("chain.error", None, True),
+        "KeyError": ("chain.error", None, False),
+    }

@@ -20,7 +20,7 @@ from typing import Any, Final, TypeVar, final
 from uuid import UUID
 
 from llmhooks.core.context import CallbacksLike, manager_for
-from llmhooks.core.isolation import report_overridden
+from llmhooks.core.held import HeldRun
 from llmhooks.core.runs import ChainRun, LLMRun, NodeRun, RetrievalRun, Run, ToolRun
 from llmhooks.core.scope import Activation, activate, deactivate
 from llmhooks.events._ids import new_run_id
@@ -133,25 +133,17 @@ class Emit:
         return cls(run.finish, run.afinish, fields=fields, scope=run)
 
     @classmethod
-    def error(cls, run: Run, error: BaseException | str, **fields: Any) -> Emit:
-        """``run.error(error, **fields)``; for an exception LangChain is about to re-raise,
-        what a handler raises on the error event is reported and that exception kept."""
-        if not isinstance(error, BaseException):
-            return cls(run.error, run.aerror, (error,), fields, scope=run)
+    def error(cls, run: Run, error: str, **fields: Any) -> Emit:
+        """``run.error(error, **fields)``, for a failure reported in-band (a tool's error message)."""
+        return cls(run.error, run.aerror, (error,), fields, scope=run)
 
-        def call(*args: Any, **kw: Any) -> None:
-            try:
-                run.error(*args, **kw)
-            except Exception as escaped:
-                report_overridden(run.error_cls, escaped, error)
-
-        async def acall(*args: Any, **kw: Any) -> None:
-            try:
-                await run.aerror(*args, **kw)
-            except Exception as escaped:
-                report_overridden(run.error_cls, escaped, error)
-
-        return cls(call, acall, (error,), fields, scope=run)
+    @classmethod
+    def fail(cls, run: Run, error: BaseException) -> Emit:
+        """End ``run`` for an exception LangChain is about to re-raise, by core's one rule
+        (``HeldRun.fail``: an incomplete end, a cancelled or a plain error); what a handler
+        raises on that terminal event is reported and LangChain's exception kept."""
+        held = HeldRun(run)
+        return cls(lambda: held.fail(error), lambda: held.afail(error), scope=run)
 
 
 class _Alias:
@@ -161,10 +153,6 @@ class _Alias:
 
     def __init__(self, target: Run | None) -> None:
         self.target = target
-
-
-def _cancelled(error: BaseException) -> bool:
-    return not isinstance(error, Exception) or isinstance(error, asyncio.CancelledError)
 
 
 def _is_bubble_up(error: BaseException) -> bool:
@@ -243,7 +231,7 @@ class Translator:
     def _fail(run: Run | None, error: BaseException) -> Emit | None:
         if run is None:
             return None
-        return Emit.error(run, error, cancelled=_cancelled(error))
+        return Emit.fail(run, error)
 
     # chains and graph nodes
 
