@@ -381,3 +381,31 @@ def test_a_subscriber_needing_two_arguments_is_refused_when_subscribing() -> Non
 
     manager.subscribe(optional)  # defaults, *args and **kwargs are fine
     assert manager.subscribers == (optional,)
+
+
+def test_register_events_from_module_with_seed_004s_prefixes() -> None:
+    """vision-agents' own prefixes (``plugin.llm``, ``plugin.realtime``) pick the llmhooks classes they name.
+
+    ``llmhooks.events`` holds some classes under two names (``LLMRequestStartedEvent`` is
+    ``LLMStartEvent``): each is registered once.
+    """
+    from llmhooks.events import LLMErrorEvent, LLMTokenEvent, RealtimeErrorEvent, ToolEndEvent, ToolStartEvent
+
+    manager = EventManager(strict=True)
+    found = manager.register_events_from_module(llmhooks.events, prefix="plugin.llm")
+    assert set(found) == {
+        LLMStartEvent,
+        LLMTokenEvent,
+        LLMEndEvent,
+        LLMErrorEvent,
+        ToolStartEvent,
+        ToolEndEvent,
+    }
+    assert len(found) == len(set(found)) and len(manager.registered) == len(found)
+    realtime = manager.register_events_from_module(llmhooks.events, prefix="plugin.realtime")
+    assert RealtimeConnectedEvent in realtime and RealtimeErrorEvent in realtime
+    assert len(manager.registered) == len(set(manager.registered)) == len(found) + len(realtime)
+    everything = manager.register_events_from_module(llmhooks.events)
+    assert len(everything) == len(set(everything))
+    manager.send({"type": "plugin.llm_request_started", "request_id": "r"})  # registered: accepted
+    manager.shutdown()

@@ -42,7 +42,7 @@ from llmhooks.bus.events import HandlerErrorEvent
 from llmhooks.core.callbacks import Callbacks
 from llmhooks.core.redaction import get_redactor
 from llmhooks.errors import InvalidEventClassError, UnregisteredEventError
-from llmhooks.events import event_from_dict, lookup_type
+from llmhooks.events import event_from_dict, lookup_type, type_names
 
 __all__ = ["EventManager"]
 
@@ -115,9 +115,13 @@ class EventManager(Delivery, Callbacks):
     ) -> tuple[type, ...]:
         """Register every class named ``...Event`` in ``module`` whose ``type`` starts with ``prefix``.
 
-        Returns the classes registered. Names ending in ``Event`` that are not event
-        classes (no string ``type``) are skipped, or with ``ignore_not_compatible=False``
-        refused.
+        A class's ``type`` names include seed 004's for it, so vision-agents' prefixes
+        work (``prefix="plugin.llm"`` takes ``LLMStartEvent``, whose seed name is
+        ``"plugin.llm_request_started"``). Returns the classes registered, each once
+        (a class the module holds under two names, such as ``LLMRequestStartedEvent``
+        and ``LLMStartEvent``, is one class). Names ending in ``Event`` that are not
+        event classes (no string ``type``) are skipped, or with
+        ``ignore_not_compatible=False`` refused.
 
         Raises:
             InvalidEventClassError: ``ignore_not_compatible`` is False and a name
@@ -134,10 +138,11 @@ class EventManager(Delivery, Callbacks):
                         f"{module.__name__}.{name} is not an event class (a class with a string 'type')"
                     )
                 continue
-            if kind.startswith(prefix):
+            if any(alias.startswith(prefix) for alias in type_names(kind)):
                 found.append(obj)
-        self.register(*found)
-        return tuple(dict.fromkeys(found))
+        kept = tuple(dict.fromkeys(found))
+        self.register(*kept)
+        return kept
 
     @property
     def registered(self) -> tuple[type, ...]:
