@@ -280,6 +280,14 @@ def test_send_a_dict_whose_type_names_nothing() -> None:
         manager.send({"type": "plugin.nope"})
     with pytest.raises(RuntimeError):
         manager.send({"n": 1})
+    manager.register(Ping)
+    with pytest.raises(UnregisteredEventError) as raised:
+        manager.send({"type": "plugin.llm_request_start"})
+    message = str(raised.value)
+    # the type given, the near misses, the registered types, and where every accepted type is listed
+    assert "'plugin.llm_request_start'" in message and "'plugin.llm_request_started'" in message
+    assert "'test.habits.ping'" in message and "event_types()" in message
+    assert manager.dropped == 0 and manager.stats()["sent"] == 0  # refused, never queued
 
 
 # -- shutdown ------------------------------------------------------------------------------------------
