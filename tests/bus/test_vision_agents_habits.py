@@ -417,3 +417,23 @@ def test_register_events_from_module_with_seed_004s_prefixes() -> None:
     assert len(everything) == len(set(everything))
     manager.send({"type": "plugin.llm_request_started", "request_id": "r"})  # registered: accepted
     manager.shutdown()
+
+
+async def test_plugin_name_on_every_seed_004_event() -> None:
+    """Every seed 004 event takes and reads ``plugin_name`` (its ``PluginBaseEvent`` field), as an
+    object and in a dict sent with seed 004's ``type`` string."""
+    from llmhooks.events import lookup_type, type_aliases
+
+    seed_types = [t for t in type_aliases() if t.startswith("plugin.")]
+    assert len(seed_types) == 17
+    manager = EventManager()
+    got: list[Any] = []
+    manager.subscribe(lambda e: got.append(e), types=Event)
+    for kind in seed_types:
+        cls = lookup_type(kind)
+        assert cls is not None and cls(plugin_name="acme").plugin_name == "acme", kind
+        manager.send({"type": kind, "plugin_name": "acme"})
+    assert await manager.wait()
+    assert [type(e) for e in got] == [lookup_type(t) for t in seed_types]
+    assert {e.plugin_name for e in got} == {"acme"}
+    manager.shutdown()
