@@ -145,6 +145,7 @@ async def test_chunks_carry_the_protocols_item_and_indexes(
     assert {(c.item_id, c.output_index, c.content_index) for c in chunks} == {(audio.item_id, 0, 0)}
     assert {c.sequence_number for c in chunks} == {None}
     assert one(rec, RealtimeResponseEvent).conversation_item_id == audio.item_id
+    assert one(rec, LLMResponseCompletedEvent).item_id == audio.item_id  # seed 004's completed event
 
 
 async def test_voice_session_full_sequence(server: RealtimeDemoServer, rec: RecordingCallbacks) -> None:

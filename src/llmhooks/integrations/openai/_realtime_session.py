@@ -497,6 +497,7 @@ class RealtimeSession:
             "finish_reason": finish_reason,
             "tool_calls": calls or None,
             "incomplete": status == "cancelled",
+            "item_id": response.item_id,
         }
         steps.append((FINISH, run, fields))
         return steps
