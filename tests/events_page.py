@@ -99,6 +99,9 @@ MEANINGS: dict[str, str] = {
     "ToolEndEvent.result": "what the tool returned",
     "ToolEndEvent.success": "False when the tool reported a failure in its result",
     "ToolEndEvent.error": "the failure's text when `success` is False (seed 004's field); else None",
+    "ToolErrorEvent.error": "the exception (a redacted copy), or its text; `to_dict()`: type and message",
+    "ToolErrorEvent.success": "always False: a failed tool, as seed 004's `ToolEndEvent(success=False)`",
+    "ToolErrorEvent.result": "None: the tool gave no result",
     "ToolErrorEvent.arguments": "the arguments the tool was called with (redacted)",
     # MCP
     "MCPEvent.server_name": "the server's name from its config",

@@ -16,6 +16,7 @@ from llmhooks import (
     Agent,
     AgentEndEvent,
     AgentErrorEvent,
+    AgentStartEvent,
     LLMEndEvent,
     LLMStartEvent,
     ToolEndEvent,
@@ -426,3 +427,25 @@ async def test_astream_cancelled_while_tools_run_ends_them_before_the_agent() ->
     assert errors["wait_forever"].cancelled is True and errors["wait_forever"].arguments == {"x": 1}
     last = rec.events[-1]
     assert isinstance(last, AgentErrorEvent) and last.cancelled is True
+
+
+def test_a_goal_with_an_image_keeps_its_data_out_of_agent_events() -> None:
+    """A goal given as messages with an inline image: agent events name the image, never hold its data."""
+    import base64
+    import json
+
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(992)).decode()
+    goal = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "What is in this picture?"},
+                {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{png}"}},
+            ],
+        }
+    ]
+    rec = RecordingCallbacks()
+    Agent(tools=[add], callbacks=[rec]).run(goal)
+    [start] = rec.of_type(AgentStartEvent)
+    assert start.goal == "What is in this picture? <image/png: 1000 bytes>"
+    assert png[:40] not in json.dumps([e.to_dict() for e in rec.events])

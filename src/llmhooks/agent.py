@@ -26,6 +26,7 @@ from llmhooks.core.generators import aisolated, isolated
 from llmhooks.core.runs import agent_run, tool_run
 from llmhooks.errors import Abort, MaxStepsExceeded
 from llmhooks.tools import Tool, ToolArgumentError, as_tools
+from llmhooks.vlm import IMAGE_PART_TYPES, scan_images
 
 if TYPE_CHECKING:
     from llmhooks.llm import LLM, ChatStream
@@ -332,12 +333,36 @@ class Agent:
 
 
 def _goal_text(goal: str | Sequence[dict[str, Any]]) -> str:
+    """The last user message as text; an image in it reads as its placeholder, never its data."""
     if isinstance(goal, str):
         return goal
-    for m in reversed(list(goal)):
+    messages, _ = scan_images(list(goal))
+    for m in reversed(messages):
         if m.get("role") == "user":
-            return str(m.get("content"))
+            return _content_text(m.get("content"))
     return ""
+
+
+def _content_text(content: Any) -> str:
+    if not isinstance(content, list):
+        return str(content)
+    words = []
+    for part in content:
+        if not isinstance(part, dict):
+            words.append(str(part))
+        elif isinstance(part.get("text"), str):
+            words.append(part["text"])
+        elif part.get("type") in IMAGE_PART_TYPES:
+            words.append(_image_text(part))
+    return " ".join(words)
+
+
+def _image_text(part: dict[str, Any]) -> str:
+    """What an (already scanned) image part shows in place of the image: its placeholder or URL."""
+    value = part.get("image_url") or part.get("source") or part.get("file_id")
+    if isinstance(value, dict):
+        value = value.get("url") or value.get("data") or value.get("file_id")
+    return str(value) if value else "<image>"
 
 
 def _run_fields(call: ToolCall, tool: Tool | None) -> dict[str, Any]:

@@ -442,6 +442,37 @@ def test_shutdown_delivers_then_refuses() -> None:
     assert manager._worker is None or not manager._worker.is_alive()
 
 
+def test_shutdown_that_times_out_accounts_for_every_event() -> None:
+    """A shutdown giving up on a slow, failing subscriber: every event sent ends delivered or dropped.
+
+    The failure report made after the shutdown cleared the queue (nobody is left to
+    deliver it) is counted as dropped, not left pending for ever.
+    """
+    manager = EventManager()
+    gate = threading.Event()
+    reports: list[HandlerErrorEvent] = []
+
+    def slow_failure(event: Ping) -> None:
+        gate.wait(5)
+        raise ValueError("boom")
+
+    manager.subscribe(slow_failure)
+    manager.subscribe(lambda e: reports.append(e), types=HandlerErrorEvent)
+    manager.send(Ping(n=1), Ping(n=2))
+    deadline = time.monotonic() + 5
+    while manager.stats()["pending"] != 1 and time.monotonic() < deadline:  # the first is being delivered
+        time.sleep(0.001)
+    assert not manager.shutdown(timeout=0.05)  # the first is still in its subscriber; the second dropped
+    gate.set()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and manager.delivered + manager.dropped < 3:
+        time.sleep(0.001)
+    stats = manager.stats()
+    assert stats["failures"] == 1 and stats["pending"] == 0
+    assert stats["sent"] == stats["delivered"] + stats["dropped"] == 3
+    assert (stats["delivered"], stats["dropped"], reports) == (1, 2, [])
+
+
 async def test_ashutdown_in_async_code() -> None:
     """``await ashutdown()`` waits for this loop's deliveries before stopping."""
     manager = EventManager()

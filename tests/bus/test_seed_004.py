@@ -391,3 +391,41 @@ async def test_complete_example(capsys: pytest.CaptureFixture[str]) -> None:
     assert "🎬 VLM inference started: 2 frames" in out and "✅ VLM completed: 0 detections in " in out
     assert len(namespace["streaming_responses"]) >= 4  # req-123 and every real request's id
     manager.shutdown()
+
+
+def broken(city: str) -> str:
+    """Look a city up (the service is down)."""
+    raise RuntimeError(f"service down for {city}")
+
+
+async def test_tool_lifecycle_example_sees_a_tool_that_raises(
+    manager: EventManager, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A tool that raises: seed 004 reports it as a ``ToolEndEvent`` with ``success=False``; so does llmhooks.
+
+    The event is llmhooks' ``ToolErrorEvent``, a subclass of ``ToolEndEvent``: the seed's
+    subscriber gets it (and its ``isinstance`` checks hold), ``on_tool_error`` handlers too.
+    """
+    from llmhooks import Callbacks, ToolEndEvent, ToolErrorEvent
+
+    class Ours(Callbacks):
+        def __init__(self) -> None:
+            self.errors: list[ToolErrorEvent] = []
+            self.ends: list[ToolEndEvent] = []
+
+        def on_tool_error(self, event: ToolErrorEvent) -> None:
+            self.errors.append(event)
+
+        def on_tool_end(self, event: ToolEndEvent) -> None:
+            self.ends.append(event)
+
+    ours = Ours()
+    run_example(EXAMPLE_TOOL_LIFECYCLE, {"manager": manager})
+    agent = Agent(tools=[broken], callbacks=[manager, ours])
+    await produce(manager, lambda: agent.arun("Use broken with city Paris"))
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "🔧 Tool 'broken' started"
+    assert out[1].startswith("❌ Tool 'broken' failed: service down for ")
+    assert len(out) == 2
+    [error] = ours.errors
+    assert ours.ends == [] and error.success is False and error.execution_time_ms == error.latency_ms

@@ -280,6 +280,14 @@ def test_send_a_dict_whose_type_names_nothing() -> None:
         manager.send({"type": "plugin.nope"})
     with pytest.raises(RuntimeError):
         manager.send({"n": 1})
+    manager.register(Ping)
+    with pytest.raises(UnregisteredEventError) as raised:
+        manager.send({"type": "plugin.llm_request_start"})
+    message = str(raised.value)
+    # the type given, the near misses, the registered types, and where every accepted type is listed
+    assert "'plugin.llm_request_start'" in message and "'plugin.llm_request_started'" in message
+    assert "'test.habits.ping'" in message and "event_types()" in message
+    assert manager.dropped == 0 and manager.stats()["sent"] == 0  # refused, never queued
 
 
 # -- shutdown ------------------------------------------------------------------------------------------
@@ -381,3 +389,51 @@ def test_a_subscriber_needing_two_arguments_is_refused_when_subscribing() -> Non
 
     manager.subscribe(optional)  # defaults, *args and **kwargs are fine
     assert manager.subscribers == (optional,)
+
+
+def test_register_events_from_module_with_seed_004s_prefixes() -> None:
+    """vision-agents' own prefixes (``plugin.llm``, ``plugin.realtime``) pick the llmhooks classes they name.
+
+    ``llmhooks.events`` holds some classes under two names (``LLMRequestStartedEvent`` is
+    ``LLMStartEvent``): each is registered once.
+    """
+    from llmhooks.events import LLMErrorEvent, LLMTokenEvent, RealtimeErrorEvent, ToolEndEvent, ToolStartEvent
+
+    manager = EventManager(strict=True)
+    found = manager.register_events_from_module(llmhooks.events, prefix="plugin.llm")
+    assert set(found) == {
+        LLMStartEvent,
+        LLMTokenEvent,
+        LLMEndEvent,
+        LLMErrorEvent,
+        ToolStartEvent,
+        ToolEndEvent,
+    }
+    assert len(found) == len(set(found)) and len(manager.registered) == len(found)
+    realtime = manager.register_events_from_module(llmhooks.events, prefix="plugin.realtime")
+    assert RealtimeConnectedEvent in realtime and RealtimeErrorEvent in realtime
+    assert len(manager.registered) == len(set(manager.registered)) == len(found) + len(realtime)
+    everything = manager.register_events_from_module(llmhooks.events)
+    assert len(everything) == len(set(everything))
+    manager.send({"type": "plugin.llm_request_started", "request_id": "r"})  # registered: accepted
+    manager.shutdown()
+
+
+async def test_plugin_name_on_every_seed_004_event() -> None:
+    """Every seed 004 event takes and reads ``plugin_name`` (its ``PluginBaseEvent`` field), as an
+    object and in a dict sent with seed 004's ``type`` string."""
+    from llmhooks.events import lookup_type, type_aliases
+
+    seed_types = [t for t in type_aliases() if t.startswith("plugin.")]
+    assert len(seed_types) == 17
+    manager = EventManager()
+    got: list[Any] = []
+    manager.subscribe(lambda e: got.append(e), types=Event)
+    for kind in seed_types:
+        cls = lookup_type(kind)
+        assert cls is not None and cls(plugin_name="acme").plugin_name == "acme", kind
+        manager.send({"type": kind, "plugin_name": "acme"})
+    assert await manager.wait()
+    assert [type(e) for e in got] == [lookup_type(t) for t in seed_types]
+    assert {e.plugin_name for e in got} == {"acme"}
+    manager.shutdown()

@@ -444,3 +444,85 @@ def test_warned_models_are_bounded_with_one_line_saying_so() -> None:
     assert int(lines[-1]) == 1000
     assert sum("no price for acme/" in line for line in lines) == 999  # plus the call without a model
     assert sum("further ones are not logged" in line for line in lines) == 1
+
+
+def test_realtime_audio_tokens_priced_at_audio_rates() -> None:
+    """gpt-realtime: audio in at $32/M and out at $64/M, text at $4/M and $16/M, as genai-prices says."""
+    tracker = CostTracker()
+    rec = RecordingCallbacks()
+    llm_call(
+        [tracker, rec],
+        model="gpt-realtime",
+        input_tokens=1_000_000,
+        output_tokens=1_000_000,
+        input_audio_tokens=600_000,
+        output_audio_tokens=400_000,
+    )
+    [end] = rec.of_type(LLMEndEvent)
+    expected = table_price(
+        "gpt-realtime",
+        "openai",
+        input_tokens=1_000_000,
+        input_audio_tokens=600_000,
+        output_tokens=1_000_000,
+        output_audio_tokens=400_000,
+    )
+    assert expected == pytest.approx(600_000 * 32e-6 + 400_000 * 4e-6 + 400_000 * 64e-6 + 600_000 * 16e-6)
+    assert end.cost == pytest.approx(expected, rel=1e-9)
+    assert end.metadata["cost"]["input_usd"] == pytest.approx(20.8)
+    assert end.metadata["cost"]["output_usd"] == pytest.approx(35.2)
+
+
+def test_every_realtime_model_agrees_with_calc_price_on_audio() -> None:
+    """Random text, audio and cached usage on every OpenAI realtime model: exactly calc_price's cost."""
+    rng = random.Random(11)
+    tracker = CostTracker()
+    snapshot = genai_prices.data_snapshot.get_snapshot()
+    [openai_prices] = [p for p in snapshot.providers if p.id == "openai"]
+    models = [m.id for m in openai_prices.models if "realtime" in m.id]
+    assert models
+    for model in models:
+        for _ in range(5):
+            i, o = rng.randint(10, 200_000), rng.randint(10, 50_000)
+            ai, ao = rng.randint(0, i), rng.randint(0, o)
+            c = rng.randint(0, i - ai)  # cached text tokens: the protocol's cached audio count is not kept
+            expected = table_price(
+                model,
+                "openai",
+                input_tokens=i,
+                input_audio_tokens=ai,
+                cache_read_tokens=c,
+                cache_audio_read_tokens=0,
+                output_tokens=o,
+                output_audio_tokens=ao,
+            )
+            got = tracker.pricer.cost("openai", model, i, o, c, None, None, time.time(), ai, ao)
+            assert got is not None and got.usd == pytest.approx(expected, rel=1e-9, abs=1e-12), model
+
+
+def test_custom_audio_prices() -> None:
+    """``Price(input_audio=..., output_audio=...)``; without them audio tokens are priced as text."""
+    tracker = CostTracker(
+        prices={
+            "voice": Price(input=1.0, output=2.0, input_audio=10.0, output_audio=20.0),
+            "plain": {"input": 1.0, "output": 2.0},
+        }
+    )
+    rec = RecordingCallbacks()
+    for model in ("voice", "plain"):
+        llm_call(
+            [tracker, rec],
+            provider="acme",
+            model=model,
+            input_tokens=1_000_000,
+            output_tokens=1_000_000,
+            input_audio_tokens=500_000,
+            output_audio_tokens=250_000,
+        )
+    voice, plain = rec.of_type(LLMEndEvent)
+    assert voice.cost == pytest.approx(0.5 * 1 + 0.5 * 10 + 0.75 * 2 + 0.25 * 20)
+    assert plain.cost == pytest.approx(1.0 + 2.0)
+    with pytest.raises(
+        ValueError, match=r"prices\['bad'\]\.input_audio must be a finite number >= 0, got -1"
+    ):
+        CostTracker(prices={"bad": {"input": 1, "output": 1, "input_audio": -1}})

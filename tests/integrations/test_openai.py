@@ -300,6 +300,33 @@ def test_responses_create_and_stream(llm_server: FastWireServer, rec: RecordingC
     assert end_of(rec).total_tokens == 7
 
 
+async def test_responses_stream_chunks_carry_the_protocols_positions(
+    llm_server: FastWireServer, rec: RecordingCallbacks
+) -> None:
+    """Each delta's ``item_id``, ``output_index``, ``content_index`` and ``sequence_number``, as sent.
+
+    These are seed 004's ``LLMResponseChunkEvent`` fields, which come from this protocol.
+    """
+    llm_server.reply("hello you")
+    events = list(client(llm_server, rec).responses.create(model="m", input="hi", stream=True))
+    deltas = [e for e in events if e.type == "response.output_text.delta"]
+    chunks = rec.of_type(LLMTokenEvent)
+    assert [c.token for c in chunks] == [d.delta for d in deltas] == ["hello", " you"]
+    assert [(c.item_id, c.output_index, c.content_index, c.sequence_number) for c in chunks] == [
+        (d.item_id, d.output_index, d.content_index, d.sequence_number) for d in deltas
+    ]
+    assert chunks[0].sequence_number is not None and chunks[0].item_id
+    rec.clear()
+    aclient = instrument_openai(
+        openai.AsyncOpenAI(base_url=llm_server.openai_base_url, api_key="k"), callbacks=rec
+    )
+    llm_server.reply("hello you")
+    async with aclient.responses.stream(model="m", input="hi") as astream:
+        async for _ in astream:
+            pass
+    assert [c.sequence_number for c in rec.of_type(LLMTokenEvent)] == [d.sequence_number for d in deltas]
+
+
 def test_responses_stream_helper_and_tool_call(llm_server: FastWireServer, rec: RecordingCallbacks) -> None:
     """``responses.stream(...)`` is reported; function calls come from the final response."""
     llm_server.reply_tool_call("add", {"a": 1}, call_id="call_r")

@@ -128,6 +128,26 @@ async def talk(conn: Any, *, responses: int = 1) -> list[str]:
 # -- a whole session ----------------------------------------------------------------------------
 
 
+async def test_chunks_carry_the_protocols_item_and_indexes(
+    server: RealtimeDemoServer, rec: RecordingCallbacks
+) -> None:
+    """Each text delta's ``item_id``, ``output_index`` and ``content_index`` as the server sent them.
+
+    The seed's ``LLMResponseChunkEvent`` has them; the realtime protocol gives no
+    ``sequence_number`` (the Responses API does), so it stays None here.
+    """
+    server.reply("It is sunny", audio_chunks=1)
+    async with aclient(server, rec).realtime.connect(model=MODEL) as conn:
+        await talk(conn)
+    chunks = rec.of_type(LLMResponseChunkEvent)
+    [audio] = rec.of_type(RealtimeAudioOutputEvent)
+    assert len(chunks) == 3 and audio.item_id and audio.item_id.startswith("item")
+    assert {(c.item_id, c.output_index, c.content_index) for c in chunks} == {(audio.item_id, 0, 0)}
+    assert {c.sequence_number for c in chunks} == {None}
+    assert one(rec, RealtimeResponseEvent).conversation_item_id == audio.item_id
+    assert one(rec, LLMResponseCompletedEvent).item_id == audio.item_id  # seed 004's completed event
+
+
 async def test_voice_session_full_sequence(server: RealtimeDemoServer, rec: RecordingCallbacks) -> None:
     """One spoken turn: a session run, audio in and out, both transcriptions, an LLM run with the usage."""
     server.reply("It is sunny", audio_chunks=2, input_tokens=40, input_audio_tokens=25, cached_tokens=8)

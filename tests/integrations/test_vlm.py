@@ -301,3 +301,35 @@ def test_failed_call_fails_both_runs(llm_server: FastWireServer, rec: RecordingC
     assert vlm.error_code == "500" and vlm.is_recoverable
     assert vlm.parent_run_id == llm.run_id
     no_image_data(rec)
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+async def test_anthropic_messages_stream_with_an_image(
+    llm_server: FastWireServer, rec: RecordingCallbacks, is_async: bool
+) -> None:
+    """``messages.stream(...)`` with an ``image`` block: a VLM inference, the image data in no event."""
+    llm_server.reply("a bar chart", input_tokens=700, output_tokens=3)
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}
+    kwargs: dict[str, Any] = {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 100,
+        "messages": [{"role": "user", "content": [image, {"type": "text", "text": "describe"}]}],
+    }
+    if is_async:
+        aclient = instrument_anthropic(
+            anthropic.AsyncAnthropic(base_url=llm_server.base_url, api_key="k"), callbacks=rec
+        )
+        async with aclient.messages.stream(**kwargs) as astream:
+            text = "".join([t async for t in astream.text_stream])
+    else:
+        client = instrument_anthropic(
+            anthropic.Anthropic(base_url=llm_server.base_url, api_key="k"), callbacks=rec
+        )
+        with client.messages.stream(**kwargs) as stream:
+            text = "".join(stream.text_stream)
+    assert text == "a bar chart"
+    start = rec.of_type(LLMStartEvent)[0]
+    block = start.messages[0]["content"][0]  # type: ignore[index]
+    assert block["source"]["data"] == "<image/png: 1000 bytes>"
+    assert check_vlm(rec, frames=1, image_bytes=1000).text == "a bar chart"
+    assert PNG in llm_server.last_request.raw.decode()  # the SDK still sent the image

@@ -260,7 +260,9 @@ class Delivery:
         """Queue a report made while delivering (the running consumer picks it up)."""
         with self._lock:
             self._offered += 1
-            if len(self._queue) >= self.maxsize:
+            # full, or closed with no consumer left to deliver it (a shutdown gave up on the
+            # delivery this failure comes from): counted, never left pending
+            if len(self._queue) >= self.maxsize or (self._closed and not self._active):
                 self._dropped += 1
                 return
             self._queue.append((report, subs))

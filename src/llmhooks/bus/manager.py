@@ -29,6 +29,7 @@ vision-agents' habits work too: ``merge(other)``, ``silent(cls)``,
 from __future__ import annotations
 
 import asyncio
+import difflib
 import logging
 import weakref
 from collections.abc import Callable, Mapping
@@ -42,7 +43,7 @@ from llmhooks.bus.events import HandlerErrorEvent
 from llmhooks.core.callbacks import Callbacks
 from llmhooks.core.redaction import get_redactor
 from llmhooks.errors import InvalidEventClassError, UnregisteredEventError
-from llmhooks.events import event_from_dict, lookup_type
+from llmhooks.events import event_from_dict, event_types, lookup_type, type_aliases, type_names
 
 __all__ = ["EventManager"]
 
@@ -115,9 +116,13 @@ class EventManager(Delivery, Callbacks):
     ) -> tuple[type, ...]:
         """Register every class named ``...Event`` in ``module`` whose ``type`` starts with ``prefix``.
 
-        Returns the classes registered. Names ending in ``Event`` that are not event
-        classes (no string ``type``) are skipped, or with ``ignore_not_compatible=False``
-        refused.
+        A class's ``type`` names include seed 004's for it, so vision-agents' prefixes
+        work (``prefix="plugin.llm"`` takes ``LLMStartEvent``, whose seed name is
+        ``"plugin.llm_request_started"``). Returns the classes registered, each once
+        (a class the module holds under two names, such as ``LLMRequestStartedEvent``
+        and ``LLMStartEvent``, is one class). Names ending in ``Event`` that are not
+        event classes (no string ``type``) are skipped, or with
+        ``ignore_not_compatible=False`` refused.
 
         Raises:
             InvalidEventClassError: ``ignore_not_compatible`` is False and a name
@@ -134,10 +139,11 @@ class EventManager(Delivery, Callbacks):
                         f"{module.__name__}.{name} is not an event class (a class with a string 'type')"
                     )
                 continue
-            if kind.startswith(prefix):
+            if any(alias.startswith(prefix) for alias in type_names(kind)):
                 found.append(obj)
-        self.register(*found)
-        return tuple(dict.fromkeys(found))
+        kept = tuple(dict.fromkeys(found))
+        self.register(*kept)
+        return kept
 
     @property
     def registered(self) -> tuple[type, ...]:
@@ -365,16 +371,27 @@ class EventManager(Delivery, Callbacks):
         if cls is None and isinstance(kind, str):
             cls = lookup_type(kind)  # ours, or another system's name for one of ours (seed 004's)
         if cls is None:
-            raise UnregisteredEventError(
-                f"send() got a dict with type {kind!r}, which names no registered event class; "
-                "register() the class whose 'type' it is, or send the event object"
-            )
+            raise UnregisteredEventError(self._unknown_type(kind))
         aliases = getattr(cls, "aliases", None)
         if aliases:  # another system's field names for ours (seed 004's request_id, plugin_name...)
             data = {aliases.get(k, k): v for k, v in data.items()}
         if isinstance(kind, str) and lookup_type(kind) is cls:
             return event_from_dict(data)  # unknown keys go to metadata, as for replayed events
         return cls(**{k: v for k, v in data.items() if k != "type"})
+
+    def _unknown_type(self, kind: Any) -> str:
+        """The error for a dict whose ``type`` names no class: near misses, registered types, the list."""
+        registered = [t for t in (getattr(c, "type", None) for c in self._registered) if isinstance(t, str)]
+        known = [*registered, *event_types(), *type_aliases()]
+        near = difflib.get_close_matches(kind, known, n=3) if isinstance(kind, str) else []
+        hint = f" (did you mean {' or '.join(repr(n) for n in near)}?)" if near else ""
+        allowed = ", ".join(map(repr, registered)) or "none"
+        return (
+            f"send() got a dict with type {kind!r}, which names no event class{hint}. "
+            f"A dict's 'type' must be a registered class's type ({allowed}), "
+            "an llmhooks event type or seed 004's name for one (llmhooks.events.event_types() lists them); "
+            "register() the class whose 'type' it is, or send the event object"
+        )
 
     def on_event(self, event: Any) -> None:
         """As a handler in a ``CallbackManager``: forward every event to ``send``."""

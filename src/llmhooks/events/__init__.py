@@ -17,7 +17,7 @@ from llmhooks.events.aliases import (
     RealtimeAgentSpeechTranscriptionEvent,
     RealtimeUserSpeechTranscriptionEvent,
 )
-from llmhooks.events.base import ErrorInfo, Event, event_types, lookup_type
+from llmhooks.events.base import ErrorInfo, Event, event_types, lookup_type, type_aliases, type_names
 from llmhooks.events.chain import ChainEndEvent, ChainErrorEvent, ChainEvent, ChainStartEvent
 from llmhooks.events.graph import (
     GraphEvent,
@@ -117,6 +117,8 @@ __all__ = [
     "event_to_dict",
     "event_types",
     "lookup_type",
+    "type_aliases",
+    "type_names",
     "new_run_id",
     "new_trace_id",
     "to_jsonable",

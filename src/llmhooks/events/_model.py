@@ -213,14 +213,17 @@ class EventMeta(type):
             else:
                 default = None if value is MISSING else value
                 own.append(FieldSpec(fname, str(annotation), default, None))
-        ns["__slots__"] = tuple(s.name for s in own)
+        # a field redeclared in a subclass (a new default) keeps its base's slot and place
+        base_names = {spec.name for base in bases for spec in getattr(base, "__field_specs__", ())}
+        ns["__slots__"] = tuple(s.name for s in own if s.name not in base_names)
         cls = super().__new__(mcls, name, bases, ns, **kwargs)
         inherited: list[FieldSpec] = []
         for base in reversed(cls.__mro__[1:]):
             for spec in vars(base).get("__field_specs__", ()):
                 if all(s.name != spec.name for s in inherited):
                     inherited.append(spec)
-        specs = tuple(inherited + own)
+        mine = {s.name: s for s in own}
+        specs = tuple([mine.pop(s.name, s) for s in inherited] + [s for s in own if s.name in mine])
         cls.__field_specs__ = specs  # type: ignore[attr-defined]
         cls.__field_names__ = tuple(s.name for s in specs)  # type: ignore[attr-defined]
         aliases: dict[str, str] = {}

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from llmhooks.events._model import MISSING, EventMeta, _DataclassFields, _DataclassParams, field, field_specs
 
-__all__ = ["ErrorInfo", "Event", "event_types", "lookup_type"]
+__all__ = ["ErrorInfo", "Event", "event_types", "lookup_type", "type_aliases", "type_names"]
 
 _REGISTRY: dict[str, type[Event]] = {}
 
@@ -114,3 +114,13 @@ def lookup_type(name: str) -> type[Event] | None:
         alias = _TYPE_ALIASES.get(name)
         cls = _REGISTRY.get(alias) if alias is not None else None
     return cls
+
+
+def type_names(name: str) -> tuple[str, ...]:
+    """``name`` and every other system's ``type`` name registered for it (seed 004's ``"plugin..."``)."""
+    return (name, *(alias for alias, ours in _TYPE_ALIASES.items() if ours == name))
+
+
+def type_aliases() -> tuple[str, ...]:
+    """Every other system's ``type`` name that ``lookup_type`` accepts (seed 004's)."""
+    return tuple(_TYPE_ALIASES)

@@ -36,13 +36,21 @@ class ToolEndEvent(ToolEvent):
     error: str | None = None
 
 
-class ToolErrorEvent(ErrorInfo, ToolEvent):
-    """A tool raised, or its result was flagged as an error; ``arguments`` as it was called with."""
+class ToolErrorEvent(ErrorInfo, ToolEndEvent):
+    """A tool raised, or its result was flagged as an error; ``arguments`` as it was called with.
+
+    A subclass of ``ToolEndEvent`` with ``success=False``, because seed 004 (vision-agents)
+    reports a failed tool as a ``ToolEndEvent``: a bus subscriber annotated with
+    ``ToolEndEvent`` gets failures too. Handlers are still called by type:
+    ``on_tool_error`` gets this event, ``on_tool_end`` does not.
+    """
 
     type: ClassVar[str] = "tool.error"
+    handler_method: ClassVar[str] = "on_tool_error"
     terminal: ClassVar[bool] = True
+    success: bool = False
     arguments: Any = None
-    error: BaseException | str | None = None
+    error: BaseException | str | None = None  # type: ignore[assignment]  # an end's error is text; here the exception
     error_type: str | None = None
     cancelled: bool = False
     latency_ms: float | None = None

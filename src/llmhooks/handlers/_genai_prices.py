@@ -26,8 +26,16 @@ _FAST_KEYS = {
     "cache_read_mtok": "cached",
     "cache_write_mtok": "write",
     "output_reasoning_mtok": "reasoning",
+    "input_audio_mtok": "audio_in",
+    "output_audio_mtok": "audio_out",
+    "cache_audio_read_mtok": "audio_cached",
 }
-_PROBES = ((1000, 200, 100, 500, 100), (2_000_000, 300_000, 100_000, 200_000, 20_000))
+# (input, cached, written, output, reasoning, input audio, output audio), checked against calc_price
+_PROBES = (
+    (1000, 200, 100, 500, 100, 0, 0),
+    (2_000_000, 300_000, 100_000, 200_000, 20_000, 0, 0),
+    (3000, 400, 0, 800, 0, 1500, 500),
+)
 
 
 def available() -> bool:
@@ -53,12 +61,14 @@ def load() -> None:
 _loaded = False
 
 
-def calc_slow(slow: Slow, i: int, c: int, w: int, o: int, r: int, timestamp: float | None) -> CallCost | None:
+def calc_slow(
+    slow: Slow, i: int, c: int, w: int, o: int, r: int, timestamp: float | None, ai: int = 0, ao: int = 0
+) -> CallCost | None:
     """Price normalised counts with ``calc_price`` itself; None if the table refuses them."""
     gp = importlib.import_module("genai_prices")
     try:
         calc = gp.calc_price(
-            _usage(gp, i, c, w, o, r),
+            _usage(gp, i, c, w, o, r, ai, ao),
             slow.model_ref,
             provider_id=slow.provider_id,
             genai_request_timestamp=_when(timestamp),
@@ -81,13 +91,17 @@ def _when(timestamp: float | None) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC) if timestamp else datetime.now(UTC)
 
 
-def _usage(gp: Any, i: int, c: int, w: int, o: int, r: int) -> Any:
+def _usage(gp: Any, i: int, c: int, w: int, o: int, r: int, ai: int = 0, ao: int = 0) -> Any:
     return gp.Usage(
         input_tokens=i,
         output_tokens=o,
         cache_read_tokens=c or None,
         cache_write_tokens=w or None,
         output_reasoning_tokens=r or None,
+        input_audio_tokens=ai or None,
+        output_audio_tokens=ao or None,
+        # with audio, genai-prices wants the cached audio said; ours: cached beyond the text (Rates.split)
+        cache_audio_read_tokens=max(0, c + w - (i - ai)) if ai else None,
     )
 
 
@@ -155,7 +169,7 @@ def resolve(provider: str | None, model: str, timestamp: float | None) -> Rates 
             if not isinstance(rate, float):
                 return slow
             per_request = rate
-        # any other unit (searches, audio, images...) is not reported by our events: count 0
+        # any other unit (searches, images, audio seconds...) is not reported by our events: count 0
     if "input" not in rates or "output" not in rates:
         return slow
     fast = Rates(
@@ -171,6 +185,9 @@ def resolve(provider: str | None, model: str, timestamp: float | None) -> Rates 
             prov.id,
             info.id,
         ),
+        rates.get("audio_in"),
+        rates.get("audio_out"),
+        rates.get("audio_cached"),
     )
     for probe in _PROBES:  # the fast path must agree with the table's own arithmetic
         try:

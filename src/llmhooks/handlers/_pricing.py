@@ -33,7 +33,7 @@ from typing import Any
 
 from llmhooks.errors import MissingExtraError
 from llmhooks.handlers import _genai_prices
-from llmhooks.handlers._rates import CallCost, Rates, Slow, normalise
+from llmhooks.handlers._rates import CallCost, Rates, Slow, audio_counts, normalise
 
 __all__ = ["CACHE_MAX", "WARN_MAX", "CallCost", "Price", "Pricer", "genai_prices_available"]
 
@@ -99,7 +99,10 @@ def _warn_once(provider: str | None, model: str | None, message: str, *args: Any
     logger.warning(message, *args)
 
 
-_PRICE_FIELDS = ("input", "output", "cached_input", "cache_write", "reasoning", "per_request")
+_PRICE_FIELDS = (
+    "input", "output", "cached_input", "cache_write", "reasoning", "per_request",
+    "input_audio", "output_audio", "cached_audio",
+)  # fmt: skip
 
 
 def genai_prices_available() -> bool:
@@ -119,7 +122,9 @@ class Price:
     """A price in USD per million tokens (``per_request`` in USD per call).
 
     ``cached_input``, ``cache_write`` and ``reasoning`` default to the input,
-    input and output prices.
+    input and output prices; ``input_audio``, ``output_audio`` (realtime voice:
+    ``LLMEndEvent.input_audio_tokens``/``output_audio_tokens``, parts of the input and
+    output counts) and ``cached_audio`` to the input, output and cached input prices.
     """
 
     input: float
@@ -130,6 +135,9 @@ class Price:
     per_request: float = 0.0
     source: str = "custom"
     date: str | None = None
+    input_audio: float | None = None
+    output_audio: float | None = None
+    cached_audio: float | None = None
 
 
 def _price_from(key: str, value: Price | Mapping[str, Any]) -> Price:
@@ -198,8 +206,14 @@ class Pricer:
         cache_write_tokens: int | None = None,
         reasoning_tokens: int | None = None,
         timestamp: float | None = None,
+        input_audio_tokens: int | None = None,
+        output_audio_tokens: int | None = None,
     ) -> CallCost | None:
-        """The cost of a call, or None when the model is not in any table or no usage is known."""
+        """The cost of a call, or None when the model is not in any table or no usage is known.
+
+        Audio tokens are the parts of the input and output counts that were audio
+        (realtime voice), priced at the model's audio rates.
+        """
         if not model or (input_tokens is None and output_tokens is None):
             return None  # unknown usage is not free usage
         if not timestamp:
@@ -215,9 +229,10 @@ class Pricer:
             output_tokens or 0,
             reasoning_tokens or 0,
         )
+        ai, ao = audio_counts(i, o, input_audio_tokens or 0, output_audio_tokens or 0)
         if isinstance(rates, Slow):
-            return _genai_prices.calc_slow(rates, i, c, w, o, r, timestamp)
-        input_usd, output_usd = rates.split(i, c, w, o, r)
+            return _genai_prices.calc_slow(rates, i, c, w, o, r, timestamp, ai, ao)
+        input_usd, output_usd = rates.split(i, c, w, o, r, ai, ao)
         source, date, prov, mod = rates.meta
         return CallCost(
             input_usd + output_usd + rates.per_request, input_usd, output_usd, source, date, prov, mod
@@ -288,6 +303,9 @@ class Pricer:
                 None if price.reasoning is None else price.reasoning * m,
                 float(price.per_request),
                 (price.source, price.date, provider, model),
+                None if price.input_audio is None else price.input_audio * m,
+                None if price.output_audio is None else price.output_audio * m,
+                None if price.cached_audio is None else price.cached_audio * m,
             )
         if not self.use_genai_prices:
             return None

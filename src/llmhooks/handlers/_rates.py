@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CallCost", "Rate", "Rates", "Slow", "normalise"]
+__all__ = ["CallCost", "Rate", "Rates", "Slow", "audio_counts", "normalise"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,19 @@ def _rate_at(rate: Rate, input_tokens: float) -> float:
 class Rates:
     """Per-token USD rates of one model on one day, and where they came from."""
 
-    __slots__ = ("cached", "input", "meta", "output", "per_request", "reasoning", "tiered", "write")
+    __slots__ = (
+        "audio_cached",
+        "audio_in",
+        "audio_out",
+        "cached",
+        "input",
+        "meta",
+        "output",
+        "per_request",
+        "reasoning",
+        "tiered",
+        "write",
+    )
 
     def __init__(
         self,
@@ -66,27 +78,58 @@ class Rates:
         reasoning: Rate | None,
         per_request: float,
         meta: tuple[str, str | None, str | None, str],
+        audio_in: Rate | None = None,
+        audio_out: Rate | None = None,
+        audio_cached: Rate | None = None,
     ) -> None:
         self.input = input
         self.output = output
         self.cached = input if cached is None else cached
         self.write = input if write is None else write
         self.reasoning = output if reasoning is None else reasoning
+        # audio without a price of its own is priced as text (as genai-prices does)
+        self.audio_in = input if audio_in is None else audio_in
+        self.audio_out = output if audio_out is None else audio_out
+        self.audio_cached = self.cached if audio_cached is None else audio_cached
         self.per_request = per_request
         self.tiered = not all(
-            isinstance(r, float) for r in (input, output, self.cached, self.write, self.reasoning)
-        )
+            isinstance(r, float)
+            for r in (
+                input, output, self.cached, self.write, self.reasoning,
+                self.audio_in, self.audio_out, self.audio_cached,
+            )
+        )  # fmt: skip
         self.meta = meta  # (source, price_date, provider, model)
 
-    def split(self, i: float, c: float, w: float, o: float, r: float) -> tuple[float, float]:
-        """(input USD, output USD) for normalised counts (i includes c and w; o includes r)."""
+    def split(
+        self, i: float, c: float, w: float, o: float, r: float, ai: float = 0, ao: float = 0
+    ) -> tuple[float, float]:
+        """(input USD, output USD) for normalised counts (i includes c, w and audio ``ai``;
+        o includes r and audio ``ao``).
+
+        Cached tokens are text tokens, unless there are more of them than text tokens:
+        the rest are cached audio (the events carry no separate cached-audio count).
+        """
         if self.tiered:
             inp, cached, write = _rate_at(self.input, i), _rate_at(self.cached, i), _rate_at(self.write, i)
             out, reason = _rate_at(self.output, i), _rate_at(self.reasoning, i)
+            a_in, a_out, a_cached = (
+                _rate_at(self.audio_in, i), _rate_at(self.audio_out, i), _rate_at(self.audio_cached, i)
+            )  # fmt: skip
         else:
             inp, cached, write = self.input, self.cached, self.write  # type: ignore[assignment]
             out, reason = self.output, self.reasoning  # type: ignore[assignment]
-        return (i - c - w) * inp + c * cached + w * write, (o - r) * out + r * reason
+            a_in, a_out, a_cached = self.audio_in, self.audio_out, self.audio_cached  # type: ignore[assignment]
+        if not (ai or ao):  # text only: the common case
+            return (i - c - w) * inp + c * cached + w * write, (o - r) * out + r * reason
+        cached_audio = max(0.0, c + w - (i - ai))
+        text_cached = c - cached_audio
+        input_usd = (
+            (i - ai - text_cached - w) * inp + text_cached * cached + w * write
+            + (ai - cached_audio) * a_in + cached_audio * a_cached
+        )  # fmt: skip
+        output_usd = max(0.0, o - r - ao) * out + r * reason + ao * a_out
+        return input_usd, output_usd
 
 
 class Slow:
@@ -106,3 +149,8 @@ def normalise(i: int, c: int, w: int, o: int, r: int) -> tuple[int, int, int, in
     if r > o:
         o += r
     return i, c, w, o, r
+
+
+def audio_counts(i: int, o: int, ai: int, ao: int) -> tuple[int, int]:
+    """(input audio, output audio) tokens, no more than the input and output totals they are part of."""
+    return min(ai, i), min(ao, o)

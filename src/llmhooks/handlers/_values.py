@@ -105,3 +105,11 @@ def usage(
         count(c, owner, "cached_input_tokens"),
         count(r, owner, "reasoning_tokens"),
     )
+
+
+def audio_usage(event: LLMEndEvent, owner: Any) -> tuple[int | None, int | None]:
+    """(input audio, output audio) tokens of ``event`` (realtime voice); bad ones are None (logged)."""
+    ai, ao = event.input_audio_tokens, event.output_audio_tokens
+    if ai is None and ao is None:  # text calls: no checks to make
+        return None, None
+    return count(ai, owner, "input_audio_tokens"), count(ao, owner, "output_audio_tokens")

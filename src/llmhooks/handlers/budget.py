@@ -35,7 +35,7 @@ from llmhooks.errors import BudgetExceeded
 from llmhooks.events import LLMEndEvent, LLMErrorEvent, LLMStartEvent, LLMTokenEvent
 from llmhooks.handlers._estimate import CHARS_PER_TOKEN, estimate_prompt_tokens, requested_max_tokens
 from llmhooks.handlers._pricing import Price, Pricer, genai_prices_available, missing_prices_error
-from llmhooks.handlers._values import count, usage, usd
+from llmhooks.handlers._values import audio_usage, count, usage, usd
 
 __all__ = ["CostLimiter"]
 
@@ -218,6 +218,7 @@ class CostLimiter(Callbacks):
             cost = usd(cost, self, "cost")  # NaN would disable the budget for good
         if cost is None and self.pricer is not None:
             i, o, _t, c, r = usage(event, self)
+            ai, ao = audio_usage(event, self)
             priced = self.pricer.cost(
                 event.provider,
                 event.model,
@@ -227,6 +228,8 @@ class CostLimiter(Callbacks):
                 count(event.cache_write_input_tokens, self, "cache_write_input_tokens"),
                 r,
                 event.timestamp,
+                ai,
+                ao,
             )
             cost = None if priced is None else priced.usd
         if cost is None and hold.streaming and hold.deltas:

@@ -35,7 +35,7 @@ from llmhooks.core.callbacks import Callbacks
 from llmhooks.events import LLMEndEvent
 from llmhooks.handlers._bounded import OTHER, bounded_row
 from llmhooks.handlers._pricing import CallCost, Price, Pricer, genai_prices_available, missing_prices_error
-from llmhooks.handlers._values import count, usage, usd
+from llmhooks.handlers._values import audio_usage, count, usage, usd
 
 __all__ = ["CallCost", "CostTracker", "Price"]
 
@@ -137,6 +137,7 @@ class CostTracker(Callbacks):
         self, event: LLMEndEvent, i: int | None, o: int | None, c: int | None, r: int | None
     ) -> CallCost | None:
         w = event.cache_write_input_tokens
+        ai, ao = audio_usage(event, self)
         return self.pricer.cost(
             event.provider,
             event.model,
@@ -146,6 +147,8 @@ class CostTracker(Callbacks):
             w if w is None or (w.__class__ is int and w >= 0) else count(w, self, "cache_write_input_tokens"),
             r,
             event.timestamp,
+            ai,
+            ao,
         )
 
     # results

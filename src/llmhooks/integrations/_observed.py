@@ -34,7 +34,7 @@ class Observer:
     reported (it sets the time to first token) and the rest skip the call.
     """
 
-    __slots__ = ("acc", "add", "every_token", "held", "run", "token")
+    __slots__ = ("acc", "add", "every_token", "held", "placed", "run", "token")
 
     def __init__(self, held: HeldRun, acc: Any) -> None:
         self.held = held
@@ -43,6 +43,8 @@ class Observer:
         self.run = held.run
         self.token: Any = held.run.token
         self.every_token = held.run.manager.wants(LLMTokenEvent)
+        # an accumulator that knows where each delta goes (Responses: item, indexes, sequence)
+        self.placed = hasattr(acc, "where")
 
     def _fields(self, *, partial: bool = False) -> dict[str, Any]:
         try:
@@ -133,7 +135,10 @@ class _ObservedSync(_Copyable):
             text = _unreadable(item)
         if text and obs.token is not None:
             try:
-                obs.token(text)
+                if obs.placed:
+                    obs.token(text, **obs.acc.where)
+                else:
+                    obs.token(text)
             except BaseException as exc:  # a handler stopped the call (Abort)
                 super().close()  # type: ignore[misc]
                 obs.held.fail(exc)
@@ -181,7 +186,10 @@ class _ObservedAsync(_Copyable):
             text = _unreadable(item)
         if text and obs.token is not None:
             try:
-                await obs.run.atoken(text)
+                if obs.placed:
+                    await obs.run.atoken(text, **obs.acc.where)
+                else:
+                    await obs.run.atoken(text)
             except BaseException as exc:
                 await super().close()  # type: ignore[misc]
                 await obs.held.afail(exc)

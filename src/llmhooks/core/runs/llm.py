@@ -36,7 +36,7 @@ _LLM_END_NAMES = frozenset(
         "provider", "model", "response", "input_tokens", "output_tokens", "total_tokens",
         "cached_input_tokens", "cache_write_input_tokens", "reasoning_tokens", "usage_estimated",
         "latency_ms", "time_to_first_token_ms", "finish_reason", "tool_calls", "cost", "incomplete",
-        "input_audio_tokens", "output_audio_tokens",
+        "input_audio_tokens", "output_audio_tokens", "item_id",
     }
 )  # fmt: skip
 TOKEN_EVENT_SET = (
@@ -199,12 +199,14 @@ class LLMRun(Run):
         model: Any = MISSING,
         input_audio_tokens: int | None = None,
         output_audio_tokens: int | None = None,
+        item_id: str | None = None,
     ) -> None:
         """Emit the end event (once; later calls raise RuntimeError).
 
         ``response`` defaults to the streamed text, ``total_tokens`` to input + output,
         ``latency_ms`` and ``time_to_first_token_ms`` to what the run measured;
-        ``provider``/``model`` correct the run's (the model the provider resolved).
+        ``provider``/``model`` correct the run's (the model the provider resolved);
+        ``item_id`` names the output item the answer is (seed 004's field; realtime sets it).
 
         Raises:
             Abort: a handler refused, once every handler had the event.
@@ -218,7 +220,7 @@ class LLMRun(Run):
             self, response, input_tokens, output_tokens, total_tokens, cached_input_tokens,
             cache_write_input_tokens, reasoning_tokens, usage_estimated, latency_ms,
             time_to_first_token_ms, finish_reason, tool_calls, cost, incomplete, provider, model,
-            input_audio_tokens, output_audio_tokens,
+            input_audio_tokens, output_audio_tokens, item_id,
         )  # fmt: skip
         deliver(self._routes[1], event)
 
@@ -272,7 +274,7 @@ class LLMRun(Run):
             get("usage_estimated", False), get("latency_ms"), get("time_to_first_token_ms"),
             get("finish_reason"), get("tool_calls"), get("cost"), get("incomplete", False),
             get("provider", MISSING), get("model", MISSING),
-            get("input_audio_tokens"), get("output_audio_tokens"),
+            get("input_audio_tokens"), get("output_audio_tokens"), get("item_id"),
         )  # fmt: skip
 
 
@@ -296,6 +298,7 @@ def _llm_end(
     model: Any,
     audio_in: int | None = None,
     audio_out: int | None = None,
+    item_id: str | None = None,
 ) -> LLMEndEvent:
     """The end event of ``run``, built field by field (runs once per call; tests check every
     field is set), with the defaults ``LLMRun.finish`` documents. Marks the run done."""
@@ -354,6 +357,8 @@ def _llm_end(
     event.tool_calls = tool_calls
     event.cost = cost
     event.incomplete = incomplete
+    if item_id is not None:  # rare (realtime): left unset, the field reads as None
+        event.item_id = item_id
     run.done = True
     return event
 

@@ -376,6 +376,8 @@ class RedisCostLimiter(Callbacks):
                 event.cache_write_input_tokens,
                 event.reasoning_tokens,
                 event.timestamp,
+                event.input_audio_tokens,
+                event.output_audio_tokens,
             )
             cost = None if priced is None else priced.usd
         return -1 if cost is None else _micros(cost)  # unknown real cost: keep the reservation

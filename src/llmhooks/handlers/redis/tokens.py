@@ -178,6 +178,8 @@ class RedisTokenLedger(Callbacks):
             e.cache_write_input_tokens,
             e.reasoning_tokens,
             e.timestamp,
+            e.input_audio_tokens,
+            e.output_audio_tokens,
         )
         return None if priced is None else priced.usd
 

@@ -33,7 +33,6 @@ except ImportError:  # pragma: no cover - depends on the environment
     ) from None
 
 from llmhooks.core.held import HeldRun
-from llmhooks.core.runs import llm_run
 from llmhooks.integrations._observed import observe, rebrand
 from llmhooks.integrations._patch import (
     Api,
@@ -47,6 +46,7 @@ from llmhooks.integrations._patch import (
 )
 from llmhooks.integrations.anthropic.parse import MessageEvents, anthropic_messages, from_message
 from llmhooks.llm.response import ChatResponse
+from llmhooks.vlm import vision_llm_run
 
 __all__ = ["instrument_anthropic", "uninstrument_anthropic"]
 
@@ -90,7 +90,8 @@ def _held(manager: Any) -> HeldRun | None:
     if not state.active or manager_for(state.callbacks) is None:
         return None
     kwargs = manager.__dict__["_llmhooks_kwargs"]
-    run = llm_run(provider="anthropic", streaming=True, callbacks=state.callbacks, **_start(kwargs))
+    # as for create(): images in the request make it a VLM inference, their data kept out of events
+    run = vision_llm_run(provider="anthropic", streaming=True, callbacks=state.callbacks, **_start(kwargs))
     return HeldRun(run) if run.is_recording else None
 
 

@@ -48,7 +48,8 @@ __all__ = ["RealtimeSession", "Step", "arun_steps", "run_steps"]
 
 logger = logging.getLogger("llmhooks")
 
-# what a driver does for a step: (kind, event or run, payload); EMIT's payload is the manager
+# what a driver does for a step: (kind, event or run, payload); EMIT's payload is the manager,
+# TOKEN's (text, token event fields)
 EMIT, START, TOKEN, FINISH, FAIL = range(5)
 Step = tuple[int, Any, Any]
 NO_STEPS: tuple[Step, ...] = ()
@@ -60,7 +61,7 @@ def run_steps(steps: Sequence[Step]) -> None:
         if kind == EMIT:
             payload.emit(target)
         elif kind == TOKEN:
-            target.token(payload)
+            target.token(payload[0], **payload[1])
         elif kind == START:
             target.start()
         elif not target.done:
@@ -76,7 +77,7 @@ async def arun_steps(steps: Sequence[Step]) -> None:
         if kind == EMIT:
             await payload.aemit(target)
         elif kind == TOKEN:
-            await target.atoken(payload)
+            await target.atoken(payload[0], **payload[1])
         elif kind == START:
             await target.astart()
         elif not target.done:
@@ -391,8 +392,11 @@ class RealtimeSession:
         delta = get(event, "delta")
         if response is None or not delta:
             return NO_STEPS
-        response.item_id = get(event, "item_id")
-        return ((TOKEN, response.run, delta),)
+        item_id = response.item_id = get(event, "item_id")
+        # where the delta goes, as the protocol says (seed 004's chunk fields; no sequence_number here)
+        where = {"item_id": item_id, "output_index": get(event, "output_index")}
+        where["content_index"] = get(event, "content_index")
+        return ((TOKEN, response.run, (delta, where)),)
 
     def _audio_delta(self, event: Any) -> Sequence[Step]:
         response = self._responses.get(get(event, "response_id"))
@@ -493,6 +497,7 @@ class RealtimeSession:
             "finish_reason": finish_reason,
             "tool_calls": calls or None,
             "incomplete": status == "cancelled",
+            "item_id": response.item_id,
         }
         steps.append((FINISH, run, fields))
         return steps

@@ -217,7 +217,7 @@ def responses_messages(input_: Any, instructions: Any = None) -> list[Any] | Non
 class ResponseEvents:
     """Accumulates a Responses stream: text deltas, the final response, or the error event."""
 
-    __slots__ = ("_parts", "error", "final", "messages", "model")
+    __slots__ = ("_parts", "error", "final", "messages", "model", "where")
 
     def __init__(self, messages: Any = None, model: str | None = None) -> None:
         self.messages = messages
@@ -225,13 +225,20 @@ class ResponseEvents:
         self._parts: list[str] = []
         self.final: Any = None
         self.error: tuple[str, str | None] | None = None
+        self.where: dict[str, Any] = {}  # the last delta's position: token event fields (seed 004's)
 
     def add(self, event: Any) -> str | None:
-        """Take one stream event; return its text delta, if any."""
+        """Take one stream event; return its text delta, if any (its position goes to ``where``)."""
         kind = event.type
         if kind == "response.output_text.delta":
             delta = event.delta
             self._parts.append(delta)
+            self.where = {
+                "item_id": event.item_id,
+                "output_index": event.output_index,
+                "content_index": event.content_index,
+                "sequence_number": event.sequence_number,
+            }
             return delta  # type: ignore[no-any-return]
         if kind in ("response.completed", "response.incomplete", "response.failed"):
             self.final = event.response
