@@ -36,7 +36,7 @@ _LLM_END_NAMES = frozenset(
         "provider", "model", "response", "input_tokens", "output_tokens", "total_tokens",
         "cached_input_tokens", "cache_write_input_tokens", "reasoning_tokens", "usage_estimated",
         "latency_ms", "time_to_first_token_ms", "finish_reason", "tool_calls", "cost", "incomplete",
-        "input_audio_tokens", "output_audio_tokens",
+        "input_audio_tokens", "output_audio_tokens", "response_id", "response_model",
     }
 )  # fmt: skip
 TOKEN_EVENT_SET = (
@@ -199,12 +199,15 @@ class LLMRun(Run):
         model: Any = MISSING,
         input_audio_tokens: int | None = None,
         output_audio_tokens: int | None = None,
+        response_id: str | None = None,
+        response_model: str | None = None,
     ) -> None:
         """Emit the end event (once; later calls raise RuntimeError).
 
         ``response`` defaults to the streamed text, ``total_tokens`` to input + output,
         ``latency_ms`` and ``time_to_first_token_ms`` to what the run measured;
-        ``provider``/``model`` correct the run's (the model the provider resolved).
+        ``provider``/``model`` correct the run's; ``response_id``/``response_model`` are
+        what the provider's answer named (its id, the model that answered).
 
         Raises:
             Abort: a handler refused, once every handler had the event.
@@ -218,7 +221,7 @@ class LLMRun(Run):
             self, response, input_tokens, output_tokens, total_tokens, cached_input_tokens,
             cache_write_input_tokens, reasoning_tokens, usage_estimated, latency_ms,
             time_to_first_token_ms, finish_reason, tool_calls, cost, incomplete, provider, model,
-            input_audio_tokens, output_audio_tokens,
+            input_audio_tokens, output_audio_tokens, response_id, response_model,
         )  # fmt: skip
         deliver(self._routes[1], event)
 
@@ -237,6 +240,7 @@ class LLMRun(Run):
             get("finish_reason"), get("tool_calls"), get("cost"), get("incomplete", False),
             get("provider", MISSING), get("model", MISSING),
             get("input_audio_tokens"), get("output_audio_tokens"),
+            get("response_id"), get("response_model"),
         )  # fmt: skip
 
 
@@ -260,6 +264,8 @@ def _llm_end(
     model: Any,
     audio_in: int | None = None,
     audio_out: int | None = None,
+    response_id: str | None = None,
+    response_model: str | None = None,
 ) -> LLMEndEvent:
     """The end event of ``run``, built field by field (runs once per call; tests check every
     field is set), with the defaults ``LLMRun.finish`` documents. Marks the run done."""
@@ -318,6 +324,10 @@ def _llm_end(
     event.tool_calls = tool_calls
     event.cost = cost
     event.incomplete = incomplete
+    if response_id is not None:  # rare enough to leave unset (it reads as None) otherwise
+        event.response_id = response_id
+    if response_model is not None:
+        event.response_model = response_model
     run.done = True
     return event
 

@@ -20,9 +20,10 @@ from llmhooks.handlers.otel._metrics import Instruments
 from llmhooks.handlers.otel._scope import SpanScope
 from llmhooks.handlers.otel._spans import SpanFactory, hex_id
 
-__all__ = ["LLMSpanMode", "Live", "SpanHandler", "error_type", "ns"]
+__all__ = ["LLMSpanMode", "Live", "SpanHandler", "error_type", "ns", "provider_name"]
 
 LLMSpanMode = Literal["auto", "always", "never"]
+_MAX_DEPTH = 32  # run levels searched upwards for the agent of a model call
 
 
 def _version() -> str:
@@ -38,15 +39,25 @@ def ns(timestamp: float) -> int:
 class Live:
     """A run in progress: its span (None when left to another instrumentation) and metric attributes."""
 
-    __slots__ = ("attrs", "inputs", "mcp", "span", "start", "stream")
+    __slots__ = ("attrs", "inputs", "mcp", "parent", "span", "start", "stream", "system", "wants_provider")
 
-    def __init__(self, span: trace.Span | None, attrs: dict[str, Any], start: float) -> None:
+    def __init__(
+        self, span: trace.Span | None, attrs: dict[str, Any], start: float, parent: str | None = None
+    ) -> None:
         self.span = span
         self.attrs = attrs
         self.start = start
+        self.parent = parent  # the parent run's id
         self.inputs: Any = None  # input messages, kept for the details event
+        self.system: Any = None  # system instructions, kept for the details event
         self.stream = False
         self.mcp = False
+        self.wants_provider = False  # an agent whose provider its first model call will tell
+
+
+def provider_name(provider: str | None) -> str:
+    """``gen_ai.provider.name`` for an llmhooks provider name (well-known values mapped)."""
+    return C.PROVIDER_NAMES.get(provider or "", provider or "")
 
 
 def error_type(event: Any) -> str:
@@ -140,9 +151,23 @@ class SpanHandler(Callbacks):
         if parent is not None and parent.trace_id != trace_id:
             attrs[C.LLMHOOKS_TRACE_ID] = event.trace_id
         span = factory.start(name, kind, attrs, span_id, trace_id, parent, ns(event.timestamp))
-        live = Live(span, metric_attrs, event.timestamp)
+        live = Live(span, metric_attrs, event.timestamp, parent_id)
         self._live[event.run_id] = live
         return live
+
+    def _tell_agent(self, parent_id: str | None, provider: str) -> None:
+        """Give the nearest agent run above a model call that call's provider, if it has none."""
+        for _ in range(_MAX_DEPTH):
+            live = self._live.get(parent_id) if parent_id else None
+            if live is None:
+                return
+            if live.wants_provider:
+                live.wants_provider = False
+                live.attrs[C.PROVIDER_NAME] = provider
+                if live.span is not None and live.span.is_recording():
+                    live.span.set_attribute(C.PROVIDER_NAME, provider)
+                return
+            parent_id = live.parent
 
     @staticmethod
     def _end(span: trace.Span | None, event: Event) -> None:

@@ -12,8 +12,8 @@ from opentelemetry.trace import SpanKind
 
 from llmhooks.events import LLMEndEvent, LLMErrorEvent, LLMStartEvent, to_jsonable
 from llmhooks.handlers.otel import conventions as C
-from llmhooks.handlers.otel._base import Live, SpanHandler, error_type, ns
-from llmhooks.handlers.otel._content import dumps, input_messages, output_messages
+from llmhooks.handlers.otel._base import Live, SpanHandler, error_type, ns, provider_name
+from llmhooks.handlers.otel._content import dumps, input_messages, output_messages, split_system
 
 __all__ = ["LLMSpans"]
 
@@ -69,7 +69,7 @@ class LLMSpans(SpanHandler):
                 self._llm_attrs.clear()
             attrs = {
                 C.OPERATION_NAME: op,
-                C.PROVIDER_NAME: C.PROVIDER_NAMES.get(provider or "", provider or ""),
+                C.PROVIDER_NAME: provider_name(provider),
             }
             if model:
                 attrs[C.REQUEST_MODEL] = model
@@ -88,8 +88,10 @@ class LLMSpans(SpanHandler):
         return pair
 
     def on_llm_start(self, event: LLMStartEvent) -> None:
+        if event.provider and event.parent_run_id:
+            self._tell_agent(event.parent_run_id, provider_name(event.provider))
         if self._defer(event):
-            self._live[event.run_id] = Live(None, {}, event.timestamp)
+            self._live[event.run_id] = Live(None, {}, event.timestamp, event.parent_run_id)
             return
         op = C.OP_TEXT_COMPLETION if event.prompt is not None and not event.messages else C.OP_CHAT
         base = self._base_llm(event.provider, event.model, op)
@@ -121,11 +123,17 @@ class LLMSpans(SpanHandler):
         if self._content_span or self._content_event:
             messages = input_messages(event.messages, event.prompt)
             if messages is not None:
+                system = None
+                if base[C.PROVIDER_NAME] in C.SEPARATE_SYSTEM_PROVIDERS:
+                    system, messages = split_system(messages)
                 if self._content_span and live.span is not None:
                     live.span.set_attribute(C.INPUT_MESSAGES, dumps(messages))
+                    if system:
+                        live.span.set_attribute(C.SYSTEM_INSTRUCTIONS, dumps(system))
                     if event.tools:
                         live.span.set_attribute(C.TOOL_DEFINITIONS, dumps(event.tools))
                 live.inputs = messages
+                live.system = system
 
     def on_llm_end(self, event: LLMEndEvent) -> None:
         live = self._live.pop(event.run_id, None)
@@ -133,8 +141,9 @@ class LLMSpans(SpanHandler):
             return
         span = live.span
         attrs = live.attrs
-        if event.model and event.model != attrs.get(C.REQUEST_MODEL):
-            attrs = {**attrs, C.RESPONSE_MODEL: event.model}
+        model = event.response_model or event.model
+        if model and model != attrs.get(C.REQUEST_MODEL):
+            attrs = {**attrs, C.RESPONSE_MODEL: model}
         if span.is_recording():
             out = _end_attributes(event)  # one set_attributes: the span takes its lock once
             if self._content_span:
@@ -178,6 +187,8 @@ class LLMSpans(SpanHandler):
             provider = self._logger_provider or get_logger_provider()
             log = self._logger = provider.get_logger(C.INSTRUMENTATION_NAME, self._version, C.SCHEMA_URL)
         details: dict[str, Any] = dict(attrs)
+        if live.system:
+            details[C.SYSTEM_INSTRUCTIONS] = live.system
         if live.inputs is not None:
             details[C.INPUT_MESSAGES] = live.inputs
         if isinstance(event, LLMEndEvent):
@@ -202,8 +213,11 @@ class LLMSpans(SpanHandler):
 def _end_attributes(event: LLMEndEvent) -> dict[str, Any]:
     """The response attributes of an LLM end event."""
     out: dict[str, Any] = {}
-    if event.model:
-        out[C.RESPONSE_MODEL] = event.model
+    model = event.response_model or event.model
+    if model:
+        out[C.RESPONSE_MODEL] = model
+    if event.response_id:
+        out[C.RESPONSE_ID] = event.response_id
     if event.finish_reason:
         out[C.RESPONSE_FINISH_REASONS] = [event.finish_reason]
     if event.input_tokens is not None:

@@ -29,12 +29,22 @@ from llmhooks.events import (
     ToolStartEvent,
 )
 from llmhooks.handlers.otel import conventions as C
-from llmhooks.handlers.otel._base import Live, SpanHandler, error_type, ns
+from llmhooks.handlers.otel._base import Live, SpanHandler, error_type, ns, provider_name
 from llmhooks.handlers.otel._content import dumps, output_messages
 
 __all__ = ["OperationSpans"]
 
 _TRANSPORTS = {"stdio": "pipe", "streamable_http": "tcp", "http": "tcp", "sse": "tcp"}
+
+
+def _told_provider(metadata: dict[str, Any] | None) -> str | None:
+    """The provider a user named for an agent run in its metadata, as ``gen_ai.provider.name``."""
+    if metadata:
+        for key in C.AGENT_PROVIDER_KEYS:
+            value = metadata.get(key)
+            if isinstance(value, str) and value:
+                return provider_name(value)
+    return None
 
 
 class OperationSpans(SpanHandler):
@@ -110,6 +120,9 @@ class OperationSpans(SpanHandler):
 
     def on_agent_start(self, event: AgentStartEvent) -> None:
         attrs: dict[str, Any] = {C.OPERATION_NAME: C.OP_INVOKE_AGENT}
+        provider = _told_provider(event.metadata)
+        if provider:
+            attrs[C.PROVIDER_NAME] = provider
         if event.agent_name:
             attrs[C.AGENT_NAME] = event.agent_name
         name = f"{C.OP_INVOKE_AGENT} {event.agent_name}" if event.agent_name else C.OP_INVOKE_AGENT
@@ -118,7 +131,8 @@ class OperationSpans(SpanHandler):
             attrs[C.INPUT_MESSAGES] = dumps(
                 [{"role": "user", "parts": [{"type": "text", "content": event.goal}]}]
             )
-        self._start(event, name, SpanKind.INTERNAL, attrs, metric_attrs)
+        live = self._start(event, name, SpanKind.INTERNAL, attrs, metric_attrs)
+        live.wants_provider = not provider  # else the first model call inside names it
 
     def on_agent_step(self, event: AgentStepEvent) -> None:
         live = self._live.get(event.run_id)

@@ -156,6 +156,13 @@ PROVIDER_NAMES: Final = {
     "deepseek": "deepseek",
     "perplexity": "perplexity",
 }
+# providers whose API takes system instructions apart from the chat history: their system
+# messages are gen_ai.system_instructions; elsewhere they stay in gen_ai.input.messages
+SEPARATE_SYSTEM_PROVIDERS: Final = frozenset(
+    {"anthropic", "aws.bedrock", "gcp.gemini", "gcp.gen_ai", "gcp.vertex_ai"}
+)
+# metadata keys a user sets to name the provider of an agent run that makes no model call itself
+AGENT_PROVIDER_KEYS: Final = ("provider", PROVIDER_NAME)
 # request parameters (``LLMStartEvent.params`` keys) -> attributes
 REQUEST_PARAMS: Final = {
     "top_p": REQUEST_TOP_P,
