@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import time
 import weakref
 from typing import Any, Literal
@@ -23,6 +24,7 @@ from llmhooks.handlers.otel._spans import SpanFactory, hex_id
 __all__ = ["LLMSpanMode", "Live", "SpanHandler", "error_type", "ns", "provider_name"]
 
 LLMSpanMode = Literal["auto", "always", "never"]
+_NOT_ENDED = "llmhooks: the run had not ended when the handler closed (or the interpreter exited)"
 _MAX_DEPTH = 32  # run levels searched upwards for the agent of a model call
 
 
@@ -96,6 +98,7 @@ class SpanHandler(Callbacks):
         self._transports: dict[str, str] = {}
         self._factory: SpanFactory | None = None
         self._factory_of: object = None
+        self._at_exit = False
         self._instruments: Instruments | None = None
         self._logger: Logger | None = None
         self._llm_attrs: dict[tuple[str | None, str | None, str], dict[str, Any]] = {}
@@ -117,6 +120,11 @@ class SpanHandler(Callbacks):
             tracer = provider.get_tracer(C.INSTRUMENTATION_NAME, self._version, schema_url=C.SCHEMA_URL)
             factory = self._factory = SpanFactory(tracer)
             self._factory_of = provider
+            if not self._at_exit:
+                # registered once a provider exists, so after its own exit hook: this one runs
+                # first (atexit runs hooks last-in first-out) and the provider still exports
+                self._at_exit = True
+                atexit.register(_close_at_exit, weakref.ref(self))
         return factory
 
     def _meters(self) -> Instruments | None:
@@ -208,16 +216,33 @@ class SpanHandler(Callbacks):
     def close(self) -> None:
         """Stop following runs: remove the run scope and end every span still open.
 
-        Spans ended here (a run whose end this handler will never see, e.g. because it
-        was removed from its manager mid-run) carry ``llmhooks.incomplete=True``.
+        Spans ended here (a run whose end this handler will never see: removed from its
+        manager mid-run, or still running when the interpreter exits, which calls this)
+        carry ``llmhooks.incomplete=True`` and an ERROR status saying so; the tracer
+        provider is then flushed, so they are exported, not lost.
         """
         remove_run_scope(self.scope)
         now = time.time_ns()
+        ended = False
         while self._live:
             try:
                 _, live = self._live.popitem()
             except KeyError:
                 break
-            if live.span is not None and live.span.is_recording():
-                live.span.set_attribute(C.LLMHOOKS_INCOMPLETE, True)
-                live.span.end(now)
+            span = live.span
+            if span is not None and span.is_recording():
+                span.set_attribute(C.LLMHOOKS_INCOMPLETE, True)
+                span.set_status(Status(StatusCode.ERROR, _NOT_ENDED))
+                span.end(now)
+                ended = True
+        provider = self._factory_of
+        flush = getattr(provider, "force_flush", None)
+        if ended and callable(flush):
+            flush()
+
+
+def _close_at_exit(ref: weakref.ReferenceType[SpanHandler]) -> None:
+    """At interpreter exit: end and export the spans of a handler's runs still open."""
+    handler = ref()
+    if handler is not None:
+        handler.close()
