@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from opentelemetry import metrics, trace
 from opentelemetry._logs import Logger, LoggerProvider
-from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from llmhooks._validate import check_bool, check_choice
 from llmhooks.core import add_run_scope, remove_run_scope
@@ -17,6 +17,7 @@ from llmhooks.core.callbacks import Callbacks
 from llmhooks.events import Event
 from llmhooks.handlers.otel import conventions as C
 from llmhooks.handlers.otel._content import capture_mode
+from llmhooks.handlers.otel._end_only import START_METHODS, start_of
 from llmhooks.handlers.otel._metrics import Instruments
 from llmhooks.handlers.otel._scope import SpanScope
 from llmhooks.handlers.otel._spans import SpanFactory, hex_id
@@ -25,7 +26,9 @@ __all__ = ["LLMSpanMode", "Live", "SpanHandler", "error_type", "ns", "provider_n
 
 LLMSpanMode = Literal["auto", "always", "never"]
 _NOT_ENDED = "llmhooks: the run had not ended when the handler closed (or the interpreter exited)"
-_MAX_DEPTH = 32  # run levels searched upwards for the agent of a model call
+_MAX_DEPTH = 32
+_MAX_TOLD = 4096
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)  # run levels searched upwards for the agent of a model call
 
 
 def _version() -> str:
@@ -82,6 +85,7 @@ class SpanHandler(Callbacks):
         llm_spans: LLMSpanMode = "auto",
         metrics: bool = True,
         capture_user_id: bool = False,
+        end_only: bool = False,
     ) -> None:
         self._tracer_provider = tracer_provider
         self._meter_provider = meter_provider
@@ -93,6 +97,8 @@ class SpanHandler(Callbacks):
         self.llm_spans: LLMSpanMode = check_choice("llm_spans", llm_spans, ("auto", "always", "never"))
         self._metrics = check_bool("metrics", metrics)
         self._user_id = check_bool("capture_user_id", capture_user_id)
+        self.end_only = check_bool("end_only", end_only)
+        self._told: dict[str, str] = {}  # end-only: agent run id -> provider of a model call in it
         self._version = _version()
         self._live: dict[str, Live] = {}
         self._transports: dict[str, str] = {}
@@ -142,8 +148,11 @@ class SpanHandler(Callbacks):
         parent_id = event.parent_run_id
         parent_live = self._live.get(parent_id) if parent_id else None
         parent: SpanContext | None
+        remote = hex_id(parent_id, 64) if self.end_only else 0
         if parent_live is not None and parent_live.span is not None:
             parent = parent_live.span.get_span_context()
+        elif remote and hex_id(event.trace_id, 128):  # end-only: the parent's span, by its id
+            parent = SpanContext(hex_id(event.trace_id, 128), remote, True, _SAMPLED)
         else:  # a root run, or one whose parent we never saw: the ambient span, if any
             ambient = trace.get_current_span().get_span_context()
             parent = ambient if ambient.is_valid else None
@@ -163,8 +172,24 @@ class SpanHandler(Callbacks):
         self._live[event.run_id] = live
         return live
 
+    def _take(self, event: Event) -> Live | None:
+        """The run of a terminal event, no longer open; in end-only mode made from the event."""
+        live = self._live.pop(event.run_id, None)
+        if live is None and self.end_only:
+            start = start_of(event)
+            if start is not None:
+                getattr(self, START_METHODS[type(start)])(start)
+                live = self._live.pop(event.run_id, None)
+        return live
+
     def _tell_agent(self, parent_id: str | None, provider: str) -> None:
         """Give the nearest agent run above a model call that call's provider, if it has none."""
+        if self.end_only:  # the agent's end comes later: remembered for it
+            if parent_id is not None:
+                if len(self._told) >= _MAX_TOLD:
+                    self._told.clear()
+                self._told.setdefault(parent_id, provider)
+            return
         for _ in range(_MAX_DEPTH):
             live = self._live.get(parent_id) if parent_id else None
             if live is None:

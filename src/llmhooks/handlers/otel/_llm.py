@@ -88,6 +88,10 @@ class LLMSpans(SpanHandler):
         return pair
 
     def on_llm_start(self, event: LLMStartEvent) -> None:
+        if not self.end_only:
+            self._llm_start(event)
+
+    def _llm_start(self, event: LLMStartEvent) -> None:
         if event.provider and event.parent_run_id:
             self._tell_agent(event.parent_run_id, provider_name(event.provider))
         if self._defer(event):
@@ -136,7 +140,7 @@ class LLMSpans(SpanHandler):
                 live.system = system
 
     def on_llm_end(self, event: LLMEndEvent) -> None:
-        live = self._live.pop(event.run_id, None)
+        live = self._take(event)
         if live is None or live.span is None:
             return
         span = live.span
@@ -169,7 +173,7 @@ class LLMSpans(SpanHandler):
             inst.ttfc.record(event.time_to_first_token_ms / 1000.0, attrs)
 
     def on_llm_error(self, event: LLMErrorEvent) -> None:
-        live = self._live.pop(event.run_id, None)
+        live = self._take(event)
         if live is None or live.span is None:
             return
         if self._content_event:

@@ -53,6 +53,10 @@ class OperationSpans(SpanHandler):
     # -- tools -------------------------------------------------------------------------------
 
     def on_tool_start(self, event: ToolStartEvent) -> None:
+        if not self.end_only:
+            self._tool_start(event)
+
+    def _tool_start(self, event: ToolStartEvent) -> None:
         server = event.server_name
         attrs: dict[str, Any] = {C.OPERATION_NAME: C.OP_EXECUTE_TOOL, C.TOOL_NAME: event.tool_name}
         if event.tool_call_id:
@@ -75,7 +79,7 @@ class OperationSpans(SpanHandler):
         live.mcp = bool(server)
 
     def on_tool_end(self, event: ToolEndEvent) -> None:
-        live = self._live.pop(event.run_id, None)
+        live = self._take(event)
         if live is None:
             return
         span = live.span
@@ -89,7 +93,7 @@ class OperationSpans(SpanHandler):
             self._tool_metrics(live, event.latency_ms / 1000.0, None)
 
     def on_tool_error(self, event: ToolErrorEvent) -> None:
-        live = self._live.pop(event.run_id, None)
+        live = self._take(event)
         if live is None:
             return
         kind = error_type(event)
@@ -119,8 +123,12 @@ class OperationSpans(SpanHandler):
     # -- agents, chains, graph nodes, retrieval ------------------------------------------------
 
     def on_agent_start(self, event: AgentStartEvent) -> None:
+        if not self.end_only:
+            self._agent_start(event)
+
+    def _agent_start(self, event: AgentStartEvent) -> None:
         attrs: dict[str, Any] = {C.OPERATION_NAME: C.OP_INVOKE_AGENT}
-        provider = _told_provider(event.metadata)
+        provider = _told_provider(event.metadata) or self._told.pop(event.run_id, None)
         if provider:
             attrs[C.PROVIDER_NAME] = provider
         if event.agent_name:
@@ -149,7 +157,7 @@ class OperationSpans(SpanHandler):
         live.span.add_event(C.LLMHOOKS_AGENT_STEP_EVENT, attrs, ns(event.timestamp))
 
     def on_agent_end(self, event: AgentEndEvent) -> None:
-        live = self._live.pop(event.run_id, None)
+        live = self._take(event)
         if live is None:
             return
         span = live.span
@@ -166,12 +174,16 @@ class OperationSpans(SpanHandler):
         self._run_failed(event)
 
     def on_chain_start(self, event: ChainStartEvent) -> None:
+        if not self.end_only:
+            self._chain_start(event)
+
+    def _chain_start(self, event: ChainStartEvent) -> None:
         attrs = {C.LLMHOOKS_CHAIN_NAME: event.chain_name}
         name = f"{C.SPAN_CHAIN} {event.chain_name}" if event.chain_name else C.SPAN_CHAIN
         self._start(event, name, SpanKind.INTERNAL, attrs, {})
 
     def on_chain_end(self, event: ChainEndEvent) -> None:
-        live = self._live.pop(event.run_id, None)
+        live = self._take(event)
         if live is not None:
             self._end(live.span, event)
 
@@ -179,6 +191,10 @@ class OperationSpans(SpanHandler):
         self._run_failed(event, metrics=False)
 
     def on_graph_node_start(self, event: GraphNodeStartEvent) -> None:
+        if not self.end_only:
+            self._node_start(event)
+
+    def _node_start(self, event: GraphNodeStartEvent) -> None:
         attrs: dict[str, Any] = {C.LLMHOOKS_NODE_ID: event.node_id}
         if event.node_type:
             attrs[C.LLMHOOKS_NODE_TYPE] = event.node_type
@@ -187,7 +203,7 @@ class OperationSpans(SpanHandler):
         self._start(event, f"{C.SPAN_NODE} {event.node_id}", SpanKind.INTERNAL, attrs, {})
 
     def on_graph_node_end(self, event: GraphNodeEndEvent) -> None:
-        live = self._live.pop(event.run_id, None)
+        live = self._take(event)
         if live is None:
             return
         if event.incomplete and live.span is not None:
@@ -198,6 +214,10 @@ class OperationSpans(SpanHandler):
         self._run_failed(event, metrics=False)
 
     def on_retrieval_start(self, event: RetrievalStartEvent) -> None:
+        if not self.end_only:
+            self._retrieval_start(event)
+
+    def _retrieval_start(self, event: RetrievalStartEvent) -> None:
         attrs: dict[str, Any] = {C.OPERATION_NAME: C.OP_RETRIEVAL}
         if event.retriever:
             attrs[C.DATA_SOURCE_ID] = event.retriever
@@ -208,7 +228,7 @@ class OperationSpans(SpanHandler):
         self._start(event, name, SpanKind.CLIENT, attrs, metric_attrs)
 
     def on_retrieval_end(self, event: RetrievalEndEvent) -> None:
-        live = self._live.pop(event.run_id, None)
+        live = self._take(event)
         if live is None:
             return
         span = live.span
@@ -224,7 +244,7 @@ class OperationSpans(SpanHandler):
         self._run_failed(event)
 
     def _run_failed(self, event: Any, *, metrics: bool = True) -> None:
-        live = self._live.pop(event.run_id, None)
+        live = self._take(event)
         if live is None:
             return
         self._fail(live.span, event)
