@@ -17,7 +17,7 @@ from llmhooks.handlers.otel._content import dumps, input_messages, output_messag
 
 __all__ = ["LLMSpans"]
 
-_INFERENCE_OPS = frozenset({C.OP_CHAT, C.OP_TEXT_COMPLETION, "generate_content", "embeddings"})
+_INFERENCE_OPS = frozenset({C.OP_CHAT, C.OP_TEXT_COMPLETION, C.OP_GENERATE_CONTENT, C.OP_EMBEDDINGS})
 _OPENAI_V2 = "opentelemetry.instrumentation.openai_v2"
 _MAX_CACHED = 1024
 

@@ -151,9 +151,9 @@ class OperationSpans(SpanHandler):
             attrs[C.LLMHOOKS_ACTION] = event.action
         if self._content_span:
             if event.action_input is not None:
-                attrs["llmhooks.action_input"] = dumps(event.action_input)
+                attrs[C.LLMHOOKS_ACTION_INPUT] = dumps(event.action_input)
             if event.observation is not None:
-                attrs["llmhooks.observation"] = dumps(event.observation)
+                attrs[C.LLMHOOKS_OBSERVATION] = dumps(event.observation)
         live.span.add_event(C.LLMHOOKS_AGENT_STEP_EVENT, attrs, ns(event.timestamp))
 
     def on_agent_end(self, event: AgentEndEvent) -> None:
@@ -283,7 +283,7 @@ class OperationSpans(SpanHandler):
         if event.total is not None:
             attrs[C.LLMHOOKS_PROGRESS_TOTAL] = event.total
         if self._content_span and event.message:
-            attrs["llmhooks.progress.message"] = event.message
+            attrs[C.LLMHOOKS_PROGRESS_MESSAGE] = event.message
         span.add_event(C.LLMHOOKS_MCP_PROGRESS_EVENT, attrs, ns(event.timestamp))
 
     def on_mcp_logging(self, event: MCPLoggingEvent) -> None:
@@ -292,9 +292,9 @@ class OperationSpans(SpanHandler):
             return
         attrs: dict[str, Any] = {C.LLMHOOKS_LOG_LEVEL: event.level}
         if event.logger_name:
-            attrs["llmhooks.log.logger"] = event.logger_name
+            attrs[C.LLMHOOKS_LOG_LOGGER] = event.logger_name
         if event.tool_name:
             attrs[C.TOOL_NAME] = event.tool_name
         if self._content_span and event.data is not None:
-            attrs["llmhooks.log.data"] = dumps(event.data)
+            attrs[C.LLMHOOKS_LOG_DATA] = dumps(event.data)
         span.add_event(C.LLMHOOKS_MCP_LOG_EVENT, attrs, ns(event.timestamp))

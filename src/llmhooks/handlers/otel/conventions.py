@@ -34,6 +34,8 @@ OP_TEXT_COMPLETION: Final = "text_completion"
 OP_EXECUTE_TOOL: Final = "execute_tool"
 OP_INVOKE_AGENT: Final = "invoke_agent"
 OP_RETRIEVAL: Final = "retrieval"
+OP_GENERATE_CONTENT: Final = "generate_content"  # other instrumentations' inference spans
+OP_EMBEDDINGS: Final = "embeddings"
 # span names: "{operation} {target}" (the conventions' form); ours for chains and nodes
 SPAN_CHAIN: Final = "chain"
 SPAN_NODE: Final = "graph_node"
@@ -104,6 +106,8 @@ LLMHOOKS_AGENT_STEPS: Final = "llmhooks.agent.steps"
 LLMHOOKS_AGENT_STEP_EVENT: Final = "llmhooks.agent.step"  # span event per agent step
 LLMHOOKS_STEP: Final = "llmhooks.step"
 LLMHOOKS_ACTION: Final = "llmhooks.action"
+LLMHOOKS_ACTION_INPUT: Final = "llmhooks.action_input"  # content: only when captured
+LLMHOOKS_OBSERVATION: Final = "llmhooks.observation"  # content: only when captured
 LLMHOOKS_CHAIN_NAME: Final = "llmhooks.chain.name"
 LLMHOOKS_NODE_ID: Final = "llmhooks.graph.node.id"
 LLMHOOKS_NODE_TYPE: Final = "llmhooks.graph.node.type"
@@ -117,6 +121,9 @@ LLMHOOKS_MCP_LOG_EVENT: Final = "llmhooks.mcp.log"
 LLMHOOKS_PROGRESS: Final = "llmhooks.progress"
 LLMHOOKS_PROGRESS_TOTAL: Final = "llmhooks.progress.total"
 LLMHOOKS_LOG_LEVEL: Final = "llmhooks.log.level"
+LLMHOOKS_LOG_LOGGER: Final = "llmhooks.log.logger"
+LLMHOOKS_LOG_DATA: Final = "llmhooks.log.data"  # content: only when captured
+LLMHOOKS_PROGRESS_MESSAGE: Final = "llmhooks.progress.message"  # content: only when captured
 
 # -- content capture -------------------------------------------------------------------------
 CAPTURE_ENV: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
