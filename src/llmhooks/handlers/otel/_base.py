@@ -44,7 +44,10 @@ def ns(timestamp: float) -> int:
 class Live:
     """A run in progress: its span (None when left to another instrumentation) and metric attributes."""
 
-    __slots__ = ("attrs", "inputs", "mcp", "parent", "span", "start", "stream", "system", "wants_provider")
+    __slots__ = (
+        "attrs", "covered", "inputs", "mcp", "parent", "pending", "span", "start", "stream", "system",
+        "wants_provider",
+    )  # fmt: skip
 
     def __init__(
         self, span: trace.Span | None, attrs: dict[str, Any], start: float, parent: str | None = None
@@ -58,6 +61,8 @@ class Live:
         self.stream = False
         self.mcp = False
         self.wants_provider = False  # an agent whose provider its first model call will tell
+        self.pending: Any = None  # the start event of an LLM run waiting to see who traces it
+        self.covered = False  # set by the span watch: another instrumentation traced the call
 
 
 def provider_name(provider: str | None) -> str:
@@ -105,6 +110,7 @@ class SpanHandler(Callbacks):
         self._factory: SpanFactory | None = None
         self._factory_of: object = None
         self._at_exit = False
+        self._watched: object = None  # the tracer provider the span watch was added to
         self._instruments: Instruments | None = None
         self._logger: Logger | None = None
         self._llm_attrs: dict[tuple[str | None, str | None, str], dict[str, Any]] = {}
@@ -119,8 +125,11 @@ class SpanHandler(Callbacks):
         live = self._live.get(run_id)
         return live.span if live is not None else None
 
+    def _spans_provider(self) -> trace.TracerProvider:
+        return self._tracer_provider or trace.get_tracer_provider()
+
     def _spans(self) -> SpanFactory:
-        provider = self._tracer_provider or trace.get_tracer_provider()
+        provider = self._spans_provider()
         factory = self._factory
         if factory is None or self._factory_of is not provider:
             tracer = provider.get_tracer(C.INSTRUMENTATION_NAME, self._version, schema_url=C.SCHEMA_URL)

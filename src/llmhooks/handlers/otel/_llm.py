@@ -8,16 +8,17 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry._logs import get_logger_provider
 from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
 from opentelemetry.trace import SpanKind
 
 from llmhooks.events import LLMEndEvent, LLMErrorEvent, LLMStartEvent, to_jsonable
 from llmhooks.handlers.otel import conventions as C
 from llmhooks.handlers.otel._base import Live, SpanHandler, error_type, ns, provider_name
 from llmhooks.handlers.otel._content import dumps, input_messages, output_messages, split_system
+from llmhooks.handlers.otel._watch import InferenceWatch, is_foreign_inference
 
 __all__ = ["LLMSpans"]
 
-_INFERENCE_OPS = frozenset({C.OP_CHAT, C.OP_TEXT_COMPLETION, C.OP_GENERATE_CONTENT, C.OP_EMBEDDINGS})
 _OPENAI_V2 = "opentelemetry.instrumentation.openai_v2"
 _MAX_CACHED = 1024
 
@@ -34,16 +35,10 @@ def _openai_instrumentation_active() -> bool:
         return False
 
 
-def _foreign_inference_span(ours: str) -> bool:
+def _foreign_inference_span() -> bool:
     """True when the current span is another instrumentation's span of an LLM call."""
     span = trace.get_current_span()
-    if not isinstance(span, ReadableSpan) or not span.is_recording():
-        return False
-    scope = span.instrumentation_scope
-    if scope is not None and scope.name == ours:
-        return False
-    attributes = span.attributes or {}
-    return attributes.get(C.OPERATION_NAME) in _INFERENCE_OPS
+    return isinstance(span, ReadableSpan) and span.is_recording() and is_foreign_inference(span)
 
 
 class LLMSpans(SpanHandler):
@@ -51,15 +46,28 @@ class LLMSpans(SpanHandler):
 
     # -- LLM calls ---------------------------------------------------------------------------
 
-    def _defer(self, event: LLMStartEvent) -> bool:
+    def _defer(self, event: LLMStartEvent) -> bool | None:
+        """True: leave the span to another instrumentation; None: wait and see (pending)."""
         mode = self.llm_spans
         if mode == "always":
             return False
         if mode == "never":
             return True
-        if event.provider == "openai" and _openai_instrumentation_active():
+        if _foreign_inference_span():
             return True
-        return _foreign_inference_span(C.INSTRUMENTATION_NAME)
+        if event.provider == "openai" and _openai_instrumentation_active():
+            return None if self._watching() else True
+        return False
+
+    def _watching(self) -> bool:
+        """Put the span watch on the tracer provider (once); False if it is not the SDK's."""
+        provider = self._spans_provider()
+        if not isinstance(provider, SDKTracerProvider):
+            return False
+        if self._watched is not provider:
+            provider.add_span_processor(InferenceWatch())
+            self._watched = provider
+        return True
 
     def _base_llm(self, provider: str | None, model: str | None, op: str) -> dict[str, Any]:
         key = (provider, model, op)
@@ -94,9 +102,22 @@ class LLMSpans(SpanHandler):
     def _llm_start(self, event: LLMStartEvent) -> None:
         if event.provider and event.parent_run_id:
             self._tell_agent(event.parent_run_id, provider_name(event.provider))
-        if self._defer(event):
-            self._live[event.run_id] = Live(None, {}, event.timestamp, event.parent_run_id)
+        defer = self._defer(event)
+        if defer is None or defer:
+            live = self._live[event.run_id] = Live(None, {}, event.timestamp, event.parent_run_id)
+            if defer is None:  # the span comes at the end unless another instrumentation made one
+                live.pending = event
             return
+        self._open_llm(event)
+
+    def _settle(self, live: Live | None, run_id: str) -> Live | None:
+        """A pending run at its end: its span now (back-dated) if no other instrumentation made one."""
+        if live is None or live.pending is None or live.covered:
+            return live
+        self._open_llm(live.pending)
+        return self._live.pop(run_id, None)
+
+    def _open_llm(self, event: LLMStartEvent) -> None:
         op = C.OP_TEXT_COMPLETION if event.prompt is not None and not event.messages else C.OP_CHAT
         base = self._base_llm(event.provider, event.model, op)
         attrs = dict(base)
@@ -140,7 +161,7 @@ class LLMSpans(SpanHandler):
                 live.system = system
 
     def on_llm_end(self, event: LLMEndEvent) -> None:
-        live = self._take(event)
+        live = self._settle(self._take(event), event.run_id)
         if live is None or live.span is None:
             return
         span = live.span
@@ -173,7 +194,7 @@ class LLMSpans(SpanHandler):
             inst.ttfc.record(event.time_to_first_token_ms / 1000.0, attrs)
 
     def on_llm_error(self, event: LLMErrorEvent) -> None:
-        live = self._take(event)
+        live = self._settle(self._take(event), event.run_id)
         if live is None or live.span is None:
             return
         if self._content_event:

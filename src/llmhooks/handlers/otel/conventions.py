@@ -121,6 +121,7 @@ LLMHOOKS_MCP_LOG_EVENT: Final = "llmhooks.mcp.log"
 LLMHOOKS_PROGRESS: Final = "llmhooks.progress"
 LLMHOOKS_PROGRESS_TOTAL: Final = "llmhooks.progress.total"
 LLMHOOKS_LOG_LEVEL: Final = "llmhooks.log.level"
+PENDING_CONTEXT_KEY: Final = "llmhooks.pending_llm_run"  # an OpenTelemetry context key, not exported
 LLMHOOKS_LOG_LOGGER: Final = "llmhooks.log.logger"
 LLMHOOKS_LOG_DATA: Final = "llmhooks.log.data"  # content: only when captured
 LLMHOOKS_PROGRESS_MESSAGE: Final = "llmhooks.progress.message"  # content: only when captured
