@@ -83,7 +83,6 @@ TOKEN_TYPE: Final = "gen_ai.token.type"  # metric attribute: "input" | "output"
 ERROR_TYPE: Final = "error.type"
 ERROR_TYPE_OTHER: Final = "_OTHER"
 MCP_METHOD_NAME: Final = "mcp.method.name"
-MCP_SESSION_ID: Final = "mcp.session.id"
 NETWORK_TRANSPORT: Final = "network.transport"
 MCP_TOOL_ERROR: Final = "tool_error"  # error.type of a tool result flagged is_error
 
