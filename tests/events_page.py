@@ -91,6 +91,8 @@ MEANINGS: dict[str, str] = {
     "LLMEndEvent.cost": "USD, set by `CostTracker` for the handlers after it; None when not priced",
     "LLMEndEvent.item_id": "the id of the output item the answer is, when the provider gives one",
     "LLMEndEvent.original": "the provider's own response object, when the producer keeps it",
+    "LLMEndEvent.response_id": "the id the provider gave its answer (`chatcmpl-...`, `msg_...`), when known",
+    "LLMEndEvent.response_model": "the model the provider says answered (a dated snapshot, say), when known",
     # tool
     "ToolEvent.tool_name": "the tool's name",
     "ToolEvent.tool_call_id": "the model's id for this call, when a model asked for it",

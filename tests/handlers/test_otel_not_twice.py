@@ -118,3 +118,49 @@ def test_llm_spans_never_leaves_every_llm_call_to_other_instrumentations() -> No
         assert otel.points(C.METRIC_TOKEN_USAGE) == []
     finally:
         otel.close()
+
+
+def test_calls_the_instrumentation_does_not_trace_still_get_our_span_by_default(
+    wire: FastWireServer, openai_instrumentor: object
+) -> None:
+    """Default ``llm_spans="auto"``, OpenAI instrumentation active: a Responses call, a client
+    instrumented before it patched the SDK, and a hand-written OpenAI run each get one LLM span
+    (ours); the Chat Completions call it does trace keeps its one span (theirs)."""
+    import openai
+
+    otel = Otel()
+    try:
+        url, cb = wire.openai_base_url, otel.callbacks
+        early = instrument_openai(openai.OpenAI(base_url=url, api_key="k"), callbacks=cb)
+        openai_instrumentor.instrument(tracer_provider=otel.tracer_provider)  # type: ignore[attr-defined]
+        late = instrument_openai(openai.OpenAI(base_url=url, api_key="k"), callbacks=cb)
+        wire.reply("hello", times=4)
+        with agent_run(agent_name="a", callbacks=cb):
+            late.responses.create(model="resp", input="hi")
+            early.chat.completions.create(model="early", messages=[{"role": "user", "content": "x"}])
+            late.chat.completions.create(model="traced", messages=[{"role": "user", "content": "x"}])
+            with llm_run(provider="openai", model="by-hand", callbacks=cb) as run:
+                run.finish(input_tokens=1, output_tokens=1)
+        assert sorted(llm_spans(otel)) == ["chat by-hand", "chat early", "chat resp", "chat traced"]
+        ours = {
+            s.name
+            for s in otel.spans()
+            if s.instrumentation_scope and s.instrumentation_scope.name == "llmhooks"
+        }
+        assert ours == {"invoke_agent a", "chat resp", "chat early", "chat by-hand"}
+        agent = otel.span("invoke_agent a")
+        assert agent.context is not None
+        for span in otel.spans():
+            if span.name != "invoke_agent a":
+                assert span.parent is not None and span.parent.span_id == agent.context.span_id, span.name
+        # our spans start when the run started, not when it ended
+        resp = otel.span("chat resp")
+        assert resp.start_time is not None and resp.end_time is not None and resp.start_time < resp.end_time
+        # LLM metrics for our calls only (theirs records its own)
+        durations = [
+            p for p in otel.points(C.METRIC_OPERATION_DURATION) if p.attributes[C.OPERATION_NAME] == "chat"
+        ]
+        assert sorted(p.attributes[C.REQUEST_MODEL] for p in durations) == ["by-hand", "early", "resp"]
+        assert otel.callbacks.open_spans == 0
+    finally:
+        otel.close()

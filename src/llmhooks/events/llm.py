@@ -53,7 +53,8 @@ class LLMEndEvent(LLMEvent):
     ``cache_write_input_tokens`` the part written to it; ``reasoning_tokens`` are part
     of ``output_tokens``; ``input_audio_tokens`` and ``output_audio_tokens`` (realtime
     voice) are the audio parts of each. ``usage_estimated`` is True when counts were
-    estimated.
+    estimated. ``response_id`` and ``response_model`` are the id and model name the
+    provider's answer gave (a dated snapshot of the requested model, say), when it gave them.
     """
 
     type: ClassVar[str] = "llm.end"
@@ -76,6 +77,8 @@ class LLMEndEvent(LLMEvent):
     incomplete: bool = False
     item_id: str | None = None
     original: Any = None
+    response_id: str | None = None
+    response_model: str | None = None
 
 
 class LLMErrorEvent(ErrorInfo, LLMEvent):

@@ -68,7 +68,10 @@ class Usage:
 
 @dataclass(slots=True)
 class ChatResponse:
-    """A normalised LLM answer. ``str(resp)`` is its text; ``raw`` is the provider's own object."""
+    """A normalised LLM answer. ``str(resp)`` is its text; ``raw`` is the provider's own object.
+
+    ``model`` is the model the provider says answered, ``id`` the answer's own id, when known.
+    """
 
     text: str = ""
     tool_calls: list[ToolCall] = field(default_factory=list)
@@ -77,6 +80,7 @@ class ChatResponse:
     model: str | None = None
     provider: str | None = None
     raw: Any = field(default=None, repr=False)
+    id: str | None = None
 
     @property
     def content(self) -> str:
@@ -108,6 +112,8 @@ class ChatResponse:
             "usage_estimated": u.estimated,
             "finish_reason": self.finish_reason,
             "tool_calls": [c.to_dict() for c in self.tool_calls] or None,
+            "response_id": self.id,
+            "response_model": self.model,
         }
 
 

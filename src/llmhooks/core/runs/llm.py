@@ -36,7 +36,7 @@ _LLM_END_NAMES = frozenset(
         "provider", "model", "response", "input_tokens", "output_tokens", "total_tokens",
         "cached_input_tokens", "cache_write_input_tokens", "reasoning_tokens", "usage_estimated",
         "latency_ms", "time_to_first_token_ms", "finish_reason", "tool_calls", "cost", "incomplete",
-        "input_audio_tokens", "output_audio_tokens", "item_id",
+        "input_audio_tokens", "output_audio_tokens", "item_id", "response_id", "response_model",
     }
 )  # fmt: skip
 TOKEN_EVENT_SET = (
@@ -200,13 +200,17 @@ class LLMRun(Run):
         input_audio_tokens: int | None = None,
         output_audio_tokens: int | None = None,
         item_id: str | None = None,
+        response_id: str | None = None,
+        response_model: str | None = None,
     ) -> None:
         """Emit the end event (once; later calls raise RuntimeError).
 
         ``response`` defaults to the streamed text, ``total_tokens`` to input + output,
         ``latency_ms`` and ``time_to_first_token_ms`` to what the run measured;
         ``provider``/``model`` correct the run's (the model the provider resolved);
-        ``item_id`` names the output item the answer is (seed 004's field; realtime sets it).
+        ``item_id`` names the output item the answer is (seed 004's field; realtime sets it);
+        ``response_id``/``response_model`` are what the provider's answer named (its id, the
+        model that answered).
 
         Raises:
             Abort: a handler refused, once every handler had the event.
@@ -220,7 +224,7 @@ class LLMRun(Run):
             self, response, input_tokens, output_tokens, total_tokens, cached_input_tokens,
             cache_write_input_tokens, reasoning_tokens, usage_estimated, latency_ms,
             time_to_first_token_ms, finish_reason, tool_calls, cost, incomplete, provider, model,
-            input_audio_tokens, output_audio_tokens, item_id,
+            input_audio_tokens, output_audio_tokens, item_id, response_id, response_model,
         )  # fmt: skip
         deliver(self._routes[1], event)
 
@@ -245,6 +249,9 @@ class LLMRun(Run):
         model: Any = MISSING,
         input_audio_tokens: int | None = None,
         output_audio_tokens: int | None = None,
+        item_id: str | None = None,
+        response_id: str | None = None,
+        response_model: str | None = None,
     ) -> None:
         """Async ``finish``: async handlers are awaited."""
         if self.done or self._token is None:
@@ -256,7 +263,7 @@ class LLMRun(Run):
             self, response, input_tokens, output_tokens, total_tokens, cached_input_tokens,
             cache_write_input_tokens, reasoning_tokens, usage_estimated, latency_ms,
             time_to_first_token_ms, finish_reason, tool_calls, cost, incomplete, provider, model,
-            input_audio_tokens, output_audio_tokens,
+            input_audio_tokens, output_audio_tokens, item_id, response_id, response_model,
         )  # fmt: skip
         await adeliver(self.manager.aroute(self.end_cls), event)
 
@@ -275,6 +282,7 @@ class LLMRun(Run):
             get("finish_reason"), get("tool_calls"), get("cost"), get("incomplete", False),
             get("provider", MISSING), get("model", MISSING),
             get("input_audio_tokens"), get("output_audio_tokens"), get("item_id"),
+            get("response_id"), get("response_model"),
         )  # fmt: skip
 
 
@@ -299,6 +307,8 @@ def _llm_end(
     audio_in: int | None = None,
     audio_out: int | None = None,
     item_id: str | None = None,
+    response_id: str | None = None,
+    response_model: str | None = None,
 ) -> LLMEndEvent:
     """The end event of ``run``, built field by field (runs once per call; tests check every
     field is set), with the defaults ``LLMRun.finish`` documents. Marks the run done."""
@@ -359,6 +369,10 @@ def _llm_end(
     event.incomplete = incomplete
     if item_id is not None:  # rare (realtime): left unset, the field reads as None
         event.item_id = item_id
+    if response_id is not None:  # rare enough to leave unset (it reads as None) otherwise
+        event.response_id = response_id
+    if response_model is not None:
+        event.response_model = response_model
     run.done = True
     return event
 

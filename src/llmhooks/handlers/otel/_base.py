@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import time
 import weakref
 from typing import Any, Literal
 
 from opentelemetry import metrics, trace
 from opentelemetry._logs import Logger, LoggerProvider
-from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from llmhooks._validate import check_bool, check_choice
 from llmhooks.core import add_run_scope, remove_run_scope
@@ -16,13 +17,18 @@ from llmhooks.core.callbacks import Callbacks
 from llmhooks.events import Event
 from llmhooks.handlers.otel import conventions as C
 from llmhooks.handlers.otel._content import capture_mode
+from llmhooks.handlers.otel._end_only import START_METHODS, start_of
 from llmhooks.handlers.otel._metrics import Instruments
 from llmhooks.handlers.otel._scope import SpanScope
 from llmhooks.handlers.otel._spans import SpanFactory, hex_id
 
-__all__ = ["LLMSpanMode", "Live", "SpanHandler", "error_type", "ns"]
+__all__ = ["LLMSpanMode", "Live", "SpanHandler", "error_type", "ns", "provider_name"]
 
 LLMSpanMode = Literal["auto", "always", "never"]
+_NOT_ENDED = "llmhooks: the run had not ended when the handler closed (or the interpreter exited)"
+_MAX_DEPTH = 32
+_MAX_TOLD = 4096
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)  # run levels searched upwards for the agent of a model call
 
 
 def _version() -> str:
@@ -38,15 +44,30 @@ def ns(timestamp: float) -> int:
 class Live:
     """A run in progress: its span (None when left to another instrumentation) and metric attributes."""
 
-    __slots__ = ("attrs", "inputs", "mcp", "span", "start", "stream")
+    __slots__ = (
+        "attrs", "covered", "inputs", "mcp", "parent", "pending", "span", "start", "stream", "system",
+        "wants_provider",
+    )  # fmt: skip
 
-    def __init__(self, span: trace.Span | None, attrs: dict[str, Any], start: float) -> None:
+    def __init__(
+        self, span: trace.Span | None, attrs: dict[str, Any], start: float, parent: str | None = None
+    ) -> None:
         self.span = span
         self.attrs = attrs
         self.start = start
+        self.parent = parent  # the parent run's id
         self.inputs: Any = None  # input messages, kept for the details event
+        self.system: Any = None  # system instructions, kept for the details event
         self.stream = False
         self.mcp = False
+        self.wants_provider = False  # an agent whose provider its first model call will tell
+        self.pending: Any = None  # the start event of an LLM run waiting to see who traces it
+        self.covered = False  # set by the span watch: another instrumentation traced the call
+
+
+def provider_name(provider: str | None) -> str:
+    """``gen_ai.provider.name`` for an llmhooks provider name (well-known values mapped)."""
+    return C.PROVIDER_NAMES.get(provider or "", provider or "")
 
 
 def error_type(event: Any) -> str:
@@ -69,6 +90,7 @@ class SpanHandler(Callbacks):
         llm_spans: LLMSpanMode = "auto",
         metrics: bool = True,
         capture_user_id: bool = False,
+        end_only: bool = False,
     ) -> None:
         self._tracer_provider = tracer_provider
         self._meter_provider = meter_provider
@@ -80,11 +102,15 @@ class SpanHandler(Callbacks):
         self.llm_spans: LLMSpanMode = check_choice("llm_spans", llm_spans, ("auto", "always", "never"))
         self._metrics = check_bool("metrics", metrics)
         self._user_id = check_bool("capture_user_id", capture_user_id)
+        self.end_only = check_bool("end_only", end_only)
+        self._told: dict[str, str] = {}  # end-only: agent run id -> provider of a model call in it
         self._version = _version()
         self._live: dict[str, Live] = {}
         self._transports: dict[str, str] = {}
         self._factory: SpanFactory | None = None
         self._factory_of: object = None
+        self._at_exit = False
+        self._watched: object = None  # the tracer provider the span watch was added to
         self._instruments: Instruments | None = None
         self._logger: Logger | None = None
         self._llm_attrs: dict[tuple[str | None, str | None, str], dict[str, Any]] = {}
@@ -99,13 +125,21 @@ class SpanHandler(Callbacks):
         live = self._live.get(run_id)
         return live.span if live is not None else None
 
+    def _spans_provider(self) -> trace.TracerProvider:
+        return self._tracer_provider or trace.get_tracer_provider()
+
     def _spans(self) -> SpanFactory:
-        provider = self._tracer_provider or trace.get_tracer_provider()
+        provider = self._spans_provider()
         factory = self._factory
         if factory is None or self._factory_of is not provider:
             tracer = provider.get_tracer(C.INSTRUMENTATION_NAME, self._version, schema_url=C.SCHEMA_URL)
             factory = self._factory = SpanFactory(tracer)
             self._factory_of = provider
+            if not self._at_exit:
+                # registered once a provider exists, so after its own exit hook: this one runs
+                # first (atexit runs hooks last-in first-out) and the provider still exports
+                self._at_exit = True
+                atexit.register(_close_at_exit, weakref.ref(self))
         return factory
 
     def _meters(self) -> Instruments | None:
@@ -123,8 +157,11 @@ class SpanHandler(Callbacks):
         parent_id = event.parent_run_id
         parent_live = self._live.get(parent_id) if parent_id else None
         parent: SpanContext | None
+        remote = hex_id(parent_id, 64) if self.end_only else 0
         if parent_live is not None and parent_live.span is not None:
             parent = parent_live.span.get_span_context()
+        elif remote and hex_id(event.trace_id, 128):  # end-only: the parent's span, by its id
+            parent = SpanContext(hex_id(event.trace_id, 128), remote, True, _SAMPLED)
         else:  # a root run, or one whose parent we never saw: the ambient span, if any
             ambient = trace.get_current_span().get_span_context()
             parent = ambient if ambient.is_valid else None
@@ -140,9 +177,39 @@ class SpanHandler(Callbacks):
         if parent is not None and parent.trace_id != trace_id:
             attrs[C.LLMHOOKS_TRACE_ID] = event.trace_id
         span = factory.start(name, kind, attrs, span_id, trace_id, parent, ns(event.timestamp))
-        live = Live(span, metric_attrs, event.timestamp)
+        live = Live(span, metric_attrs, event.timestamp, parent_id)
         self._live[event.run_id] = live
         return live
+
+    def _take(self, event: Event) -> Live | None:
+        """The run of a terminal event, no longer open; in end-only mode made from the event."""
+        live = self._live.pop(event.run_id, None)
+        if live is None and self.end_only:
+            start = start_of(event)
+            if start is not None:
+                getattr(self, START_METHODS[type(start)])(start)
+                live = self._live.pop(event.run_id, None)
+        return live
+
+    def _tell_agent(self, parent_id: str | None, provider: str) -> None:
+        """Give the nearest agent run above a model call that call's provider, if it has none."""
+        if self.end_only:  # the agent's end comes later: remembered for it
+            if parent_id is not None:
+                if len(self._told) >= _MAX_TOLD:
+                    self._told.clear()
+                self._told.setdefault(parent_id, provider)
+            return
+        for _ in range(_MAX_DEPTH):
+            live = self._live.get(parent_id) if parent_id else None
+            if live is None:
+                return
+            if live.wants_provider:
+                live.wants_provider = False
+                live.attrs[C.PROVIDER_NAME] = provider
+                if live.span is not None and live.span.is_recording():
+                    live.span.set_attribute(C.PROVIDER_NAME, provider)
+                return
+            parent_id = live.parent
 
     @staticmethod
     def _end(span: trace.Span | None, event: Event) -> None:
@@ -183,16 +250,33 @@ class SpanHandler(Callbacks):
     def close(self) -> None:
         """Stop following runs: remove the run scope and end every span still open.
 
-        Spans ended here (a run whose end this handler will never see, e.g. because it
-        was removed from its manager mid-run) carry ``llmhooks.incomplete=True``.
+        Spans ended here (a run whose end this handler will never see: removed from its
+        manager mid-run, or still running when the interpreter exits, which calls this)
+        carry ``llmhooks.incomplete=True`` and an ERROR status saying so; the tracer
+        provider is then flushed, so they are exported, not lost.
         """
         remove_run_scope(self.scope)
         now = time.time_ns()
+        ended = False
         while self._live:
             try:
                 _, live = self._live.popitem()
             except KeyError:
                 break
-            if live.span is not None and live.span.is_recording():
-                live.span.set_attribute(C.LLMHOOKS_INCOMPLETE, True)
-                live.span.end(now)
+            span = live.span
+            if span is not None and span.is_recording():
+                span.set_attribute(C.LLMHOOKS_INCOMPLETE, True)
+                span.set_status(Status(StatusCode.ERROR, _NOT_ENDED))
+                span.end(now)
+                ended = True
+        provider = self._factory_of
+        flush = getattr(provider, "force_flush", None)
+        if ended and callable(flush):
+            flush()
+
+
+def _close_at_exit(ref: weakref.ReferenceType[SpanHandler]) -> None:
+    """At interpreter exit: end and export the spans of a handler's runs still open."""
+    handler = ref()
+    if handler is not None:
+        handler.close()

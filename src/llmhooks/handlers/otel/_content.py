@@ -19,7 +19,7 @@ from llmhooks._validate import check_choice
 from llmhooks.events import to_jsonable
 from llmhooks.handlers.otel import conventions as C
 
-__all__ = ["capture_mode", "dumps", "input_messages", "output_messages"]
+__all__ = ["capture_mode", "dumps", "input_messages", "output_messages", "split_system"]
 
 logger = logging.getLogger("llmhooks")
 
@@ -145,6 +145,22 @@ def input_messages(messages: list[Any] | None, prompt: str | None) -> list[dict[
     if prompt is not None:
         return [{"role": "user", "parts": [{"type": "text", "content": prompt}]}]
     return None
+
+
+def split_system(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(system instruction parts, the other messages) of converted input messages.
+
+    For providers whose API takes the system prompt apart from the history (Anthropic's
+    ``system=``), where llmhooks' events carry it as ``system``/``developer`` messages.
+    """
+    system: list[dict[str, Any]] = []
+    rest: list[dict[str, Any]] = []
+    for message in messages:
+        if message["role"] in ("system", "developer"):
+            system.extend(message["parts"])
+        else:
+            rest.append(message)
+    return system, rest
 
 
 def output_messages(response: Any, tool_calls: Any, finish_reason: str | None) -> list[dict[str, Any]]:

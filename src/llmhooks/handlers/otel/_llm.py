@@ -8,16 +8,17 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry._logs import get_logger_provider
 from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
 from opentelemetry.trace import SpanKind
 
 from llmhooks.events import LLMEndEvent, LLMErrorEvent, LLMStartEvent, to_jsonable
 from llmhooks.handlers.otel import conventions as C
-from llmhooks.handlers.otel._base import Live, SpanHandler, error_type, ns
-from llmhooks.handlers.otel._content import dumps, input_messages, output_messages
+from llmhooks.handlers.otel._base import Live, SpanHandler, error_type, ns, provider_name
+from llmhooks.handlers.otel._content import dumps, input_messages, output_messages, split_system
+from llmhooks.handlers.otel._watch import InferenceWatch, is_foreign_inference
 
 __all__ = ["LLMSpans"]
 
-_INFERENCE_OPS = frozenset({C.OP_CHAT, C.OP_TEXT_COMPLETION, "generate_content", "embeddings"})
 _OPENAI_V2 = "opentelemetry.instrumentation.openai_v2"
 _MAX_CACHED = 1024
 
@@ -34,16 +35,10 @@ def _openai_instrumentation_active() -> bool:
         return False
 
 
-def _foreign_inference_span(ours: str) -> bool:
+def _foreign_inference_span() -> bool:
     """True when the current span is another instrumentation's span of an LLM call."""
     span = trace.get_current_span()
-    if not isinstance(span, ReadableSpan) or not span.is_recording():
-        return False
-    scope = span.instrumentation_scope
-    if scope is not None and scope.name == ours:
-        return False
-    attributes = span.attributes or {}
-    return attributes.get(C.OPERATION_NAME) in _INFERENCE_OPS
+    return isinstance(span, ReadableSpan) and span.is_recording() and is_foreign_inference(span)
 
 
 class LLMSpans(SpanHandler):
@@ -51,15 +46,28 @@ class LLMSpans(SpanHandler):
 
     # -- LLM calls ---------------------------------------------------------------------------
 
-    def _defer(self, event: LLMStartEvent) -> bool:
+    def _defer(self, event: LLMStartEvent) -> bool | None:
+        """True: leave the span to another instrumentation; None: wait and see (pending)."""
         mode = self.llm_spans
         if mode == "always":
             return False
         if mode == "never":
             return True
-        if event.provider == "openai" and _openai_instrumentation_active():
+        if _foreign_inference_span():
             return True
-        return _foreign_inference_span(C.INSTRUMENTATION_NAME)
+        if event.provider == "openai" and _openai_instrumentation_active():
+            return None if self._watching() else True
+        return False
+
+    def _watching(self) -> bool:
+        """Put the span watch on the tracer provider (once); False if it is not the SDK's."""
+        provider = self._spans_provider()
+        if not isinstance(provider, SDKTracerProvider):
+            return False
+        if self._watched is not provider:
+            provider.add_span_processor(InferenceWatch())
+            self._watched = provider
+        return True
 
     def _base_llm(self, provider: str | None, model: str | None, op: str) -> dict[str, Any]:
         key = (provider, model, op)
@@ -69,7 +77,7 @@ class LLMSpans(SpanHandler):
                 self._llm_attrs.clear()
             attrs = {
                 C.OPERATION_NAME: op,
-                C.PROVIDER_NAME: C.PROVIDER_NAMES.get(provider or "", provider or ""),
+                C.PROVIDER_NAME: provider_name(provider),
             }
             if model:
                 attrs[C.REQUEST_MODEL] = model
@@ -88,9 +96,28 @@ class LLMSpans(SpanHandler):
         return pair
 
     def on_llm_start(self, event: LLMStartEvent) -> None:
-        if self._defer(event):
-            self._live[event.run_id] = Live(None, {}, event.timestamp)
+        if not self.end_only:
+            self._llm_start(event)
+
+    def _llm_start(self, event: LLMStartEvent) -> None:
+        if event.provider and event.parent_run_id:
+            self._tell_agent(event.parent_run_id, provider_name(event.provider))
+        defer = self._defer(event)
+        if defer is None or defer:
+            live = self._live[event.run_id] = Live(None, {}, event.timestamp, event.parent_run_id)
+            if defer is None:  # the span comes at the end unless another instrumentation made one
+                live.pending = event
             return
+        self._open_llm(event)
+
+    def _settle(self, live: Live | None, run_id: str) -> Live | None:
+        """A pending run at its end: its span now (back-dated) if no other instrumentation made one."""
+        if live is None or live.pending is None or live.covered:
+            return live
+        self._open_llm(live.pending)
+        return self._live.pop(run_id, None)
+
+    def _open_llm(self, event: LLMStartEvent) -> None:
         op = C.OP_TEXT_COMPLETION if event.prompt is not None and not event.messages else C.OP_CHAT
         base = self._base_llm(event.provider, event.model, op)
         attrs = dict(base)
@@ -121,20 +148,27 @@ class LLMSpans(SpanHandler):
         if self._content_span or self._content_event:
             messages = input_messages(event.messages, event.prompt)
             if messages is not None:
+                system = None
+                if base[C.PROVIDER_NAME] in C.SEPARATE_SYSTEM_PROVIDERS:
+                    system, messages = split_system(messages)
                 if self._content_span and live.span is not None:
                     live.span.set_attribute(C.INPUT_MESSAGES, dumps(messages))
+                    if system:
+                        live.span.set_attribute(C.SYSTEM_INSTRUCTIONS, dumps(system))
                     if event.tools:
                         live.span.set_attribute(C.TOOL_DEFINITIONS, dumps(event.tools))
                 live.inputs = messages
+                live.system = system
 
     def on_llm_end(self, event: LLMEndEvent) -> None:
-        live = self._live.pop(event.run_id, None)
+        live = self._settle(self._take(event), event.run_id)
         if live is None or live.span is None:
             return
         span = live.span
         attrs = live.attrs
-        if event.model and event.model != attrs.get(C.REQUEST_MODEL):
-            attrs = {**attrs, C.RESPONSE_MODEL: event.model}
+        model = event.response_model or event.model
+        if model and model != attrs.get(C.REQUEST_MODEL):
+            attrs = {**attrs, C.RESPONSE_MODEL: model}
         if span.is_recording():
             out = _end_attributes(event)  # one set_attributes: the span takes its lock once
             if self._content_span:
@@ -160,7 +194,7 @@ class LLMSpans(SpanHandler):
             inst.ttfc.record(event.time_to_first_token_ms / 1000.0, attrs)
 
     def on_llm_error(self, event: LLMErrorEvent) -> None:
-        live = self._live.pop(event.run_id, None)
+        live = self._settle(self._take(event), event.run_id)
         if live is None or live.span is None:
             return
         if self._content_event:
@@ -178,6 +212,8 @@ class LLMSpans(SpanHandler):
             provider = self._logger_provider or get_logger_provider()
             log = self._logger = provider.get_logger(C.INSTRUMENTATION_NAME, self._version, C.SCHEMA_URL)
         details: dict[str, Any] = dict(attrs)
+        if live.system:
+            details[C.SYSTEM_INSTRUCTIONS] = live.system
         if live.inputs is not None:
             details[C.INPUT_MESSAGES] = live.inputs
         if isinstance(event, LLMEndEvent):
@@ -202,8 +238,11 @@ class LLMSpans(SpanHandler):
 def _end_attributes(event: LLMEndEvent) -> dict[str, Any]:
     """The response attributes of an LLM end event."""
     out: dict[str, Any] = {}
-    if event.model:
-        out[C.RESPONSE_MODEL] = event.model
+    model = event.response_model or event.model
+    if model:
+        out[C.RESPONSE_MODEL] = model
+    if event.response_id:
+        out[C.RESPONSE_ID] = event.response_id
     if event.finish_reason:
         out[C.RESPONSE_FINISH_REASONS] = [event.finish_reason]
     if event.input_tokens is not None:

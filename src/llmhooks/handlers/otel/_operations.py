@@ -29,12 +29,22 @@ from llmhooks.events import (
     ToolStartEvent,
 )
 from llmhooks.handlers.otel import conventions as C
-from llmhooks.handlers.otel._base import Live, SpanHandler, error_type, ns
+from llmhooks.handlers.otel._base import Live, SpanHandler, error_type, ns, provider_name
 from llmhooks.handlers.otel._content import dumps, output_messages
 
 __all__ = ["OperationSpans"]
 
 _TRANSPORTS = {"stdio": "pipe", "streamable_http": "tcp", "http": "tcp", "sse": "tcp"}
+
+
+def _told_provider(metadata: dict[str, Any] | None) -> str | None:
+    """The provider a user named for an agent run in its metadata, as ``gen_ai.provider.name``."""
+    if metadata:
+        for key in C.AGENT_PROVIDER_KEYS:
+            value = metadata.get(key)
+            if isinstance(value, str) and value:
+                return provider_name(value)
+    return None
 
 
 class OperationSpans(SpanHandler):
@@ -43,6 +53,10 @@ class OperationSpans(SpanHandler):
     # -- tools -------------------------------------------------------------------------------
 
     def on_tool_start(self, event: ToolStartEvent) -> None:
+        if not self.end_only:
+            self._tool_start(event)
+
+    def _tool_start(self, event: ToolStartEvent) -> None:
         server = event.server_name
         attrs: dict[str, Any] = {C.OPERATION_NAME: C.OP_EXECUTE_TOOL, C.TOOL_NAME: event.tool_name}
         if event.tool_call_id:
@@ -65,7 +79,7 @@ class OperationSpans(SpanHandler):
         live.mcp = bool(server)
 
     def on_tool_end(self, event: ToolEndEvent) -> None:
-        live = self._live.pop(event.run_id, None)
+        live = self._take(event)
         if live is None:
             return
         span = live.span
@@ -79,7 +93,7 @@ class OperationSpans(SpanHandler):
             self._tool_metrics(live, event.latency_ms / 1000.0, None)
 
     def on_tool_error(self, event: ToolErrorEvent) -> None:
-        live = self._live.pop(event.run_id, None)
+        live = self._take(event)
         if live is None:
             return
         kind = error_type(event)
@@ -109,7 +123,14 @@ class OperationSpans(SpanHandler):
     # -- agents, chains, graph nodes, retrieval ------------------------------------------------
 
     def on_agent_start(self, event: AgentStartEvent) -> None:
+        if not self.end_only:
+            self._agent_start(event)
+
+    def _agent_start(self, event: AgentStartEvent) -> None:
         attrs: dict[str, Any] = {C.OPERATION_NAME: C.OP_INVOKE_AGENT}
+        provider = _told_provider(event.metadata) or self._told.pop(event.run_id, None)
+        if provider:
+            attrs[C.PROVIDER_NAME] = provider
         if event.agent_name:
             attrs[C.AGENT_NAME] = event.agent_name
         name = f"{C.OP_INVOKE_AGENT} {event.agent_name}" if event.agent_name else C.OP_INVOKE_AGENT
@@ -118,7 +139,8 @@ class OperationSpans(SpanHandler):
             attrs[C.INPUT_MESSAGES] = dumps(
                 [{"role": "user", "parts": [{"type": "text", "content": event.goal}]}]
             )
-        self._start(event, name, SpanKind.INTERNAL, attrs, metric_attrs)
+        live = self._start(event, name, SpanKind.INTERNAL, attrs, metric_attrs)
+        live.wants_provider = not provider  # else the first model call inside names it
 
     def on_agent_step(self, event: AgentStepEvent) -> None:
         live = self._live.get(event.run_id)
@@ -129,13 +151,13 @@ class OperationSpans(SpanHandler):
             attrs[C.LLMHOOKS_ACTION] = event.action
         if self._content_span:
             if event.action_input is not None:
-                attrs["llmhooks.action_input"] = dumps(event.action_input)
+                attrs[C.LLMHOOKS_ACTION_INPUT] = dumps(event.action_input)
             if event.observation is not None:
-                attrs["llmhooks.observation"] = dumps(event.observation)
+                attrs[C.LLMHOOKS_OBSERVATION] = dumps(event.observation)
         live.span.add_event(C.LLMHOOKS_AGENT_STEP_EVENT, attrs, ns(event.timestamp))
 
     def on_agent_end(self, event: AgentEndEvent) -> None:
-        live = self._live.pop(event.run_id, None)
+        live = self._take(event)
         if live is None:
             return
         span = live.span
@@ -152,12 +174,16 @@ class OperationSpans(SpanHandler):
         self._run_failed(event)
 
     def on_chain_start(self, event: ChainStartEvent) -> None:
+        if not self.end_only:
+            self._chain_start(event)
+
+    def _chain_start(self, event: ChainStartEvent) -> None:
         attrs = {C.LLMHOOKS_CHAIN_NAME: event.chain_name}
         name = f"{C.SPAN_CHAIN} {event.chain_name}" if event.chain_name else C.SPAN_CHAIN
         self._start(event, name, SpanKind.INTERNAL, attrs, {})
 
     def on_chain_end(self, event: ChainEndEvent) -> None:
-        live = self._live.pop(event.run_id, None)
+        live = self._take(event)
         if live is not None:
             self._end(live.span, event)
 
@@ -165,6 +191,10 @@ class OperationSpans(SpanHandler):
         self._run_failed(event, metrics=False)
 
     def on_graph_node_start(self, event: GraphNodeStartEvent) -> None:
+        if not self.end_only:
+            self._node_start(event)
+
+    def _node_start(self, event: GraphNodeStartEvent) -> None:
         attrs: dict[str, Any] = {C.LLMHOOKS_NODE_ID: event.node_id}
         if event.node_type:
             attrs[C.LLMHOOKS_NODE_TYPE] = event.node_type
@@ -173,7 +203,7 @@ class OperationSpans(SpanHandler):
         self._start(event, f"{C.SPAN_NODE} {event.node_id}", SpanKind.INTERNAL, attrs, {})
 
     def on_graph_node_end(self, event: GraphNodeEndEvent) -> None:
-        live = self._live.pop(event.run_id, None)
+        live = self._take(event)
         if live is None:
             return
         if event.incomplete and live.span is not None:
@@ -184,6 +214,10 @@ class OperationSpans(SpanHandler):
         self._run_failed(event, metrics=False)
 
     def on_retrieval_start(self, event: RetrievalStartEvent) -> None:
+        if not self.end_only:
+            self._retrieval_start(event)
+
+    def _retrieval_start(self, event: RetrievalStartEvent) -> None:
         attrs: dict[str, Any] = {C.OPERATION_NAME: C.OP_RETRIEVAL}
         if event.retriever:
             attrs[C.DATA_SOURCE_ID] = event.retriever
@@ -194,7 +228,7 @@ class OperationSpans(SpanHandler):
         self._start(event, name, SpanKind.CLIENT, attrs, metric_attrs)
 
     def on_retrieval_end(self, event: RetrievalEndEvent) -> None:
-        live = self._live.pop(event.run_id, None)
+        live = self._take(event)
         if live is None:
             return
         span = live.span
@@ -210,7 +244,7 @@ class OperationSpans(SpanHandler):
         self._run_failed(event)
 
     def _run_failed(self, event: Any, *, metrics: bool = True) -> None:
-        live = self._live.pop(event.run_id, None)
+        live = self._take(event)
         if live is None:
             return
         self._fail(live.span, event)
@@ -249,7 +283,7 @@ class OperationSpans(SpanHandler):
         if event.total is not None:
             attrs[C.LLMHOOKS_PROGRESS_TOTAL] = event.total
         if self._content_span and event.message:
-            attrs["llmhooks.progress.message"] = event.message
+            attrs[C.LLMHOOKS_PROGRESS_MESSAGE] = event.message
         span.add_event(C.LLMHOOKS_MCP_PROGRESS_EVENT, attrs, ns(event.timestamp))
 
     def on_mcp_logging(self, event: MCPLoggingEvent) -> None:
@@ -258,9 +292,9 @@ class OperationSpans(SpanHandler):
             return
         attrs: dict[str, Any] = {C.LLMHOOKS_LOG_LEVEL: event.level}
         if event.logger_name:
-            attrs["llmhooks.log.logger"] = event.logger_name
+            attrs[C.LLMHOOKS_LOG_LOGGER] = event.logger_name
         if event.tool_name:
             attrs[C.TOOL_NAME] = event.tool_name
         if self._content_span and event.data is not None:
-            attrs["llmhooks.log.data"] = dumps(event.data)
+            attrs[C.LLMHOOKS_LOG_DATA] = dumps(event.data)
         span.add_event(C.LLMHOOKS_MCP_LOG_EVENT, attrs, ns(event.timestamp))

@@ -20,6 +20,8 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
+from llmhooks.handlers.otel._watch import PENDING
+
 __all__ = ["SpanScope"]
 
 
@@ -38,9 +40,14 @@ class SpanScope:
     def enter(self, run: Any) -> Any:
         """Make the run's span current here; returns what ``exit`` needs, or None."""
         live = self._live.get(run.run_id)
-        span = live.span if live is not None else None
-        if span is None:
+        if live is None:
             return None
+        span = live.span
+        if span is None:
+            if live.pending is None:
+                return None
+            # a pending LLM run: no span yet, but the span watch must find the run in here
+            return otel_context.attach(otel_context.set_value(PENDING, live)), None
         return otel_context.attach(trace.set_span_in_context(span)), span
 
     def exit(self, run: Any, token: Any) -> None:
@@ -54,7 +61,7 @@ class SpanScope:
         try:
             otel_token.var.reset(otel_token)
         except ValueError:  # created in another Context
-            if trace.get_current_span() is span:
+            if span is not None and trace.get_current_span() is span:
                 old = otel_token.old_value
                 otel_token.var.set(otel_context.Context() if old is contextvars.Token.MISSING else old)
         except RuntimeError:  # reset twice: nothing left to undo

@@ -55,6 +55,12 @@ class OpenTelemetryCallbacks(LLMSpans, OperationSpans):
             every call. Metrics follow the span: left to the other instrumentation too.
         metrics: record metrics (default True).
         capture_user_id: put the event's ``user_id`` on spans as ``llmhooks.user_id``.
+        end_only: make each span and its metrics from the run's terminal event alone,
+            ignoring start events: for a collector that may see a run's end without its
+            start (several collectors on one stream, a shipper sending terminal events
+            only). The span starts ``latency_ms`` before the end and its parent is the
+            parent run's span by id. Not in this mode: request parameters and input
+            messages (start fields), agent step and MCP events, MCP session spans.
 
     Raises:
         ValueError, TypeError: an argument has a wrong value or type.

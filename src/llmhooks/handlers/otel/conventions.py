@@ -34,6 +34,8 @@ OP_TEXT_COMPLETION: Final = "text_completion"
 OP_EXECUTE_TOOL: Final = "execute_tool"
 OP_INVOKE_AGENT: Final = "invoke_agent"
 OP_RETRIEVAL: Final = "retrieval"
+OP_GENERATE_CONTENT: Final = "generate_content"  # other instrumentations' inference spans
+OP_EMBEDDINGS: Final = "embeddings"
 # span names: "{operation} {target}" (the conventions' form); ours for chains and nodes
 SPAN_CHAIN: Final = "chain"
 SPAN_NODE: Final = "graph_node"
@@ -81,7 +83,6 @@ TOKEN_TYPE: Final = "gen_ai.token.type"  # metric attribute: "input" | "output"
 ERROR_TYPE: Final = "error.type"
 ERROR_TYPE_OTHER: Final = "_OTHER"
 MCP_METHOD_NAME: Final = "mcp.method.name"
-MCP_SESSION_ID: Final = "mcp.session.id"
 NETWORK_TRANSPORT: Final = "network.transport"
 MCP_TOOL_ERROR: Final = "tool_error"  # error.type of a tool result flagged is_error
 
@@ -104,6 +105,8 @@ LLMHOOKS_AGENT_STEPS: Final = "llmhooks.agent.steps"
 LLMHOOKS_AGENT_STEP_EVENT: Final = "llmhooks.agent.step"  # span event per agent step
 LLMHOOKS_STEP: Final = "llmhooks.step"
 LLMHOOKS_ACTION: Final = "llmhooks.action"
+LLMHOOKS_ACTION_INPUT: Final = "llmhooks.action_input"  # content: only when captured
+LLMHOOKS_OBSERVATION: Final = "llmhooks.observation"  # content: only when captured
 LLMHOOKS_CHAIN_NAME: Final = "llmhooks.chain.name"
 LLMHOOKS_NODE_ID: Final = "llmhooks.graph.node.id"
 LLMHOOKS_NODE_TYPE: Final = "llmhooks.graph.node.type"
@@ -117,6 +120,10 @@ LLMHOOKS_MCP_LOG_EVENT: Final = "llmhooks.mcp.log"
 LLMHOOKS_PROGRESS: Final = "llmhooks.progress"
 LLMHOOKS_PROGRESS_TOTAL: Final = "llmhooks.progress.total"
 LLMHOOKS_LOG_LEVEL: Final = "llmhooks.log.level"
+PENDING_CONTEXT_KEY: Final = "llmhooks.pending_llm_run"  # an OpenTelemetry context key, not exported
+LLMHOOKS_LOG_LOGGER: Final = "llmhooks.log.logger"
+LLMHOOKS_LOG_DATA: Final = "llmhooks.log.data"  # content: only when captured
+LLMHOOKS_PROGRESS_MESSAGE: Final = "llmhooks.progress.message"  # content: only when captured
 
 # -- content capture -------------------------------------------------------------------------
 CAPTURE_ENV: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
@@ -156,6 +163,13 @@ PROVIDER_NAMES: Final = {
     "deepseek": "deepseek",
     "perplexity": "perplexity",
 }
+# providers whose API takes system instructions apart from the chat history: their system
+# messages are gen_ai.system_instructions; elsewhere they stay in gen_ai.input.messages
+SEPARATE_SYSTEM_PROVIDERS: Final = frozenset(
+    {"anthropic", "aws.bedrock", "gcp.gemini", "gcp.gen_ai", "gcp.vertex_ai"}
+)
+# metadata keys a user sets to name the provider of an agent run that makes no model call itself
+AGENT_PROVIDER_KEYS: Final = ("provider", PROVIDER_NAME)
 # request parameters (``LLMStartEvent.params`` keys) -> attributes
 REQUEST_PARAMS: Final = {
     "top_p": REQUEST_TOP_P,

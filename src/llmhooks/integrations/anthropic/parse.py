@@ -185,17 +185,19 @@ def from_message(m: Any, messages: Any = None) -> ChatResponse:
         model=getattr(m, "model", None),
         provider="anthropic",
         raw=m,
+        id=getattr(m, "id", None),
     )
 
 
 class MessageEvents:
     """Accumulates a raw Messages stream: text deltas, ``tool_use`` blocks, stop reason, usage."""
 
-    __slots__ = ("_calls", "_parts", "_usage", "messages", "model", "stop")
+    __slots__ = ("_calls", "_parts", "_usage", "id", "messages", "model", "stop")
 
     def __init__(self, messages: Any = None, model: str | None = None) -> None:
         self.messages = messages
         self.model = model
+        self.id: str | None = None
         self._parts: list[str] = []
         self._calls: dict[int, list[Any]] = {}
         self.stop: str | None = None
@@ -224,6 +226,7 @@ class MessageEvents:
         elif kind == "message_start":
             message = event.message
             self.model = message.model
+            self.id = getattr(message, "id", None)
             self._take(message.usage)
         elif kind == "message_delta":
             self.stop = event.delta.stop_reason
@@ -273,4 +276,5 @@ class MessageEvents:
             usage=usage,
             model=self.model,
             provider="anthropic",
+            id=self.id,
         )

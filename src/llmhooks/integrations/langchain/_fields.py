@@ -102,6 +102,12 @@ def usage_fields(response: Any) -> dict[str, Any]:
         reason = info.get("finish_reason") or meta.get("finish_reason") or meta.get("stop_reason")
         if reason:
             fields["finish_reason"] = str(reason)
+        model = meta.get("model_name") or meta.get("model")
+        if isinstance(model, str) and model:
+            fields["response_model"] = model
+        answer_id = meta.get("id")  # the provider's; message.id may be a LangChain run id
+        if isinstance(answer_id, str) and answer_id:
+            fields["response_id"] = answer_id
     if message is not None and getattr(message, "tool_calls", None):
         fields["tool_calls"] = list(message.tool_calls)
     usage = getattr(message, "usage_metadata", None)

@@ -93,13 +93,14 @@ def from_chat_completion(c: Any, messages: Any = None) -> ChatResponse:
         model=getattr(c, "model", None),
         provider="openai",
         raw=c,
+        id=getattr(c, "id", None),
     )
 
 
 class ChatChunks:
     """Accumulates a Chat Completions stream (the first choice's text, tool calls, finish, usage)."""
 
-    __slots__ = ("_calls", "_parts", "finish", "messages", "model", "usage")
+    __slots__ = ("_calls", "_parts", "finish", "id", "messages", "model", "usage")
 
     def __init__(self, messages: Any = None, model: str | None = None) -> None:
         self.messages = messages
@@ -108,9 +109,13 @@ class ChatChunks:
         self._calls: dict[int, list[Any]] = {}
         self.finish: str | None = None
         self.usage: Any = None
+        self.id: str | None = None
 
     def add(self, chunk: Any) -> str | None:
         """Take one ``ChatCompletionChunk``; return its text delta, if any."""
+        if self.id is None:  # every chunk repeats the completion's id and model: read them once
+            self.id = getattr(chunk, "id", None) or None
+            self.model = getattr(chunk, "model", None) or self.model
         usage = chunk.usage
         if usage is not None:
             self.usage = usage
@@ -158,6 +163,7 @@ class ChatChunks:
             usage=usage,
             model=self.model,
             provider="openai",
+            id=self.id,
         )
 
 
@@ -198,6 +204,7 @@ def from_response(r: Any, messages: Any = None) -> ChatResponse:
         model=getattr(r, "model", None),
         provider="openai",
         raw=r,
+        id=getattr(r, "id", None),
     )
 
 
