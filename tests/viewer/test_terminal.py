@@ -7,6 +7,7 @@ import json
 import os
 import queue
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -377,3 +378,25 @@ def test_command_table_fits_80_columns_in_a_pipe(long_names: Path) -> None:
         timeout=60,
     )
     assert LONG_TOOL in wide.stdout  # COLUMNS gives the room: nothing cut
+
+
+def test_ctrl_c_ends_follow_quietly_with_status_130(tmp_path: Path) -> None:
+    """SIGINT (Ctrl-C) while following: exit status 130, as shells expect, and no traceback."""
+    path = tmp_path / "live.jsonl"
+    with EventRecorder(path) as recorder, callbacks_context([recorder]):
+        with tool_run("search", arguments={"q": "x"}) as tool:
+            tool.finish(result="found")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"}
+    cmd = [sys.executable, "-m", "llmhooks", "view", str(path), "--follow", "--interval", "0.05"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().translate(SYMBOLS).startswith("> tool search")
+        assert proc.stdout.readline().translate(SYMBOLS).startswith("+ tool search")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+        proc.wait(10)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err and out == ""

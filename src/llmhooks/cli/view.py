@@ -110,19 +110,17 @@ def run(args: argparse.Namespace) -> int:
 
         if not os.path.exists(args.path):
             print(f"llmhooks view: waiting for {args.path} to be written", file=sys.stderr)
-        try:
-            follow(
-                source,
-                keep,
-                out,
-                color=color,
-                verbose=args.verbose,
-                tokens=args.tokens,
-                interval=args.interval,
-                transform=transform,
-            )
-        except KeyboardInterrupt:
-            pass
+        # runs until Ctrl-C: the KeyboardInterrupt ends the command in cli.main, quietly, status 130
+        follow(
+            source,
+            keep,
+            out,
+            color=color,
+            verbose=args.verbose,
+            tokens=args.tokens,
+            interval=args.interval,
+            transform=transform,
+        )
         return 0
     try:
         recording = load(source, progress=False if args.no_progress else None, transform=transform)
