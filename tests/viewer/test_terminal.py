@@ -383,9 +383,12 @@ def test_command_table_fits_80_columns_in_a_pipe(long_names: Path) -> None:
 def test_ctrl_c_ends_follow_quietly_with_status_130(tmp_path: Path) -> None:
     """SIGINT (Ctrl-C) while following: exit status 130, as shells expect, and no traceback."""
     path = tmp_path / "live.jsonl"
-    with EventRecorder(path) as recorder, callbacks_context([recorder]):
-        with tool_run("search", arguments={"q": "x"}) as tool:
-            tool.finish(result="found")
+    with (
+        EventRecorder(path) as recorder,
+        callbacks_context([recorder]),
+        tool_run("search", arguments={"q": "x"}) as tool,
+    ):
+        tool.finish(result="found")
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"}
     cmd = [sys.executable, "-m", "llmhooks", "view", str(path), "--follow", "--interval", "0.05"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
