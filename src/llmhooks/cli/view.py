@@ -194,12 +194,12 @@ def _write(args: argparse.Namespace, recording: Any, traces: list[Any]) -> int:
     enabled = False if args.no_progress else None
     try:
         if args.html:
-            with Progress(f"writing {args.html}", runs, enabled=enabled) as bar:
+            with Progress(f"writing {os.path.basename(args.html)}", runs, enabled=enabled) as bar:
                 title = args.path if is_redis_url(args.path) else os.path.basename(args.path)
                 write_html(recording, args.html, traces=traces, title=title, step=bar.update)
             print(f"wrote {args.html}: {made} (open it in a browser)")
         if args.perfetto:
-            with Progress(f"writing {args.perfetto}", runs, enabled=enabled) as bar:
+            with Progress(f"writing {os.path.basename(args.perfetto)}", runs, enabled=enabled) as bar:
                 write_perfetto(recording, args.perfetto, traces=traces, step=bar.update)
             print(f"wrote {args.perfetto}: {made} (open it at ui.perfetto.dev)")
     except OSError as exc:

@@ -72,7 +72,7 @@ def load(
     """
     src = source if isinstance(source, Source) else open_source(source)
     result = ReplayResult()
-    bar = Progress(f"reading {src.name}", enabled=progress)
+    bar = Progress(f"reading {src.short_name}", enabled=progress)
     if bar.enabled:
         bar.total = src.count()
     recording = Recording()

@@ -62,6 +62,11 @@ class RedisSource(Source):
         self._last = "-"  # poll: the last entry id read ("-": none yet)
         self._seen: set[str] = set()
 
+    @property
+    def short_name(self) -> str:
+        """The stream's key."""
+        return self.stream
+
     def _range(self, start: str, count: int) -> list[tuple[Any, dict[Any, Any]]]:
         def page(r: Any) -> Any:
             return r.xrange(self.stream, min=start, max="+", count=count)

@@ -39,6 +39,11 @@ class Source(ABC):
     name: str
     """How the source is called in headings and reports (a path, a stream key)."""
 
+    @property
+    def short_name(self) -> str:
+        """The name cut to its last part (a file's name), for progress bars."""
+        return Path(self.name).name or self.name
+
     @abstractmethod
     def read(self, result: ReplayResult | None = None) -> Iterator[Event]:
         """Every event recorded so far, in order; unreadable records are counted in ``result.skipped``."""
