@@ -3,7 +3,8 @@
 One browser for the whole module (a new page per test). Each test reads the DOM after
 the page's script ran: tree rows, roll-up figures, search, collapse, focus, compare,
 the side panel; every request the page makes is logged, and only the file itself may
-be one. A screenshot is kept under the pytest temporary directory (path printed).
+be one. A screenshot is kept in $LLMHOOKS_TEST_ARTIFACTS when set (.ci/run sets it), else under
+the pytest temporary directory (path printed).
 """
 
 from __future__ import annotations
@@ -193,7 +194,10 @@ def test_report_lists_traces_and_draws_the_first_tree(
         agent_row.locator(".errmark").text_content() == f"✘{roll.errors}"
     )  # errors below, marked on the parent
     page.row(helper.root.children[1].run_id).click()
-    shot = tmp_path_factory.mktemp("artifacts") / "viewer-report.png"
+    kept = os.environ.get("LLMHOOKS_TEST_ARTIFACTS")  # a folder CI keeps; else pytest's temporary one
+    folder = Path(kept) if kept else tmp_path_factory.mktemp("artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    shot = folder / "viewer-report.png"
     page.page.screenshot(path=str(shot))
     print(f"report screenshot: {shot}")
     assert shot.stat().st_size > 10_000
