@@ -344,3 +344,23 @@ def test_python_dash_m_runs_the_same_command(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert proc.stdout == f"llmhooks {llmhooks.__version__}\n"
+
+
+def test_the_view_command_it_prints_is_quoted_for_the_shell(tmp_path: Path) -> None:
+    """A recording path with a space and a quote: the printed ``llmhooks view`` command, pasted into a
+    shell, opens that recording."""
+    proc = _run("demo", "--quiet", "--record", "my runs/it's.jsonl", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    line = next(line for line in proc.stdout.splitlines() if line.startswith("  look at them"))
+    command = line.removeprefix("  look at them").strip()
+    assert command == "llmhooks view 'my runs/it'\"'\"'s.jsonl'"
+    shown = subprocess.run(
+        ["bash", "-c", command.replace("llmhooks", str(LLMHOOKS), 1)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(),
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("my runs/it's.jsonl: ") and "1 trace" in shown.stdout

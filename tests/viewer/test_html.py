@@ -3,14 +3,18 @@
 One browser for the whole module (a new page per test). Each test reads the DOM after
 the page's script ran: tree rows, roll-up figures, search, collapse, focus, compare,
 the side panel; every request the page makes is logged, and only the file itself may
-be one. A screenshot is kept under the pytest temporary directory (path printed).
+be one. A screenshot is kept in $LLMHOOKS_TEST_ARTIFACTS when set (.ci/run sets it), else under
+the pytest temporary directory (path printed).
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,10 +27,16 @@ from llmhooks.viewer.source import open_source
 
 from .conftest import SECRET, Made
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright (the test extra)")
+try:
+    from playwright import sync_api
+except ImportError:  # pragma: no cover - the test extra installs it
+    sync_api = None
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-if CHROMIUM is None:  # pragma: no cover - .ci/run installs it
-    pytest.skip("no chromium on PATH (apt-get install chromium)", allow_module_level=True)
+# .ci/run sets LLMHOOKS_REQUIRE_BROWSER (CI services set CI): there a missing browser fails the
+# tests, so a green CI always means the report was tested in a browser; elsewhere they skip
+REQUIRE_BROWSER = any(
+    os.environ.get(name, "") not in ("", "0", "false") for name in ("LLMHOOKS_REQUIRE_BROWSER", "CI")
+)
 
 # as /work/.library/env/machines/python-svc.md says Chromium must start here (root, closed network)
 FLAGS = [
@@ -46,6 +56,16 @@ HOSTILE = (
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """One headless chromium for the module, with a fresh profile."""
+    missing = []
+    if sync_api is None:
+        missing.append("playwright (pip install -e '.[test]')")
+    if CHROMIUM is None:
+        missing.append("chromium on PATH (apt-get install chromium; .ci/run installs it)")
+    if missing:
+        reason = "the HTML report's browser tests need " + " and ".join(missing)
+        if REQUIRE_BROWSER:
+            pytest.fail(f"{reason}; LLMHOOKS_REQUIRE_BROWSER or CI is set, so they must run", pytrace=False)
+        pytest.skip(reason)
     profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_api.sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
@@ -174,7 +194,10 @@ def test_report_lists_traces_and_draws_the_first_tree(
         agent_row.locator(".errmark").text_content() == f"✘{roll.errors}"
     )  # errors below, marked on the parent
     page.row(helper.root.children[1].run_id).click()
-    shot = tmp_path_factory.mktemp("artifacts") / "viewer-report.png"
+    kept = os.environ.get("LLMHOOKS_TEST_ARTIFACTS")  # a folder CI keeps; else pytest's temporary one
+    folder = Path(kept) if kept else tmp_path_factory.mktemp("artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    shot = folder / "viewer-report.png"
     page.page.screenshot(path=str(shot))
     print(f"report screenshot: {shot}")
     assert shot.stat().st_size > 10_000
@@ -333,3 +356,26 @@ def test_a_big_report_draws_only_the_rows_in_view(browser: Any, tmp_path: Path) 
     search.press("Enter")
     assert view.rows() == [busy.root.run_id, busy.runs[-1].run_id]
     view.close()
+
+
+@pytest.mark.parametrize("required", ["1", ""])
+def test_a_missing_browser_fails_where_it_is_required_and_skips_elsewhere(
+    tmp_path: Path, required: str
+) -> None:
+    """With LLMHOOKS_REQUIRE_BROWSER (set by .ci/run) and no chromium, the browser tests fail, not skip."""
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "LLMHOOKS_REQUIRE_BROWSER")}
+    env.update(PATH=str(tmp_path), LLMHOOKS_REQUIRE_BROWSER=required)  # no chromium on this PATH
+    test = f"{__file__}::test_a_big_report_draws_only_the_rows_in_view"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:randomly", "-p", "no:cacheprovider", test],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).parents[2],
+        timeout=120,
+    )
+    assert "need chromium on PATH" in proc.stdout, proc.stdout
+    if required:
+        assert proc.returncode == 1 and "1 error" in proc.stdout and "must run" in proc.stdout
+    else:
+        assert proc.returncode == 0 and "1 skipped" in proc.stdout

@@ -6,6 +6,8 @@ import io
 import json
 import os
 import queue
+import re
+import signal
 import subprocess
 import sys
 import threading
@@ -60,7 +62,7 @@ def test_trace_table_has_one_row_per_trace_with_its_rollup(agent_rec: Made) -> N
     """Columns time, trace, root run, duration, calls, tokens, cost, errors, aligned, one row each."""
     recording = load(agent_rec.jsonl)
     buf = io.StringIO()
-    render_traces(recording.traces, buf)
+    render_traces(recording.traces, buf, width=200)  # room for the whole date and names
     header, *rows = buf.getvalue().splitlines()
     assert header.split() == [
         "#",
@@ -142,8 +144,11 @@ def view(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]
     return code, out, err
 
 
-def test_command_lists_traces(agent_rec: Made, capsys: pytest.CaptureFixture[str]) -> None:
+def test_command_lists_traces(
+    agent_rec: Made, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``llmhooks view FILE``: a count line, then the table; nothing on stderr when it is no terminal."""
+    monkeypatch.setenv("COLUMNS", "200")  # room for the whole date and names
     code, out, err = view(capsys, str(agent_rec.db))
     assert code == 0 and err == ""
     lines = out.splitlines()
@@ -310,3 +315,91 @@ def test_follow_prints_events_as_they_are_recorded(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+# -- the table's width -------------------------------------------------------------------------
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+LONG_TOOL = "fetch_the_quarterly_revenue_report_for_every_region_and_business_unit_" * 2
+LONG_MODEL = "vendor-research-preview-ultra-long-context-model-2026-12-01-experimental"
+
+
+@pytest.fixture(scope="module")
+def long_names(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Traces whose root runs have long tool and model names, one with a large token count."""
+    path = tmp_path_factory.mktemp("long") / "long.jsonl"
+    with EventRecorder(path) as recorder, callbacks_context([recorder]):
+        with tool_run(LONG_TOOL, arguments={}) as tool:
+            tool.finish(result="ok")
+        with llm_run(provider="a-provider-with-a-long-name", model=LONG_MODEL, messages=[]) as run:
+            run.finish(input_tokens=123_456, output_tokens=1_234, cost=0.25)
+        with tool_run("add", arguments={"a": 1, "b": 2}) as tool:
+            tool.finish(result=3)
+    return path
+
+
+@pytest.mark.parametrize("color", [False, True])
+def test_trace_table_fits_80_columns_with_long_names(long_names: Path, color: bool) -> None:
+    """No line of the table is wider than 80 columns; long root-run names end in an ellipsis."""
+    if color:
+        pytest.importorskip("rich")
+    recording = load(long_names)
+    buf = io.StringIO()
+    render_traces(recording.traces, buf, color=color, width=80)
+    lines = [ANSI.sub("", line) for line in buf.getvalue().splitlines()]
+    assert len(lines) == 1 + len(recording.traces)
+    assert max(len(line) for line in lines) <= 80, lines
+    tool_row, llm_row, short_row = lines[1:]
+    assert "tool fetch_" in tool_row and "…" in tool_row and LONG_TOOL not in tool_row
+    assert "llm a-prov" in llm_row and "…" in llm_row
+    assert llm_row.split()[-4:] == ["1", "124,690", "$0.250000", "0"]  # the figures are whole
+    assert "tool add " in short_row and "…" not in short_row
+
+
+def test_command_table_fits_80_columns_in_a_pipe(long_names: Path) -> None:
+    """``llmhooks view`` in a pipe without COLUMNS: 80 columns, as a terminal of unknown width."""
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "FORCE_COLOR")}
+    for extra in ({"NO_COLOR": "1"}, {"FORCE_COLOR": "1"}):
+        proc = subprocess.run(
+            [sys.executable, "-m", "llmhooks", "view", str(long_names)],
+            capture_output=True,
+            text=True,
+            env={**env, **extra},
+            timeout=60,
+        )
+        assert proc.returncode == 0, proc.stderr
+        table = [ANSI.sub("", line) for line in proc.stdout.splitlines()[1:]]
+        assert len(table) == 4 and max(len(line) for line in table) <= 80, table
+    wide = subprocess.run(
+        [sys.executable, "-m", "llmhooks", "view", str(long_names)],
+        capture_output=True,
+        text=True,
+        env={**env, "NO_COLOR": "1", "COLUMNS": "300"},
+        timeout=60,
+    )
+    assert LONG_TOOL in wide.stdout  # COLUMNS gives the room: nothing cut
+
+
+def test_ctrl_c_ends_follow_quietly_with_status_130(tmp_path: Path) -> None:
+    """SIGINT (Ctrl-C) while following: exit status 130, as shells expect, and no traceback."""
+    path = tmp_path / "live.jsonl"
+    with (
+        EventRecorder(path) as recorder,
+        callbacks_context([recorder]),
+        tool_run("search", arguments={"q": "x"}) as tool,
+    ):
+        tool.finish(result="found")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"}
+    cmd = [sys.executable, "-m", "llmhooks", "view", str(path), "--follow", "--interval", "0.05"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().translate(SYMBOLS).startswith("> tool search")
+        assert proc.stdout.readline().translate(SYMBOLS).startswith("+ tool search")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+        proc.wait(10)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err and out == ""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shlex
 import sys
 import tempfile
 from pathlib import Path
@@ -216,7 +217,7 @@ def _next_steps(path: Path, recorded: int, color: bool) -> list[str]:
         docs_text = "docs/ in the llmhooks source (README.md lists the pages)"
     return [
         f"  recorded       {recorded} events to {shown}",
-        f"  look at them   {paint(f'llmhooks view {shown}', 'cyan', color)}",
+        f"  look at them   {paint(f'llmhooks view {shlex.quote(shown)}', 'cyan', color)}",
         f"  the code       {here} (this tour)",
         f"                 {here.parents[1] / 'demo_servers' / 'mcp_tools.py'} (its MCP server)",
         f"  the docs       {docs_text}",

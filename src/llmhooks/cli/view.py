@@ -6,6 +6,7 @@
     llmhooks view session.jsonl --follow              # print events as they are recorded
     llmhooks view session.jsonl --html report.html    # one self-contained page
     llmhooks view session.jsonl --perfetto trace.json # Chrome trace-event JSON
+    llmhooks view redis://127.0.0.1:6379/0            # what RedisStreamShipper put in its stream
 
 Filters (``--trace``, ``--run``, ``--type``, ``--model``, ``--tool``, ``--errors``,
 ``--text``) choose the traces listed and, in trees, the runs drawn (with their
@@ -33,7 +34,16 @@ def register(add_parser: AddParser) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the ``view`` subcommand's arguments on ``parser``."""
-    parser.add_argument("path", help="a recording written by EventRecorder (.jsonl, or .db/.sqlite)")
+    parser.add_argument(
+        "path",
+        help="a recording written by EventRecorder (.jsonl, or .db/.sqlite), or a redis:// URL "
+        "whose stream RedisStreamShipper wrote",
+    )
+    parser.add_argument(
+        "--stream",
+        metavar="KEY",
+        help="with a redis:// URL: the stream's key (default llmhooks:events, the shipper's)",
+    )
     pick = parser.add_argument_group("filters (all must hold for the same run)")
     pick.add_argument("--trace", metavar="ID", help="one trace (an id or a prefix of one); shows its tree")
     pick.add_argument("--run", metavar="ID", help="the subtree of one run (id or prefix); shows it as a tree")
@@ -102,14 +112,23 @@ def run(args: argparse.Namespace) -> int:
             transform = Pricer()
         except MissingExtraError as exc:
             return _fail(str(exc))
+    from llmhooks.viewer.redis_source import is_redis_url
+
+    remote = is_redis_url(args.path)
+    if args.stream is not None and not remote:
+        return _fail(f"--stream goes with a redis:// URL, not a file: {args.path}")
     out = sys.stdout
     color = use_color(out)
-    source = open_source(args.path)
+    try:
+        source = open_source(args.path, stream=args.stream)
+    except (MissingExtraError, ValueError) as exc:
+        return _fail(str(exc))
     if args.follow:
         from llmhooks.viewer import follow
 
-        if not os.path.exists(args.path):
+        if not remote and not os.path.exists(args.path):
             print(f"llmhooks view: waiting for {args.path} to be written", file=sys.stderr)
+        # runs until Ctrl-C: the KeyboardInterrupt ends the command in cli.main, quietly, status 130
         try:
             follow(
                 source,
@@ -121,14 +140,14 @@ def run(args: argparse.Namespace) -> int:
                 interval=args.interval,
                 transform=transform,
             )
-        except KeyboardInterrupt:
-            pass
+        except OSError as exc:  # Redis gone while following (RedisUnavailable), a file unreadable
+            return _fail(f"cannot read {args.path}: {exc}")
         return 0
     try:
         recording = load(source, progress=False if args.no_progress else None, transform=transform)
-    except FileNotFoundError:
-        return _fail(f"no such file: {args.path}")
-    except OSError as exc:
+    except FileNotFoundError as exc:
+        return _fail(str(exc) if remote else f"no such file: {args.path}")
+    except OSError as exc:  # RedisUnavailable is a ConnectionError
         return _fail(f"cannot read {args.path}: {exc}")
     except Exception as exc:  # a file that is no recording at all (not JSONL, not our SQLite table)
         return _fail(f"{args.path} is not a recording llmhooks can read: {type(exc).__name__}: {exc}")
@@ -168,18 +187,19 @@ def run(args: argparse.Namespace) -> int:
 
 def _write(args: argparse.Namespace, recording: Any, traces: list[Any]) -> int:
     from llmhooks.viewer import Progress, write_html, write_perfetto
+    from llmhooks.viewer.redis_source import is_redis_url
 
     runs = sum(len(t.runs) for t in traces)
     made = f"{_count(len(traces), 'trace')}, {_count(runs, 'run')}"
     enabled = False if args.no_progress else None
     try:
         if args.html:
-            with Progress(f"writing {args.html}", runs, enabled=enabled) as bar:
-                title = os.path.basename(args.path)
+            with Progress(f"writing {os.path.basename(args.html)}", runs, enabled=enabled) as bar:
+                title = args.path if is_redis_url(args.path) else os.path.basename(args.path)
                 write_html(recording, args.html, traces=traces, title=title, step=bar.update)
             print(f"wrote {args.html}: {made} (open it in a browser)")
         if args.perfetto:
-            with Progress(f"writing {args.perfetto}", runs, enabled=enabled) as bar:
+            with Progress(f"writing {os.path.basename(args.perfetto)}", runs, enabled=enabled) as bar:
                 write_perfetto(recording, args.perfetto, traces=traces, step=bar.update)
             print(f"wrote {args.perfetto}: {made} (open it at ui.perfetto.dev)")
     except OSError as exc:

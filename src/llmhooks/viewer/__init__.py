@@ -3,13 +3,14 @@
     from llmhooks.viewer import RunFilter, load, render_traces, write_html
 
     recording = load("session.jsonl")               # JSONL or SQLite from EventRecorder
+    recording = load(RedisSource("redis://127.0.0.1:6379/0"))  # what RedisStreamShipper wrote
     render_traces(recording.traces, sys.stdout)     # time, root run, duration, calls, tokens, cost, errors
     write_html(recording, "report.html")            # one self-contained file
     write_perfetto(recording, "trace.json")         # Chrome trace-event JSON
 
 ``load`` reads through ``llmhooks.handlers.record.read_events`` and rebuilds the run
 tree (``Recording``, ``Trace``, ``Run``) with roll-ups per subtree (``Rollup``).
-Modules: ``source`` (where events come from), ``model``, ``filters``, ``terminal``,
+Modules: ``source`` (where events come from; ``redis_source``), ``model``, ``filters``, ``terminal``,
 ``follow``, ``html``, ``perfetto``, ``progress``, ``pricing``.
 """
 
@@ -27,6 +28,7 @@ from llmhooks.viewer.html import write_html
 from llmhooks.viewer.model import KINDS, Recording, Rollup, Run, Trace
 from llmhooks.viewer.perfetto import write_perfetto
 from llmhooks.viewer.progress import Progress
+from llmhooks.viewer.redis_source import RedisSource
 from llmhooks.viewer.source import JsonlSource, Source, SqliteSource, open_source
 from llmhooks.viewer.terminal import render_traces, render_tree, use_color
 
@@ -35,6 +37,7 @@ __all__ = [
     "JsonlSource",
     "Progress",
     "Recording",
+    "RedisSource",
     "Rollup",
     "Run",
     "RunFilter",
@@ -58,7 +61,7 @@ def load(
     progress: bool | None = False,
     transform: Callable[[Event], Event] | None = None,
 ) -> Recording:
-    """Read every event of ``source`` (a ``Source`` or a recording's path) into a ``Recording``.
+    """Read every event of ``source`` (a ``Source``, a recording's path, a redis URL) into a ``Recording``.
 
     Args:
         progress: draw a progress bar on stderr (``None``: when stderr is a terminal).
@@ -69,7 +72,7 @@ def load(
     """
     src = source if isinstance(source, Source) else open_source(source)
     result = ReplayResult()
-    bar = Progress(f"reading {src.name}", enabled=progress)
+    bar = Progress(f"reading {src.short_name}", enabled=progress)
     if bar.enabled:
         bar.total = src.count()
     recording = Recording()

@@ -5,8 +5,8 @@
 Each trace is a process (named after its root run), each run a complete event
 (``ph: "X"``, ``ts``/``dur`` in microseconds since the epoch) with its kind as
 category and its tokens, cost, model and error in ``args``. Complete events on one
-thread must nest, so runs that overlap without nesting (parallel tool calls) go on
-further threads ("lanes") of the same process; agent steps, MCP progress and logs
+thread must nest, and nest as the runs do, so runs that ran at once (parallel tool calls,
+threads) go on further threads ("lanes") of the same process; agent steps, MCP progress and logs
 are instant events (``ph: "i"``) on their run's lane.
 """
 
@@ -54,26 +54,36 @@ def _args(run: Run) -> dict[str, Any]:
 
 
 def _lanes(trace: Trace) -> dict[str, int]:
-    """A lane per run, so that complete events on each lane nest properly."""
-    stacks: list[list[float]] = []  # per lane: the end times of the open runs
+    """A lane per run: on each lane a span lies only inside its own ancestors' spans, or apart.
+
+    A run goes on its parent's lane when it fits there (the common, sequential case, so the
+    waterfall shows the nesting), else on the first lane where it fits, else on a new one.
+    A concurrent sibling never lands inside another sibling's span, which would draw it as
+    that sibling's child.
+    """
+    stacks: list[list[tuple[float, str]]] = []  # per lane: (end, run id) of the open spans
     lane_of: dict[str, int] = {}
 
-    def fits(lane: int, start: float, end: float) -> bool:
+    def fits(lane: int, start: float, end: float, ancestors: set[str]) -> bool:
         stack = stacks[lane]
-        while stack and stack[-1] <= start:
+        while stack and stack[-1][0] <= start:
             stack.pop()
-        return not stack or end <= stack[-1]
+        if not stack:
+            return True
+        top_end, top = stack[-1]
+        return end <= top_end and top in ancestors
 
     runs = sorted((r for r, _ in trace.walk()), key=lambda r: (r.start, -(r.rollup.end - r.start)))
     for run in runs:
         start, end = run.start, max(run.start, run.rollup.end if run.end is None else run.end)
+        ancestors = {a.run_id for a in run.ancestors()}
         preferred = lane_of.get(run.parent.run_id) if run.parent is not None else None
         order = ([preferred] if preferred is not None else []) + list(range(len(stacks)))
-        lane = next((n for n in order if fits(n, start, end)), None)
+        lane = next((n for n in order if fits(n, start, end, ancestors)), None)
         if lane is None:
             lane = len(stacks)
             stacks.append([])
-        stacks[lane].append(end)
+        stacks[lane].append((end, run.run_id))
         lane_of[run.run_id] = lane
     return lane_of
 

@@ -10,6 +10,7 @@ captured never holds a half-drawn bar; ``enabled=`` forces it either way.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -20,6 +21,7 @@ __all__ = ["Progress", "track"]
 
 T = TypeVar("T")
 _WIDTH = 30
+_LABEL = 40  # a label longer than this is cut (an ellipsis last), so the bar and counts fit
 
 
 class Progress:
@@ -42,7 +44,7 @@ class Progress:
         enabled: bool | None = None,
         rich: bool | None = None,
     ) -> None:
-        self.label = label
+        self.label = label if len(label) <= _LABEL else label[: _LABEL - 1] + "…"
         self.total = total
         self.file = file if file is not None else sys.stderr
         if enabled is None:
@@ -100,14 +102,23 @@ class Progress:
             self._rich.update(self._task, completed=self.done)
             return
         if self.total:
-            filled = int(_WIDTH * min(self.done, self.total) / self.total)
-            bar = "#" * filled + "-" * (_WIDTH - filled)
-            text = f"\r{self.label} [{bar}] {self.done:,}/{self.total:,}"
+            counts = f"{self.done:,}/{self.total:,}"
+            # one line on the terminal, or "\r" cannot redraw it: the bar shrinks to fit
+            size = max(0, min(_WIDTH, self._columns() - len(self.label) - len(counts) - 5))
+            filled = int(size * min(self.done, self.total) / self.total)
+            bar = f" [{'#' * filled}{'-' * (size - filled)}]" if size >= 5 else ""
+            text = f"\r{self.label}{bar} {counts}"
         else:
             text = f"\r{self.label} {self.done:,}"
         self.file.write(text)
         self.file.flush()
         self._drawn = True
+
+    def _columns(self) -> int:
+        try:
+            return os.get_terminal_size(self.file.fileno()).columns
+        except (AttributeError, OSError, ValueError):  # not a real terminal (tests)
+            return 80
 
     def close(self) -> None:
         """Take the bar off the screen. Idempotent."""

@@ -1,15 +1,16 @@
 """Where recorded events come from: one small class per kind of store.
 
-    source = open_source("session.jsonl")       # or "session.db"
+    source = open_source("session.jsonl")       # or "session.db", or "redis://127.0.0.1:6379/0"
     source.count()                              # records there now (for a progress bar)
     for event in source.read(): ...             # everything recorded, in order
     new = source.poll()                         # --follow: what was written since the last poll
 
-A new store (the Redis stream, say) is one subclass of ``Source`` with these three
-methods. ``read`` goes through ``llmhooks.handlers.record.read_events``, so a viewer
-reads exactly what ``replay`` would (unreadable records skipped and counted in
-``result``). ``poll`` reads incrementally from where the last poll stopped; it never
-returns a JSONL line that is still being written.
+Each store is one subclass of ``Source`` with these three methods (the Redis Stream a
+``RedisStreamShipper`` writes: ``redis_source.RedisSource``). For files ``read`` goes
+through ``llmhooks.handlers.record.read_events``, so a viewer reads exactly what
+``replay`` would (unreadable records skipped and counted in ``result``). ``poll`` reads
+incrementally from where the last poll stopped; it never returns a JSONL line that is
+still being written.
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ class Source(ABC):
 
     name: str
     """How the source is called in headings and reports (a path, a stream key)."""
+
+    @property
+    def short_name(self) -> str:
+        """The name cut to its last part (a file's name), for progress bars."""
+        return Path(self.name).name or self.name
 
     @abstractmethod
     def read(self, result: ReplayResult | None = None) -> Iterator[Event]:
@@ -155,8 +161,13 @@ def _must_exist(path: Path) -> None:
         raise FileNotFoundError(f"no recording at {str(path)!r}")
 
 
-def open_source(path: str | os.PathLike[str]) -> Source:
-    """The ``Source`` for a recording file, by its suffix as ``EventRecorder`` chose the format."""
+def open_source(path: str | os.PathLike[str], *, stream: str | None = None) -> Source:
+    """The ``Source`` for a recording: a ``redis://`` URL (``RedisSource``, ``stream`` its key), or a
+    file, by its suffix as ``EventRecorder`` chose the format."""
+    if isinstance(path, str) and path.lower().startswith(("redis://", "rediss://", "unix://")):
+        from llmhooks.viewer.redis_source import DEFAULT_STREAM, RedisSource
+
+        return RedisSource(path, stream=stream or DEFAULT_STREAM)
     p = Path(path)
     if p.suffix.lower() in SQLITE_SUFFIXES:
         return SqliteSource(p)

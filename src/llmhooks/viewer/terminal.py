@@ -27,6 +27,7 @@ __all__ = [
     "render_traces",
     "render_tree",
     "rollup_line",
+    "table_width",
     "tree_printer",
     "use_color",
 ]
@@ -70,15 +71,41 @@ def format_cost(cost: float | None) -> str:
     return "-" if cost is None else f"${cost:.6f}"
 
 
-def _time(epoch: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
+def _time(epoch: float, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    return time.strftime(fmt, time.localtime(epoch))
 
 
-def _row(number: int, trace: Trace) -> tuple[str, ...]:
+# the time column, shortened in this order when the table would not fit otherwise
+_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%m-%d %H:%M:%S", "%H:%M:%S")
+_NAME = COLUMNS.index("root run")
+_GAP = 2
+_NAME_ROOM = 16  # the root run's name gets at least this much before the time is shortened
+_NAME_MIN = 8
+
+
+def table_width(stream: TextIO) -> int:
+    """Columns to fit the table in: the terminal's width, else ``COLUMNS``, else 80."""
+    if _isatty(stream):
+        try:
+            return os.get_terminal_size(stream.fileno()).columns
+        except (AttributeError, OSError, ValueError):
+            pass
+    try:
+        return max(int(os.environ["COLUMNS"]), 40)
+    except (KeyError, ValueError):
+        return 80
+
+
+def _clip(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, the last one an ellipsis when something was cut."""
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def _row(number: int, trace: Trace, fmt: str) -> list[str]:
     roll = trace.rollup
-    return (
+    return [
         str(number),
-        _time(trace.start),
+        _time(trace.start, fmt),
         trace.trace_id[:8],
         trace.name,
         format_ms(roll.duration_ms),
@@ -86,12 +113,37 @@ def _row(number: int, trace: Trace) -> tuple[str, ...]:
         f"{roll.tokens:,}",
         format_cost(roll.cost),
         str(roll.errors),
-    )
+    ]
 
 
-def render_traces(traces: Sequence[Trace], stream: TextIO, *, color: bool = False) -> None:
-    """Write one row per trace: time, trace id, root run, duration, LLM calls, tokens, cost, errors."""
-    rows = [_row(i, trace) for i, trace in enumerate(traces, 1)]
+def _fit(traces: Sequence[Trace], width: int) -> tuple[list[list[str]], list[int]]:
+    """The rows and column widths of a table at most ``width`` wide (the root run's name cut to fit)."""
+    for fmt in _TIME_FORMATS:
+        rows = [_row(i, trace, fmt) for i, trace in enumerate(traces, 1)]
+        widths = [max(len(name), *(len(r[i]) for r in rows)) for i, name in enumerate(COLUMNS)]
+        room = width - (sum(widths) - widths[_NAME]) - _GAP * (len(COLUMNS) - 1)
+        if room >= min(widths[_NAME], _NAME_ROOM):
+            break
+    room = max(room, _NAME_MIN)
+    if widths[_NAME] > room:
+        widths[_NAME] = room
+        for row in rows:
+            row[_NAME] = _clip(row[_NAME], room)
+    return rows, widths
+
+
+def render_traces(
+    traces: Sequence[Trace], stream: TextIO, *, color: bool = False, width: int | None = None
+) -> None:
+    """Write one row per trace: time, trace id, root run, duration, LLM calls, tokens, cost, errors.
+
+    Args:
+        width: columns the table must fit in (default: ``table_width(stream)``); the time is
+            shortened, then the root run's name cut with an ellipsis, so no line wraps.
+    """
+    if width is None:
+        width = table_width(stream)
+    rows, widths = _fit(traces, width)
     if color:
         try:
             from rich.console import Console
@@ -99,33 +151,29 @@ def render_traces(traces: Sequence[Trace], stream: TextIO, *, color: bool = Fals
         except ImportError:
             pass
         else:
-            table = Table(box=None, header_style="bold", pad_edge=False)
-            for name in COLUMNS:
+            table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, _GAP // 2))
+            for name, size in zip(COLUMNS, widths, strict=True):
                 numeric = name in ("#", "duration", "calls", "tokens", "cost", "errors")
                 table.add_column(
                     name,
                     justify="right" if numeric else "left",
                     no_wrap=True,
                     overflow="ellipsis",
-                    min_width=12 if name == "root run" else None,
+                    width=size,
                 )
             for row, trace in zip(rows, traces, strict=True):
                 style = "red" if trace.rollup.errors else None
                 table.add_row(*row, style=style)
-            width = None if _isatty(stream) else 200  # a pipe has no width: do not squeeze to 80
             console = Console(file=stream, force_terminal=True, highlight=False, soft_wrap=False, width=width)
             console.print(table)
             return
-    widths = [
-        max(len(name), *(len(r[i]) for r in rows)) if rows else len(name) for i, name in enumerate(COLUMNS)
-    ]
     left = {"time", "trace", "root run"}
 
     def line(cells: Sequence[str]) -> str:
         out = [
             c.ljust(w) if n in left else c.rjust(w) for c, w, n in zip(cells, widths, COLUMNS, strict=True)
         ]
-        return "  ".join(out).rstrip()
+        return (" " * _GAP).join(out).rstrip()
 
     stream.write(line(COLUMNS) + "\n")
     for row in rows:
