@@ -28,7 +28,7 @@ except ImportError:  # pragma: no cover - depends on the environment
         "PrometheusCallbacks needs 'prometheus-client': pip install 'llmhooks[prometheus]'"
     ) from None
 
-from llmhooks._validate import check_bool, check_int, check_number, check_with
+from llmhooks._validate import check_bool, check_int, check_methods, check_names, check_number, check_with
 from llmhooks.core import CallbackManager
 from llmhooks.core.callbacks import Callbacks
 from llmhooks.events import (
@@ -142,7 +142,14 @@ class PrometheusCallbacks(Callbacks):
         check_with(
             "namespace", namespace, lambda n: isinstance(n, str) and bool(_NAME.match(n)), "a metric name"
         )
-        extra = tuple(labels)
+        extra = check_names("labels", labels)
+        check_methods(
+            "registry",
+            registry,
+            ("register", "unregister"),
+            "a prometheus_client CollectorRegistry",
+            allow_none=True,
+        )
         for label in extra:
             check_with(
                 "labels",
