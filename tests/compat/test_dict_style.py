@@ -363,3 +363,27 @@ def test_composite_of_something_not_a_list_is_named() -> None:
     """CompositeCallbackHandler(123): a TypeError saying what it takes, at construction."""
     with pytest.raises(TypeError, match="handlers must be a list of CustomAsyncCallbackHandler"):
         CompositeCallbackHandler(123)  # type: ignore[arg-type]
+
+
+SEED_002_NAMES = {  # the classes and functions seed 002's examples and class diagram use
+    "CustomAsyncCallbackHandler",
+    "CompositeCallbackHandler",
+    "RedisTokenCallbackHandler",
+    "DetailedRedisTokenCallbackHandler",
+    "create_token_callback",
+    "create_detailed_token_callback",
+    "create_composite_callback",
+    "token_usage_repo",
+}
+
+
+def test_compat_exports_every_name_seed_002_uses() -> None:
+    """``llmhooks.compat.__all__`` lists them, so ``from llmhooks.compat import *`` brings them."""
+    import llmhooks.compat
+
+    assert SEED_002_NAMES <= set(llmhooks.compat.__all__)
+    namespace: dict[str, Any] = {}
+    exec("from llmhooks.compat import *", namespace)
+    assert SEED_002_NAMES <= set(namespace)
+    for name in llmhooks.compat.__all__:
+        assert getattr(llmhooks.compat, name) is namespace[name]
