@@ -381,9 +381,28 @@ def test_compat_exports_every_name_seed_002_uses() -> None:
     """``llmhooks.compat.__all__`` lists them, so ``from llmhooks.compat import *`` brings them."""
     import llmhooks.compat
 
-    assert SEED_002_NAMES <= set(llmhooks.compat.__all__)
+    assert set(llmhooks.compat.__all__) >= SEED_002_NAMES
     namespace: dict[str, Any] = {}
     exec("from llmhooks.compat import *", namespace)
-    assert SEED_002_NAMES <= set(namespace)
+    assert set(namespace) >= SEED_002_NAMES
     for name in llmhooks.compat.__all__:
         assert getattr(llmhooks.compat, name) is namespace[name]
+
+
+async def test_cost_estimate_is_priced_without_a_cost_tracker() -> None:
+    """No CostTracker registered: ``cost_estimate`` is still the call's price from its tokens."""
+    pytest.importorskip("genai_prices")
+    from llmhooks import CostTracker
+
+    got: list[dict[str, Any]] = []
+
+    class Keep(MyCustomCallback):
+        async def on_llm_end(self, response: dict[str, Any], **kwargs: Any) -> None:
+            got.append(response)
+
+    tracker = CostTracker()
+    set_global_callbacks([Keep()])
+    await _call(response="hello", input_tokens=1_000, output_tokens=100)
+    set_global_callbacks([tracker])
+    await _call(response="hello", input_tokens=1_000, output_tokens=100)
+    assert got[0]["cost_estimate"] == pytest.approx(tracker.total_cost) and tracker.total_cost > 0
