@@ -436,3 +436,15 @@ def test_each_lost_event_is_counted_once_and_close_says_so(
     manager.emit(LLMStartEvent(model="late"))  # after close: counted once more
     assert _wait_until(lambda: queue.undelivered() == 0)
     assert recorder.dropped == sent + 1
+
+
+def test_replay_arguments_of_the_wrong_kind_are_named(tmp_path: Path) -> None:
+    """``replay(path, 5)`` and ``replay(5, [])`` say what they take, not "'int' is not iterable"."""
+    path = tmp_path / "r.jsonl"
+    EventRecorder(path).close()
+    with pytest.raises(
+        TypeError, match=r"callbacks must be a handler, a list of handlers or a CallbackManager, got 5"
+    ):
+        replay(path, 5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"path must be a file path \(str or os.PathLike\), got 5 \(int\)"):
+        replay(5, [])  # type: ignore[arg-type]
