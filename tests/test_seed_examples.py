@@ -560,3 +560,35 @@ async def test_seed_001_global_callbacks_and_chaining(
     assert out[0] == "Starting LLM call with prompt: Hello..."
     assert out[1].endswith(": Hello...") and out[2].startswith("LLM complete: ")
     assert out[3].startswith("Completed in ")
+
+
+async def test_seed_001_cost_limiter_alone_stops_spending(openai_env: FastWireServer) -> None:
+    """'Cost Limiting' exactly as the seed registers it, with no CostTracker: ``kwargs["cost"]``
+    is still the call's price (from genai-prices), so the limiter stops the fourth call."""
+    pytest.importorskip("genai_prices")
+    limiter = SeedCostLimiter(max_cost=1.0)
+    llm = LLM(provider="openai", model="gpt-4o", callbacks=[limiter])
+    await llm.generate("Hello")
+    per_call = limiter.total_cost
+    assert per_call > 0
+    limiter.max_cost = per_call * 3.5  # a budget of three and a half calls
+    calls = 1
+    with pytest.raises(Exception, match=r"Cost limit \$[0-9.e-]+ exceeded"):
+        for _ in range(10):
+            await llm.generate("Hello")
+            calls += 1
+    assert calls == 3
+
+
+def test_seed_001_unpriced_model_costs_zero_and_says_why(caplog: pytest.LogCaptureFixture) -> None:
+    """A model in no price table: ``cost`` is 0.0 (the seed's ``kwargs.get("cost", 0)`` works),
+    and a warning names the model, once."""
+    import logging
+
+    limiter = SeedCostLimiter(max_cost=1.0)
+    with caplog.at_level(logging.WARNING, logger="llmhooks"):
+        for _ in range(3):
+            with llm_run(provider="acme", model="acme-unpriced-9", prompt="hi", callbacks=[limiter]) as run:
+                run.finish(response="ok", input_tokens=10, output_tokens=5)
+    assert limiter.total_cost == 0.0
+    assert caplog.text.count("no price for acme/acme-unpriced-9") == 1

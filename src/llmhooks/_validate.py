@@ -22,6 +22,8 @@ __all__ = [
     "check_choice",
     "check_int",
     "check_log_level",
+    "check_methods",
+    "check_names",
     "check_number",
     "check_tags",
     "check_with",
@@ -212,6 +214,49 @@ def check_log_level(name: str, value: Any) -> int:
     if value < 0:
         raise ValueError(f"{name} must be a logging level >= 0, got {value!r}")
     return int(value)
+
+
+def check_methods(
+    name: str, value: Any, methods: Iterable[str], allowed: str, *, allow_none: bool = False
+) -> Any:
+    """Return ``value`` if it has every method in ``methods`` (or is ``None`` when allowed).
+
+    For providers, registries, streams and exporters: checked by what they can do, so a
+    duck-typed object works as well as the library's own class.
+
+    Raises:
+        TypeError: a method is missing; the message says what was given and what is allowed.
+    """
+    if value is None and allow_none:
+        return None
+    missing = [m for m in methods if not callable(getattr(value, m, None))]
+    if missing:
+        raise TypeError(
+            f"{name} must be {allowed}{' or None' if allow_none else ''}, got {_given(value)}"
+            f" (no {', '.join(m + '()' for m in missing)})"
+        )
+    return value
+
+
+def check_names(name: str, value: Any, *, allow_none: bool = False) -> Any:
+    """Return ``value`` as a tuple of strings (or ``None`` when allowed): a list of names.
+
+    A lone string is refused, not split into characters (``labels="user"`` is not
+    ``("u", "s", "e", "r")``).
+
+    Raises:
+        TypeError: a string, a non-iterable, or an item that is not a string.
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (str, bytes, bytearray, Mapping)) or not isinstance(value, Iterable):
+        hint = f" (for one name write [{value!r}])" if isinstance(value, str) else ""
+        raise TypeError(f"{name} must be a list of strings, got {_given(value)}{hint}")
+    names = tuple(value)
+    for item in names:
+        if not isinstance(item, str):
+            raise TypeError(f"{name} must hold strings only, got {_given(item)} in {_given(value)}")
+    return names
 
 
 def check_with(name: str, value: Any, test: Callable[[Any], bool], allowed: str) -> Any:

@@ -25,12 +25,18 @@ Tree::
 The bus errors also subclass the builtins vision-agents' ``EventManager`` raises in
 the same cases, so a migrating program's ``except`` clauses still catch them.
 
+The MCP client's errors quote what failed, often a command line (``npx server --api-key
+sk-...``) or a server's own message: their message and ``reason`` pass through redaction when
+built (``core.redaction`` installs the filter; this module imports nothing of ours), so a secret
+reaches neither ``str(exc)`` nor ``exc.args``, a log line or an event.
+
 ``Abort`` is an ``Exception`` on purpose: callers are meant to catch ``BudgetExceeded``.
 Handler isolation lets it through explicitly.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 __all__ = [
@@ -135,11 +141,33 @@ class RedisUnavailable(LLMHooksError, ConnectionError):
     """Redis did not answer within the timeout, or failed moments ago (see ``down_for``)."""
 
 
+_message_filter: Callable[[str], str] | None = None
+
+
+def install_message_filter(scrub: Callable[[str], str]) -> None:
+    """Pass the messages of errors that quote outside text (the MCP client's) through ``scrub``."""
+    global _message_filter
+    _message_filter = scrub
+
+
+def _scrubbed(text: Any) -> Any:
+    scrub = _message_filter
+    if scrub is None or type(text) is not str:
+        return text
+    try:
+        return scrub(text)
+    except Exception:  # never let a failing filter replace the error being raised
+        return text
+
+
 class MCPClientError(LLMHooksError):
-    """Base of the MCP client's errors; ``server_name`` names the server when known."""
+    """Base of the MCP client's errors; ``server_name`` names the server when known.
+
+    The message is redacted when the error is built (see the module docstring).
+    """
 
     def __init__(self, message: str, *, server_name: str | None = None) -> None:
-        LLMHooksError.__init__(self, message)
+        LLMHooksError.__init__(self, _scrubbed(message))
         self.server_name = server_name
 
 
@@ -155,7 +183,7 @@ class MCPConnectionError(MCPClientError, ConnectionError):
 
     def __init__(self, message: str, *, server_name: str | None = None, reason: str | None = None) -> None:
         MCPClientError.__init__(self, message, server_name=server_name)
-        self.reason = reason
+        self.reason = _scrubbed(reason)
 
 
 class MCPTimeoutError(MCPClientError, TimeoutError):

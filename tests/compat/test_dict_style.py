@@ -363,3 +363,46 @@ def test_composite_of_something_not_a_list_is_named() -> None:
     """CompositeCallbackHandler(123): a TypeError saying what it takes, at construction."""
     with pytest.raises(TypeError, match="handlers must be a list of CustomAsyncCallbackHandler"):
         CompositeCallbackHandler(123)  # type: ignore[arg-type]
+
+
+SEED_002_NAMES = {  # the classes and functions seed 002's examples and class diagram use
+    "CustomAsyncCallbackHandler",
+    "CompositeCallbackHandler",
+    "RedisTokenCallbackHandler",
+    "DetailedRedisTokenCallbackHandler",
+    "create_token_callback",
+    "create_detailed_token_callback",
+    "create_composite_callback",
+    "token_usage_repo",
+}
+
+
+def test_compat_exports_every_name_seed_002_uses() -> None:
+    """``llmhooks.compat.__all__`` lists them, so ``from llmhooks.compat import *`` brings them."""
+    import llmhooks.compat
+
+    assert set(llmhooks.compat.__all__) >= SEED_002_NAMES
+    namespace: dict[str, Any] = {}
+    exec("from llmhooks.compat import *", namespace)
+    assert set(namespace) >= SEED_002_NAMES
+    for name in llmhooks.compat.__all__:
+        assert getattr(llmhooks.compat, name) is namespace[name]
+
+
+async def test_cost_estimate_is_priced_without_a_cost_tracker() -> None:
+    """No CostTracker registered: ``cost_estimate`` is still the call's price from its tokens."""
+    pytest.importorskip("genai_prices")
+    from llmhooks import CostTracker
+
+    got: list[dict[str, Any]] = []
+
+    class Keep(MyCustomCallback):
+        async def on_llm_end(self, response: dict[str, Any], **kwargs: Any) -> None:
+            got.append(response)
+
+    tracker = CostTracker()
+    set_global_callbacks([Keep()])
+    await _call(response="hello", input_tokens=1_000, output_tokens=100)
+    set_global_callbacks([tracker])
+    await _call(response="hello", input_tokens=1_000, output_tokens=100)
+    assert got[0]["cost_estimate"] == pytest.approx(tracker.total_cost) and tracker.total_cost > 0

@@ -201,8 +201,23 @@ async def test_cost_limiter_with_unknown_cost_counts_zero() -> None:
     """When no cost is known, ``kwargs["cost"]`` is 0.0 so arithmetic in handlers still works."""
     limiter = CostLimiter(max_cost=1.0)
     set_global_callbacks([limiter])
-    await _llm_call(cost=None)
+    async with llm_run(provider="acme", model="acme-in-no-price-table", prompt="Hello") as run:
+        await run.afinish(response="Hi there", input_tokens=5, output_tokens=7)
     assert limiter.total_cost == 0.0
+
+
+async def test_cost_of_a_call_with_tokens_and_no_tracker_is_priced() -> None:
+    """No cost on the event, no CostTracker: ``kwargs["cost"]`` is the call priced from its tokens."""
+    pytest.importorskip("genai_prices")
+    from llmhooks import CostTracker
+
+    tracker = CostTracker()
+    limiter = CostLimiter(max_cost=1.0)
+    set_global_callbacks([limiter])
+    await _llm_call(cost=None)
+    set_global_callbacks([tracker])
+    await _llm_call(cost=None)
+    assert limiter.total_cost == pytest.approx(tracker.total_cost) and limiter.total_cost > 0
 
 
 async def test_audit_example_records_llm_and_tool_calls() -> None:

@@ -830,3 +830,31 @@ def test_the_anchor_scan_finds_what_the_full_patterns_find() -> None:
         found, cut = find_secrets(text, None)
         assert cut is None
         assert [m.span() for m in found] == [m.span() for m in full.finditer(text)], text
+
+
+def test_namedtuple_fields_are_redacted_by_name_and_keep_their_type() -> None:
+    """Cred(user, password, token): the password goes (its field name says so), the type stays,
+    and to_dict() shows the same shape as for a clean one, with the value replaced."""
+    import collections
+
+    Cred = collections.namedtuple("Cred", "user password token")
+    Point = collections.namedtuple("Point", "x y")
+    rec = RecordingCallbacks()
+    clean = Point(1, 2)
+    with llm_run(
+        provider="openai",
+        model="m",
+        prompt="hi",
+        callbacks=[rec],
+        metadata={"cred": Cred("bob", "hunter2", "t0ps3cr3t"), "point": clean, "pair": ("pin", "1234")},
+    ) as run:
+        run.finish(response="ok")
+    metadata = rec.events[0].metadata
+    cred = metadata["cred"]
+    assert type(cred) is Cred and cred.user == "bob"
+    assert cred.password == REDACTED and cred.token == REDACTED
+    assert metadata["point"] is clean  # nothing to hide: the very same object
+    as_dict = rec.events[0].to_dict()["metadata"]
+    assert as_dict["cred"] == ["bob", REDACTED, REDACTED]
+    assert as_dict["point"] == [1, 2]
+    assert "hunter2" not in json.dumps(rec.events[0].to_dict())

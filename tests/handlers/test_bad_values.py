@@ -153,3 +153,98 @@ def test_warnings_are_rate_limited(caplog: pytest.LogCaptureFixture) -> None:
             call(manager, n, input_tokens=math.nan, output_tokens=1)
     assert len([r for r in caplog.records if "TokenCounter ignored input_tokens" in r.getMessage()]) == 1
     assert counter.completion_tokens == 50
+
+
+HUGE = [1e300, 1e308, 10**400]
+
+
+@pytest.mark.parametrize("huge", HUGE)
+def test_huge_costs_never_poison_a_total(huge: object, caplog: pytest.LogCaptureFixture) -> None:
+    """finish(cost=1e300) twice (or an int too large for a float): ignored with a warning, priced
+    from the tokens instead; every total stays finite and exact."""
+    tracker, metrics = CostTracker(prices=PRICES), MetricsCallbacks()
+    limiter = CostLimiter(max_cost=1.0, estimate=0.0, prices=PRICES)
+    manager = CallbackManager([tracker, limiter, metrics])
+    with caplog.at_level(logging.WARNING, logger="llmhooks"):
+        for n in range(2):
+            call(manager, n, cost=huge, input_tokens=10_000, output_tokens=0)  # $0.01 each, from tokens
+    assert tracker.total_cost == pytest.approx(0.02)
+    assert limiter.spent == pytest.approx(0.02)
+    assert metrics.snapshot()["cost_usd"] == pytest.approx(0.02)
+    assert "ignored cost=" in caplog.text
+
+
+def test_huge_token_counts_and_latencies_are_ignored(caplog: pytest.LogCaptureFixture) -> None:
+    """10**30 tokens or a latency of 1e308 ms is no real call: not counted, and said so."""
+    tracker, metrics, counter = CostTracker(prices=PRICES), MetricsCallbacks(), TokenCounter()
+    manager = CallbackManager([tracker, metrics, counter])
+    with caplog.at_level(logging.WARNING, logger="llmhooks"):
+        call(manager, 0, input_tokens=10**30, output_tokens=10**30, latency_ms=1e308)
+        call(manager, 1, input_tokens=10, output_tokens=5, latency_ms=100.0)
+    assert counter.prompt_tokens == 10 and counter.completion_tokens == 5
+    assert math.isfinite(tracker.total_cost) and tracker.total_tokens == 15
+    snap = metrics.snapshot()
+    assert snap["tokens"]["input"] == 10 and snap["latency_ms"]["max"] == pytest.approx(100.0, rel=0.05)
+    assert math.isfinite(metrics.total_latency_ms)
+    assert "ignored input_tokens=" in caplog.text
+
+
+def _start(max_tokens: object = None, params: dict[str, object] | None = None) -> LLMStartEvent:
+    return LLMStartEvent(provider="acme", model="m", prompt="x" * 30, max_tokens=max_tokens, params=params)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("given", "where"),
+    [("10", "field"), ("10", "params"), (10.0, "params"), (" 10 ", "field")],
+)
+def test_max_tokens_written_as_text_is_read_as_the_number(given: object, where: str) -> None:
+    """max_tokens="10" (in the call or its params) estimates as 10: not a crash, not an unknown price."""
+    limiter = CostLimiter(max_cost=1.0, prices=PRICES, on_unknown_price="block")
+    event = _start(given, None) if where == "field" else _start(None, {"max_tokens": given})
+    assert limiter.estimate(event) == pytest.approx((10 + 10) / 1e6)
+
+
+@pytest.mark.parametrize("given", ["lots", -5, math.nan, True])
+def test_unreadable_max_tokens_falls_back_to_the_default_with_a_warning(
+    given: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A max_tokens that is no count at all is ignored (logged): default_max_tokens is reserved."""
+    limiter = CostLimiter(max_cost=1.0, prices=PRICES, default_max_tokens=100)
+    with caplog.at_level(logging.WARNING, logger="llmhooks"):
+        assert limiter.estimate(_start(given)) == pytest.approx((10 + 100) / 1e6)
+    assert "max_tokens" in caplog.text
+
+
+@pytest.mark.parametrize("given", [10**400, 10**13, 1e300])
+def test_huge_max_tokens_reserves_a_bounded_amount_and_is_refused(given: object) -> None:
+    """max_tokens=10**400 is capped (an upper bound still): the estimate is finite and over budget,
+    and the rate limiter's window stays finite."""
+    limiter = CostLimiter(max_cost=1.0, prices=PRICES)
+    rate = RateLimiter(tokens_per_minute=1_000_000, max_wait=0)
+    amount = limiter.estimate(_start(given))
+    assert amount is not None and math.isfinite(amount) and amount > 1.0
+    manager = CallbackManager([limiter])
+    with pytest.raises(BudgetExceeded):
+        manager.emit(_start(given))
+    CallbackManager([rate]).emit(_start(given))  # a call bigger than the window goes alone
+    assert math.isfinite(rate.stats()["window_tokens"])
+
+
+def test_prometheus_counters_never_take_a_bad_figure() -> None:
+    """NaN tokens, a 1e300 cost and a NaN latency reach no Prometheus counter or histogram."""
+    pytest.importorskip("prometheus_client")
+    from prometheus_client import CollectorRegistry
+
+    from llmhooks.handlers.prometheus import PrometheusCallbacks
+
+    registry = CollectorRegistry()
+    prom = PrometheusCallbacks(registry=registry, health=False)
+    manager = CallbackManager([prom])
+    call(manager, 0, input_tokens=math.nan, output_tokens=5, cost=1e300, latency_ms=math.nan)
+    call(manager, 1, input_tokens=10, output_tokens=5, cost=0.5, latency_ms=100.0)
+    value = registry.get_sample_value
+    labels = {"provider": "acme", "model": "m"}
+    assert value("llmhooks_llm_tokens_total", {**labels, "kind": "input"}) == 10
+    assert value("llmhooks_llm_cost_usd_total", labels) == 0.5
+    assert value("llmhooks_llm_request_duration_seconds_sum", labels) == pytest.approx(0.1)
+    prom.close()

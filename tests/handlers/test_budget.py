@@ -328,3 +328,42 @@ def test_failed_stream_with_only_an_estimate_keeps_its_reservation() -> None:
     limiter = CostLimiter(max_cost=1.0, estimate=0.2, prices={"other": {"input": 1, "output": 1}})
     _stream(limiter, ["partial"])
     assert limiter.spent == pytest.approx(0.2) and limiter.estimated_spent == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+@pytest.mark.parametrize("stream", [False, True])
+def test_limiter_alone_prices_real_calls_itself_and_refuses(provider: str, stream: bool) -> None:
+    """No CostTracker anywhere: the limiter prices each real SDK call (the official SDK against
+    the local wire server) as a tracker would, and refuses the call that no longer fits."""
+    pytest.importorskip("genai_prices")
+    from tests.llm._wire import FastWireServer
+
+    from llmhooks.llm import LLM
+
+    model = "gpt-4o" if provider == "openai" else "claude-3-5-sonnet-20241022"
+    with FastWireServer() as server:
+        url = server.openai_base_url if provider == "openai" else server.base_url
+
+        def calls(handler: object, n: int) -> int:
+            llm = LLM(provider=provider, model=model, base_url=url, api_key="k", callbacks=[handler],
+                      max_retries=0, max_tokens=10)  # fmt: skip
+            made = 0
+            for _ in range(n):
+                server.reply("Hello world", input_tokens=5, output_tokens=10)  # what the estimate says
+                if stream:
+                    for _part in llm.stream("hi"):
+                        pass
+                else:
+                    llm.chat("hi")
+                made += 1
+            return made
+
+        tracker = CostTracker()
+        calls(tracker, 1)
+        one_call = tracker.total_cost
+        assert one_call > 0
+        limiter = CostLimiter(max_cost=one_call * 2.5)
+        with pytest.raises(BudgetExceeded):
+            calls(limiter, 10)
+    assert limiter.spent == pytest.approx(one_call * 2)  # two priced calls; the third did not fit
+    assert limiter.estimated_spent == 0.0 and limiter.reserved == 0.0 and limiter.in_flight == 0

@@ -386,3 +386,65 @@ def test_background_recorder_keeps_every_event_of_a_burst_from_threads(tmp_path:
     assert recorder.dropped == 0 and recorder.recorded == 16_000
     models = {e.model for e in read_events(tmp_path / "burst.jsonl")}
     assert len(models) == 16_000
+
+
+def _wait_until(condition: object, seconds: float = 30.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return True
+        time.sleep(0.01)
+    return False
+
+
+@pytest.mark.parametrize("overflow", ["block", "drop_newest"])
+def test_each_lost_event_is_counted_once_and_close_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, overflow: str
+) -> None:
+    """A background recorder whose writes are stuck when close() gives up: every event it
+    never wrote is counted exactly once in ``dropped`` (queued, refused after close, or
+    discarded by a full queue), and close() logs how many."""
+    import threading
+
+    from llmhooks import CallbackManager, LLMStartEvent
+
+    gate = threading.Event()
+
+    class Stuck(EventRecorder):
+        background_queue_size = 4
+        background_overflow = overflow
+
+        def on_event(self, event: object) -> None:
+            gate.wait(30)
+            super().on_event(event)  # type: ignore[arg-type]
+
+    recorder = Stuck(tmp_path / "stuck.jsonl", background=True)
+    manager = CallbackManager([recorder])
+    sent = 4 if overflow == "block" else 10  # block: never more than the queue holds, so no wait
+    for i in range(sent):
+        manager.emit(LLMStartEvent(model=f"m{i}"))
+    with caplog.at_level(logging.WARNING, logger="llmhooks"):
+        recorder.close(timeout=0.2)
+    assert "not written" in caplog.text
+    gate.set()  # the stuck write goes on: it and the rest arrive after close(), and are refused
+    queue = recorder._llmhooks_queue  # type: ignore[attr-defined]
+    assert _wait_until(lambda: queue.undelivered() == 0)
+    assert recorder.recorded == 0 and (tmp_path / "stuck.jsonl").read_text() == ""
+    assert recorder.dropped == sent
+    manager.emit(LLMStartEvent(model="late"))  # after close: counted once more
+    assert _wait_until(lambda: queue.undelivered() == 0)
+    assert recorder.dropped == sent + 1
+
+
+def test_replay_arguments_of_the_wrong_kind_are_named(tmp_path: Path) -> None:
+    """``replay(path, 5)`` and ``replay(5, [])`` say what they take, not "'int' is not iterable"."""
+    path = tmp_path / "r.jsonl"
+    EventRecorder(path).close()
+    with pytest.raises(
+        TypeError, match=r"callbacks must be a handler, a list of handlers or a CallbackManager, got 5"
+    ):
+        replay(path, 5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"path must be a file path \(str or os.PathLike\), got 5 \(int\)"):
+        replay(5, [])  # type: ignore[arg-type]

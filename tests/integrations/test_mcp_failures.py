@@ -47,6 +47,29 @@ async def test_command_that_does_not_exist_gives_clear_error_and_disconnect() ->
     assert not client.is_connected("ghost")
 
 
+async def test_start_error_quoting_an_api_key_never_shows_it(caplog: pytest.LogCaptureFixture) -> None:
+    """The command line in a start error has its --api-key replaced: in str(), args, reason,
+    the events and the log, for the server that failed and the summary error alike."""
+    import json
+    import logging
+
+    secret = "sk-live-4f9a8b7c6d5e4f3a2b1c0d9e"
+    rec = RecordingCallbacks()
+    config = {"name": "keyed", "command": "/no/such/mcp-server", "args": ["--api-key", secret, "--x"]}
+    client = MCPClient([config], callbacks=rec)
+    with caplog.at_level(logging.DEBUG), pytest.raises(MCPConnectionError) as info:
+        await client.connect()
+    err = info.value
+    assert "/no/such/mcp-server --api-key" in str(err)  # still says what could not start
+    seen = [str(err), repr(err.args), str(getattr(err, "reason", "")), caplog.text]
+    for link in (err.__cause__, err.__context__):
+        if link is not None:
+            seen += [str(link), repr(link.args), str(getattr(link, "reason", ""))]
+    seen += [json.dumps(e.to_dict(), default=str) for e in rec.events]
+    seen.append(str(disconnects(rec)))
+    assert [text for text in seen if secret in text] == []
+
+
 async def test_server_that_exits_at_once_and_one_that_prints_garbage() -> None:
     """A server that exits or writes non-JSON during the handshake fails with the reason."""
     rec = RecordingCallbacks()

@@ -11,6 +11,7 @@ import pytest
 from openai.lib.streaming.chat import ChatCompletionStreamManager
 from openai.types.chat import ChatCompletion
 from openai.types.responses import Response
+from tests._raised import araised, raised
 from tests.llm._wire import FastWireServer
 from tests.servers.llm_wire import Reply, ToolCall
 
@@ -157,23 +158,26 @@ def test_streamed_tool_call(llm_server: FastWireServer, rec: RecordingCallbacks)
 
 
 def test_error_is_the_sdk_exception(llm_server: FastWireServer, rec: RecordingCallbacks) -> None:
-    """A 429 raises ``openai.RateLimitError`` as is; the error event says 429, recoverable."""
+    """A 429 raises the SDK's own exception as is; the error event says 429, recoverable."""
     llm_server.fail(429, retry_after=0)
-    with pytest.raises(openai.RateLimitError) as info:
-        client(llm_server, rec).chat.completions.create(model="m", messages=MSGS, stream=True)
+    caught = raised(
+        lambda: client(llm_server, rec).chat.completions.create(model="m", messages=MSGS, stream=True)
+    )
     error = rec.events[-1]
-    assert isinstance(error, LLMErrorEvent) and error.error is info.value
+    assert isinstance(error, LLMErrorEvent) and error.error is caught
     assert (error.error_code, error.is_recoverable) == ("429", True)
     rec.assert_terminated()
 
 
 def test_cut_stream_error(llm_server: FastWireServer, rec: RecordingCallbacks) -> None:
-    """A stream cut mid-way raises ``APIConnectionError``; tokens so far, then a recoverable error."""
+    """A stream cut mid-way raises the SDK's error; tokens so far, then a recoverable error."""
     llm_server.cut_stream(after_chunks=3, reply=Reply("a b c d"))
-    with pytest.raises(openai.APIConnectionError):
-        list(client(llm_server, rec).chat.completions.create(model="m", messages=MSGS, stream=True))
+    caught = raised(
+        lambda: list(client(llm_server, rec).chat.completions.create(model="m", messages=MSGS, stream=True))
+    )
     assert rec.types() == ["llm.start", "llm.token", "llm.token", "llm.error"]
     assert rec.events[-1].is_recoverable is True  # type: ignore[attr-defined]
+    assert rec.events[-1].error is caught  # type: ignore[attr-defined]
 
 
 async def test_async_errors(llm_server: FastWireServer, rec: RecordingCallbacks) -> None:
@@ -181,17 +185,20 @@ async def test_async_errors(llm_server: FastWireServer, rec: RecordingCallbacks)
     llm_server.fail(500)
     llm_server.cut_stream(after_chunks=2, reply=Reply("a b c"))
     oa = aclient(llm_server, rec)
-    with pytest.raises(openai.InternalServerError):
-        await oa.chat.completions.create(model="m", messages=MSGS)
+    failed = await araised(lambda: oa.chat.completions.create(model="m", messages=MSGS))
     stream = await oa.chat.completions.create(model="m", messages=MSGS, stream=True)
-    with pytest.raises(openai.APIConnectionError):
+
+    async def consume() -> None:
         async for _ in stream:
             pass
+
+    cut = await araised(consume)
     errors = rec.of_type(LLMErrorEvent)
-    assert [(e.error_type, e.is_recoverable) for e in errors] == [
-        ("InternalServerError", True),
-        ("APIConnectionError", True),
+    assert [(e.error, e.error_type, e.is_recoverable) for e in errors] == [
+        (failed, type(failed).__name__, True),
+        (cut, type(cut).__name__, True),
     ]
+    assert errors[0].error_code == "500"
     rec.assert_terminated()
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import anthropic
 import openai
 import pytest
+from tests._raised import raised
 from tests.llm._wire import FastWireServer
 
 from llmhooks import (
@@ -289,9 +290,9 @@ def test_failed_call_fails_both_runs(llm_server: FastWireServer, rec: RecordingC
     client = instrument_openai(
         openai.OpenAI(base_url=llm_server.openai_base_url, api_key="k", max_retries=0), callbacks=rec
     )
-    with pytest.raises(openai.APIStatusError):
-        client.chat.completions.create(model="gpt-4o", messages=chat_messages())  # type: ignore[arg-type]
+    caught = raised(lambda: client.chat.completions.create(model="gpt-4o", messages=chat_messages()))  # type: ignore[arg-type]
     assert rec.types() == ["llm.start", "vlm.inference_start", "vlm.error", "llm.error"]
+    assert rec.of_type(LLMErrorEvent)[0].error is caught
     [vlm], [llm] = rec.of_type(VLMErrorEvent), rec.of_type(LLMErrorEvent)
     assert (vlm.error_code, vlm.is_recoverable, vlm.error_type) == (
         llm.error_code,

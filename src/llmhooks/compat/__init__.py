@@ -12,10 +12,12 @@ from __future__ import annotations
 from llmhooks.compat.dict_style import CompositeCallbackHandler, CustomAsyncCallbackHandler
 from llmhooks.compat.keyword import KeywordCallbacks, KeywordResponse
 from llmhooks.compat.redis_tokens import *  # noqa: F403 - seed 002's Redis token accounting (its own __all__)
+from llmhooks.compat.redis_tokens import __all__ as _redis_tokens_all
 
 __all__ = [
     "CompositeCallbackHandler",
     "CustomAsyncCallbackHandler",
     "KeywordCallbacks",
     "KeywordResponse",
+    *_redis_tokens_all,  # what seed 002's examples import: RedisTokenCallbackHandler...
 ]

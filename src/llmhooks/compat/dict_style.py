@@ -10,7 +10,8 @@
 one user message). ``response`` always has every key seed 002 documents:
 ``content`` (str), ``tokens_used`` (int: total tokens, 0 when none were reported),
 ``prompt_tokens``, ``completion_tokens``, ``provider``, ``model``,
-``response_time`` (seconds) and ``cost_estimate`` (USD), each None when unknown,
+``response_time`` (seconds) and ``cost_estimate`` (USD: the event's cost, else priced from
+its tokens with ``genai-prices``, as ``CostTracker`` would), each None when unknown,
 plus ``finish_reason``. Keywords:
 ``provider``, ``model``, ``temperature``, ``max_tokens`` (start), ``run_id``,
 ``trace_id``, ``user_id``, ``duration_ms``, ``event``... (see ``compat._adapt``).
@@ -27,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from llmhooks.compat._adapt import Style, Translation, common_kwargs, install
+from llmhooks.compat._cost import known_cost
 from llmhooks.core.callbacks import Callbacks
 from llmhooks.core.manager import CallbackManager
 from llmhooks.errors import Abort
@@ -79,7 +81,7 @@ def _end(e: LLMEndEvent) -> tuple[tuple[Any, ...], dict[str, Any]]:
         "provider": e.provider,
         "model": e.model,
         "response_time": None if e.latency_ms is None else e.latency_ms / 1000.0,
-        "cost_estimate": e.cost,
+        "cost_estimate": known_cost(e),  # priced here when no CostTracker ran first
         "finish_reason": e.finish_reason,
     }
     kw = common_kwargs(e)

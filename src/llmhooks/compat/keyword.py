@@ -15,6 +15,12 @@ Every call gets, as keywords, ``provider``, ``model`` (LLM events),
 ``user_id``, ``tags``, ``metadata``, ``timestamp`` and ``event`` (the typed
 event), plus what each method lists below. ``duration_ms`` is the latency.
 
+``cost`` (a keyword of ``on_llm_end``, and ``response.cost``) is the call's price in USD even
+with no ``CostTracker`` registered: the event's own cost when it has one (a tracker before
+the handler sets it), else the call priced here from its tokens with ``genai-prices`` (when
+installed), else 0.0 (a model in no table, or no usage reported; logged once per model), so
+the seed's ``kwargs.get("cost", 0)`` always adds a number.
+
 As in ai-infra, an exception raised by a keyword handler reaches the caller
 (``raise_errors = True``): that is how the seed's cost limiter stops spending.
 Set ``raise_errors = False`` on a class to have its failures isolated and logged.
@@ -32,6 +38,7 @@ import threading
 from typing import Any, ClassVar
 
 from llmhooks.compat._adapt import Style, Translation, common_kwargs, install, render_prompt
+from llmhooks.compat._cost import known_cost
 from llmhooks.core.callbacks import Callbacks
 from llmhooks.errors import InvalidHandlerError
 from llmhooks.events import (
@@ -128,7 +135,13 @@ def _llm_start(e: LLMStartEvent) -> tuple[tuple[Any, ...], dict[str, Any]]:
     return (render_prompt(e.prompt, e.messages),), kw
 
 
-def _response(e: LLMEndEvent) -> KeywordResponse:
+def call_cost(e: LLMEndEvent) -> float:
+    """What the call ``e`` ends cost (USD), 0.0 when unknown (see ``compat._cost``)."""
+    cost = known_cost(e)
+    return 0.0 if cost is None else cost
+
+
+def _response(e: LLMEndEvent, cost: float | None = None) -> KeywordResponse:
     raw = e.response
     text = raw if isinstance(raw, str) else ("" if raw is None else str(getattr(raw, "text", raw)))
     r = KeywordResponse(text)
@@ -136,7 +149,7 @@ def _response(e: LLMEndEvent) -> KeywordResponse:
     r.input_tokens = e.input_tokens
     r.output_tokens = e.output_tokens
     r.total_tokens = e.total_tokens
-    r.cost = e.cost or 0.0
+    r.cost = call_cost(e) if cost is None else cost
     r.provider = e.provider
     r.model = e.model
     r.finish_reason = e.finish_reason
@@ -149,6 +162,7 @@ def _response(e: LLMEndEvent) -> KeywordResponse:
 
 def _llm_end(e: LLMEndEvent) -> tuple[tuple[Any, ...], dict[str, Any]]:
     kw = common_kwargs(e)
+    cost = call_cost(e)
     kw.update(
         provider=e.provider,
         model=e.model,
@@ -159,7 +173,7 @@ def _llm_end(e: LLMEndEvent) -> tuple[tuple[Any, ...], dict[str, Any]]:
         prompt_tokens=e.input_tokens,
         completion_tokens=e.output_tokens,
         cached_input_tokens=e.cached_input_tokens,
-        cost=e.cost or 0.0,
+        cost=cost,
         duration_ms=e.latency_ms,
         latency_ms=e.latency_ms,
         time_to_first_token_ms=e.time_to_first_token_ms,
@@ -167,7 +181,7 @@ def _llm_end(e: LLMEndEvent) -> tuple[tuple[Any, ...], dict[str, Any]]:
         tool_calls=e.tool_calls,
         incomplete=e.incomplete,
     )
-    return (_response(e),), kw
+    return (_response(e, cost),), kw
 
 
 def _llm_error(e: LLMErrorEvent) -> tuple[tuple[Any, ...], dict[str, Any]]:

@@ -266,7 +266,31 @@ def _write_id(kwargs: dict[str, Any], kind: str) -> str | None:
 def _check_user(user_id: str, cls: str) -> str:
     if not user_id:
         raise ValueError(f"user_id must be provided for {cls}")
+    if not isinstance(user_id, str):
+        raise TypeError(
+            f"user_id must be a string (the user's id), got {user_id!r} ({type(user_id).__name__})"
+        )
     return user_id
+
+
+def _check_cycle(cycle_start_date: str | None) -> str | None:
+    """``cycle_start_date`` as given if it is None or a ``"YYYY-MM-DD"`` date, as seed 002 writes it."""
+    if cycle_start_date is None:
+        return None
+    import datetime
+
+    try:
+        ok = isinstance(cycle_start_date, str) and len(cycle_start_date) == 10
+        if ok:
+            datetime.date.fromisoformat(cycle_start_date)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(
+            "cycle_start_date must be None (the current month) or a date 'YYYY-MM-DD', "
+            f"got {cycle_start_date!r} ({type(cycle_start_date).__name__})"
+        )
+    return cycle_start_date
 
 
 class RedisTokenCallbackHandler(CustomAsyncCallbackHandler):
@@ -282,7 +306,7 @@ class RedisTokenCallbackHandler(CustomAsyncCallbackHandler):
 
     def __init__(self, user_id: str, cycle_start_date: str | None = None) -> None:
         self.user_id = _check_user(user_id, "RedisTokenCallbackHandler")
-        self.cycle_start_date = cycle_start_date
+        self.cycle_start_date = _check_cycle(cycle_start_date)
 
     async def on_llm_start(self, messages: list[dict[str, Any]], **kwargs: Any) -> None:  # type: ignore[override]
         logger.info(
@@ -324,7 +348,7 @@ class DetailedRedisTokenCallbackHandler(CustomAsyncCallbackHandler):
 
     def __init__(self, user_id: str, cycle_start_date: str | None = None) -> None:
         self.user_id = _check_user(user_id, "DetailedRedisTokenCallbackHandler")
-        self.cycle_start_date = cycle_start_date
+        self.cycle_start_date = _check_cycle(cycle_start_date)
         self._estimates: dict[str, int] = {}
         self._lock = threading.Lock()
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from llmhooks.events import LLMStartEvent
+from llmhooks.handlers._values import MAX_TOKENS, wanted_tokens
 
 __all__ = ["CHARS_PER_TOKEN", "estimate_prompt_tokens", "requested_max_tokens"]
 
@@ -48,14 +49,25 @@ def estimate_prompt_tokens(event: LLMStartEvent) -> int:
     return -(-chars // CHARS_PER_TOKEN) + _PER_MESSAGE * len(messages)
 
 
-def requested_max_tokens(event: LLMStartEvent) -> int | None:
-    """The output-token cap the call asked for (``max_tokens`` or its aliases in ``params``)."""
-    if event.max_tokens is not None:
-        return event.max_tokens
+def requested_max_tokens(event: LLMStartEvent, owner: Any) -> int | None:
+    """The output-token cap the call asked for (``max_tokens`` or its aliases in ``params``).
+
+    Read with ``wanted_tokens``: ``"10"`` is 10, a huge cap is capped, an unreadable one is
+    ignored with a warning naming ``owner`` (the handler estimating), so the default applies.
+    """
+    value = event.max_tokens
+    if value is not None:
+        if value.__class__ is int and 0 <= value <= MAX_TOKENS:
+            return value
+        got = wanted_tokens(value, owner, "max_tokens")
+        if got is not None:
+            return got
     params = event.params
     if params:
         for key in _MAX_TOKEN_KEYS:
             value = params.get(key)
-            if isinstance(value, int) and not isinstance(value, bool):
-                return value
+            if value is not None:
+                got = wanted_tokens(value, owner, key)
+                if got is not None:
+                    return got
     return None

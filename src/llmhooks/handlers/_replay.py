@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -73,6 +73,10 @@ def read_events(path: str | os.PathLike[str], *, result: ReplayResult | None = N
     Raises:
         OSError: the file cannot be opened.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"path must be a file path (str or os.PathLike), got {path!r} ({type(path).__name__})"
+        )
     p = Path(path)
     counts = result if result is not None else ReplayResult()
     try:
@@ -158,6 +162,11 @@ def _manager(callbacks: Callbacks | Sequence[Callbacks]) -> CallbackManager:
         return callbacks
     if isinstance(callbacks, Callbacks):
         return CallbackManager([callbacks])
+    if isinstance(callbacks, (str, bytes, Mapping)) or not isinstance(callbacks, Iterable):
+        raise TypeError(
+            "callbacks must be a handler, a list of handlers or a CallbackManager, "
+            f"got {callbacks!r} ({type(callbacks).__name__})"
+        )
     return CallbackManager(list(callbacks))
 
 

@@ -35,7 +35,7 @@ from llmhooks.errors import BudgetExceeded
 from llmhooks.events import LLMEndEvent, LLMErrorEvent, LLMStartEvent, LLMTokenEvent
 from llmhooks.handlers._estimate import CHARS_PER_TOKEN, estimate_prompt_tokens, requested_max_tokens
 from llmhooks.handlers._pricing import Price, Pricer, genai_prices_available, missing_prices_error
-from llmhooks.handlers._values import audio_usage, count, usage, usd
+from llmhooks.handlers._values import MAX_USD, audio_usage, count, usage, usd
 
 __all__ = ["CostLimiter"]
 
@@ -43,7 +43,6 @@ logger = logging.getLogger("llmhooks.cost")
 
 Estimate = float | Callable[[LLMStartEvent], float | None]
 _EPS = 1e-9  # USD: float sums of exact cents (0.01 * 10) must still fit a 0.10 budget
-_INF = float("inf")
 
 
 def _limit(name: str, value: Any) -> float | None:
@@ -145,7 +144,7 @@ class CostLimiter(Callbacks):
                 return usd(value, self, "estimate")
         if self.pricer is None:
             return None
-        max_out = requested_max_tokens(event)
+        max_out = requested_max_tokens(event, self)
         cost = self.pricer.cost(
             event.provider,
             event.model,
@@ -214,7 +213,7 @@ class CostLimiter(Callbacks):
         if hold is None:
             return
         cost = event.cost
-        if cost is not None and not (cost.__class__ is float and 0.0 <= cost < _INF):
+        if cost is not None and not (cost.__class__ is float and 0.0 <= cost <= MAX_USD):
             cost = usd(cost, self, "cost")  # NaN would disable the budget for good
         if cost is None and self.pricer is not None:
             i, o, _t, c, r = usage(event, self)

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from llmhooks._validate import check_int, check_number
+from llmhooks._validate import check_int, check_methods, check_number
 from llmhooks.core.background import flush
 from llmhooks.core.callbacks import Callbacks
 from llmhooks.core.manager import CallbackManager
@@ -173,7 +173,19 @@ class Collector:
         claim_every: float = 5.0,
         flush_timeout: float = 30.0,
     ) -> None:
-        self.consumer = consumer
+        self.consumer = check_methods(
+            "consumer",
+            consumer,
+            ("read", "claim_stale", "begin", "touch", "complete", "close"),
+            "an EventConsumer (RedisStreamConsumer...)",
+        )
+        if isinstance(handlers, (str, bytes, Mapping)) or not isinstance(
+            handlers, (Iterable, CallbackManager)
+        ):
+            raise TypeError(
+                "handlers must be a list of handlers or a CallbackManager, "
+                f"got {handlers!r} ({type(handlers).__name__})"
+            )
         if isinstance(handlers, CallbackManager):
             self.batch_handlers: list[Callbacks] = []
             self.manager = handlers

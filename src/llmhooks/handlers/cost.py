@@ -35,11 +35,9 @@ from llmhooks.core.callbacks import Callbacks
 from llmhooks.events import LLMEndEvent
 from llmhooks.handlers._bounded import OTHER, bounded_row
 from llmhooks.handlers._pricing import CallCost, Price, Pricer, genai_prices_available, missing_prices_error
-from llmhooks.handlers._values import audio_usage, count, usage, usd
+from llmhooks.handlers._values import MAX_USD, audio_usage, count, usage, usd
 
 __all__ = ["CallCost", "CostTracker", "Price"]
-
-_INF = float("inf")
 
 
 def _new_model_row() -> dict[str, Any]:
@@ -96,7 +94,7 @@ class CostTracker(Callbacks):
 
     def on_llm_end(self, event: LLMEndEvent) -> None:
         cost = event.cost
-        if cost is not None and not (cost.__class__ is float and 0.0 <= cost < _INF):
+        if cost is not None and not (cost.__class__ is float and 0.0 <= cost <= MAX_USD):
             cost = usd(cost, self, "cost")
             if cost is None:  # NaN, negative...: logged, and priced here from the tokens instead
                 event.cost = None

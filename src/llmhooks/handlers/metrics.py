@@ -47,17 +47,16 @@ from llmhooks.events import (
 )
 from llmhooks.handlers._bounded import OTHER, bounded_row
 from llmhooks.handlers._percentiles import LogHistogram
-from llmhooks.handlers._values import usage, usd
+from llmhooks.handlers._values import MAX_MS, MAX_USD, usage, usd
 
 __all__ = ["OTHER", "MetricsCallbacks"]
 
-_INF = float("inf")
 _OTHER_MODEL: tuple[str | None, str | None] = (None, OTHER)
 
 
 def _ms(value: float | None) -> float | None:
-    """A latency that can be summed: finite and >= 0 (the histograms drop the others too)."""
-    return value if value is not None and 0.0 <= value < _INF else None
+    """A latency that can be summed: >= 0 and at most ``MAX_MS`` (the histograms drop the others too)."""
+    return value if value is not None and 0.0 <= value <= MAX_MS else None
 
 
 class _Model:
@@ -159,7 +158,7 @@ class MetricsCallbacks(Callbacks):
         latency = _ms(event.latency_ms)
         ttft = event.time_to_first_token_ms
         cost = event.cost
-        if cost is not None and not (cost.__class__ is float and 0.0 <= cost < _INF):
+        if cost is not None and not (cost.__class__ is float and 0.0 <= cost <= MAX_USD):
             cost = usd(cost, self, "cost")
         with self._lock:
             row = self._model(event.provider, event.model)

@@ -39,6 +39,7 @@ import sys
 import threading
 from typing import Any, TextIO
 
+from llmhooks._validate import check_bool, check_int, check_methods, check_with
 from llmhooks.core.callbacks import Callbacks
 from llmhooks.events import (
     AgentEndEvent,
@@ -150,6 +151,9 @@ class PrintCallbacks(Callbacks):
             see the module docstring).
         show_tokens: write streamed tokens inline (default True).
         width: longest preview of a payload, in characters.
+
+    Raises:
+        TypeError, ValueError: an argument of the wrong kind (``file="out.txt"``: open it first).
     """
 
     def __init__(
@@ -161,11 +165,19 @@ class PrintCallbacks(Callbacks):
         show_tokens: bool = True,
         width: int = 80,
     ) -> None:
-        self.verbose = verbose
-        self.file = file
-        self.color = color
-        self.show_tokens = show_tokens
-        self.width = width
+        self.verbose = check_bool("verbose", verbose)
+        self.file = check_methods(
+            "file",
+            file,
+            ("write",),
+            "a text stream (sys.stderr, open(path, 'w'), io.StringIO())",
+            allow_none=True,
+        )
+        self.color = check_with(
+            "color", color, lambda c: c is None or isinstance(c, bool), "True, False or None"
+        )
+        self.show_tokens = check_bool("show_tokens", show_tokens)
+        self.width: int = check_int("width", width, minimum=1)
         self._lock = threading.Lock()
         self._depth: dict[str, int] = {}
         self._streamed: set[str] = set()

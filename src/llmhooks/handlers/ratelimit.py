@@ -92,7 +92,7 @@ class RateLimiter(Callbacks):
         tpm = self.tokens_per_minute
         est = 0
         if tpm is not None:
-            max_out = requested_max_tokens(event)
+            max_out = requested_max_tokens(event, self)
             est = estimate_prompt_tokens(event) + (self.default_max_tokens if max_out is None else max_out)
         rpm = self.requests_per_minute
         period = self.period

@@ -134,7 +134,6 @@ class EventRecorder(Callbacks):
             "flush_interval", flush_interval, minimum=0, exclusive_minimum=True, allow_none=True
         )
         self.background = check_bool("background", background)
-        self._unflushed = 0
         self.fsync = check_bool("fsync", fsync)
         self.recorded = 0
         self._late = 0  # events received after close()
@@ -205,29 +204,37 @@ class EventRecorder(Callbacks):
 
     @property
     def dropped(self) -> int:
-        """Events not written: received after ``close()``, or discarded by a full queue (never,
-        with the default ``background_overflow = "block"``), or still queued when a flush gave up."""
+        """Events lost, each counted once: discarded by a full background queue (never with the
+        default ``background_overflow = "block"``), received after ``close()``, or still queued
+        when ``close()`` gave up waiting (those are refused when they arrive, and counted then
+        no more). Events merely queued while the recorder is open are not lost: ``flush``
+        says whether they were written in time."""
         from llmhooks.core.stats import stats_for
 
-        return self._late + stats_for(self).dropped + self._unflushed
+        lost = self._late + stats_for(self).dropped
+        worker = getattr(self, "_llmhooks_queue", None) if self._closed else None
+        if worker is not None:
+            # still queued after close: each is refused (and counted in _late) when it arrives;
+            # undelivered() stops counting it as soon as the write of the one before returned
+            lost += worker.undelivered()
+        return lost
 
     def flush(self, timeout: float | None = 10.0) -> bool:
         """Write out everything recorded so far (waits for its background queue if used).
 
         Returns:
             True if every event handed to the recorder is written; False if its background
-            queue did not drain within ``timeout`` (the events still queued are counted in
-            ``dropped`` until they are written, and a warning says how many).
+            queue did not drain within ``timeout`` (a warning says how many are still queued;
+            they are written later, unless ``close()`` comes first).
         """
         done = True
         worker = getattr(self, "_llmhooks_queue", None) if self.background else None
         if worker is not None:
             done = worker.flush(timeout)
-            self._unflushed = worker.pending if not done else 0
             if not done:
                 logger.warning(
                     "llmhooks EventRecorder(%s): %d event(s) still queued after %ss",
-                    self.path, self._unflushed, timeout,
+                    self.path, worker.undelivered(), timeout,
                 )  # fmt: skip
         with self._lock:
             if not self._closed:
@@ -251,11 +258,16 @@ class EventRecorder(Callbacks):
         finally:
             self._lock.release()
 
-    def close(self) -> None:
-        """Flush and close the file; later events are counted in ``dropped``. Idempotent."""
+    def close(self, timeout: float | None = 10.0) -> None:
+        """Flush (waiting up to ``timeout`` seconds for the background queue) and close the file.
+
+        Events lost by then (see ``dropped``) are logged as a WARNING with their number; events
+        that arrive later are refused and counted in ``dropped``. Idempotent.
+        """
         if self._closed:
             return
-        self.flush()
+        check_number("timeout", timeout, minimum=0, allow_none=True)
+        self.flush(timeout)
         with self._lock:
             if self._closed:
                 return
@@ -265,6 +277,13 @@ class EventRecorder(Callbacks):
             if self._db is not None:
                 self._db.close()
         _cadence.untrack(self)
+        lost = self.dropped
+        if lost:
+            logger.warning(
+                "llmhooks EventRecorder(%s): %d event(s) not written (discarded by a full queue, or "
+                "still queued when close() gave up after %ss); see recorder.dropped",
+                self.path, lost, timeout,
+            )  # fmt: skip
 
     def __enter__(self) -> EventRecorder:
         return self

@@ -33,7 +33,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal, Protocol
 
-from llmhooks._validate import check_choice, check_int, check_number
+from llmhooks._validate import check_choice, check_int, check_names, check_number
 from llmhooks.core.callbacks import Callbacks
 from llmhooks.events import Event
 from llmhooks.handlers._backoff import retry
@@ -120,7 +120,8 @@ class EventShipper(Callbacks):
         if not callable(getattr(exporter, "export", None)):
             raise TypeError(f"exporter must have an export(payloads) method, got {exporter!r}")
         self.exporter = exporter
-        self.types = None if types is None else frozenset(types)
+        named = check_names("types", types, allow_none=True)
+        self.types = None if named is None else frozenset(named)
         self.retry_for = float(check_number("retry_for", retry_for, minimum=0))
         self.background_queue_size = check_int("queue_size", queue_size, minimum=1)
         self.background_overflow = check_choice("overflow", overflow, ("drop_oldest", "drop_newest", "block"))

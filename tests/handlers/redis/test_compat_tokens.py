@@ -184,3 +184,23 @@ def test_empty_user_is_refused_and_redis_failures_never_break_the_call(
     with caplog.at_level(logging.ERROR, logger="llmhooks.compat"):
         assert LLM(provider="offline").chat("hi", callbacks=[create_token_callback("u")]).text
     assert "Failed to record token usage for user 'u'" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "message"),
+    [
+        ((5,), TypeError, r"user_id must be a string \(the user's id\), got 5 \(int\)"),
+        (("u", "jan"), ValueError, r"cycle_start_date must be None .* 'YYYY-MM-DD', got 'jan' \(str\)"),
+        (("u", "2024-13-01"), ValueError, r"cycle_start_date must be .*got '2024-13-01'"),
+        (("u", 20240101), ValueError, r"cycle_start_date must be .*got 20240101 \(int\)"),
+    ],
+)
+def test_seed_handlers_check_their_arguments_when_built(
+    args: tuple[object, ...], error: type, message: str
+) -> None:
+    """A user id that is no string, a cycle that is no date: refused when built, not on the first write."""
+    for cls in (RedisTokenCallbackHandler, DetailedRedisTokenCallbackHandler):
+        with pytest.raises(error, match=message):
+            cls(*args)
+    with pytest.raises(error, match=message):
+        create_token_callback(*args)  # type: ignore[arg-type]

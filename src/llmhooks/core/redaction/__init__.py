@@ -38,6 +38,7 @@ from typing import Any
 from llmhooks.core.redaction._blank import CONTENT_FIELDS, blank
 from llmhooks.core.redaction._redactor import REDACTED, Redactor
 from llmhooks.core.redaction._walk import _flat_dicts
+from llmhooks.errors import install_message_filter
 from llmhooks.events.base import Event
 
 __all__ = [
@@ -134,6 +135,9 @@ def redact_value(value: Any) -> Any:
 def redact_text(text: str) -> str:
     """Return ``text`` with secret-shaped parts replaced."""
     return _active.text(text)
+
+
+install_message_filter(redact_text)  # the MCP client's errors quote command lines: see llmhooks.errors
 
 
 def redact_payload(name: str, value: Any) -> Any:

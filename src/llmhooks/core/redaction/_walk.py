@@ -131,6 +131,15 @@ def _nested_clean(r: Redactor, value: Any) -> bool:
     return True
 
 
+def _field_kinds(walk: Walk, cls: type) -> tuple[Any, ...] | None:
+    """Per field of a namedtuple class, False, True or WEAK as for a key; None for other sequences."""
+    names = getattr(cls, "_fields", None) if issubclass(cls, tuple) else None
+    if type(names) is not tuple:
+        return None
+    kinds = tuple(walk.key_kind(n) if type(n) is str else False for n in names)
+    return kinds if any(k is not False for k in kinds) else None
+
+
 class Walk:
     """The state of one pass: results by id, budgets, and whether a cycle was met."""
 
@@ -316,12 +325,18 @@ class Walk:
         small, min_len = self.small, self.min_len
         below = depth + 1
         pair_kind: Any = False
-        if len(seq) == 2:  # ("Authorization", "Bearer ..."): header lists, httpx's raw headers
+        # a namedtuple's fields have names: Cred(user, password) is tested as {"password": ...}
+        kinds = _field_kinds(self, type(seq)) if type(seq) is not list and type(seq) is not tuple else None
+        if (
+            kinds is None and len(seq) == 2
+        ):  # ("Authorization", "Bearer ..."): header lists, httpx's raw headers
             first = seq[0]
             if (type(first) is str or type(first) is bytes) and len(first) <= _PAIR_KEY_MAX:
                 pair_kind = self.key_kind(first)
         for i, v in enumerate(seq):
-            if i == 1 and pair_kind is not False:
+            if kinds is not None and i < len(kinds) and kinds[i] is not False:
+                new = self.secret(v, kinds[i], depth)
+            elif i == 1 and pair_kind is not False:
                 new = self.secret(v, pair_kind, depth)
             else:
                 t = type(v)

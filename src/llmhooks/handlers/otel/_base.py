@@ -11,7 +11,7 @@ from opentelemetry import metrics, trace
 from opentelemetry._logs import Logger, LoggerProvider
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
-from llmhooks._validate import check_bool, check_choice
+from llmhooks._validate import check_bool, check_choice, check_methods
 from llmhooks.core import add_run_scope, remove_run_scope
 from llmhooks.core.callbacks import Callbacks
 from llmhooks.events import Event
@@ -92,9 +92,27 @@ class SpanHandler(Callbacks):
         capture_user_id: bool = False,
         end_only: bool = False,
     ) -> None:
-        self._tracer_provider = tracer_provider
-        self._meter_provider = meter_provider
-        self._logger_provider = logger_provider
+        self._tracer_provider = check_methods(
+            "tracer_provider",
+            tracer_provider,
+            ("get_tracer",),
+            "an OpenTelemetry TracerProvider",
+            allow_none=True,
+        )
+        self._meter_provider = check_methods(
+            "meter_provider",
+            meter_provider,
+            ("get_meter",),
+            "an OpenTelemetry MeterProvider",
+            allow_none=True,
+        )
+        self._logger_provider = check_methods(
+            "logger_provider",
+            logger_provider,
+            ("get_logger",),
+            "an OpenTelemetry LoggerProvider",
+            allow_none=True,
+        )
         mode = capture_mode(capture_content)
         self.capture_content = mode
         self._content_span = mode in (C.CAPTURE_SPAN, C.CAPTURE_BOTH)

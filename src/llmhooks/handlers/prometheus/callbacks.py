@@ -28,7 +28,7 @@ except ImportError:  # pragma: no cover - depends on the environment
         "PrometheusCallbacks needs 'prometheus-client': pip install 'llmhooks[prometheus]'"
     ) from None
 
-from llmhooks._validate import check_bool, check_int, check_number, check_with
+from llmhooks._validate import check_bool, check_int, check_methods, check_names, check_number, check_with
 from llmhooks.core import CallbackManager
 from llmhooks.core.callbacks import Callbacks
 from llmhooks.events import (
@@ -44,6 +44,7 @@ from llmhooks.events import (
     ToolEndEvent,
     ToolErrorEvent,
 )
+from llmhooks.handlers._values import MAX_MS, count, usd
 from llmhooks.handlers.prometheus._health import HealthCollector, HealthSync
 from llmhooks.handlers.prometheus._labels import Bounded
 
@@ -95,6 +96,13 @@ def _buckets(name: str, value: Any) -> tuple[float, ...]:
     return out
 
 
+def _seconds(ms: Any) -> float | None:
+    """A latency in ms as seconds for a histogram, or None if it is no real latency (NaN...)."""
+    if isinstance(ms, (int, float)) and not isinstance(ms, bool) and 0 <= ms <= MAX_MS:
+        return ms / 1000.0
+    return None
+
+
 def _outcome(event: Any) -> str:
     if getattr(event, "cancelled", False):
         return "cancelled"
@@ -142,7 +150,14 @@ class PrometheusCallbacks(Callbacks):
         check_with(
             "namespace", namespace, lambda n: isinstance(n, str) and bool(_NAME.match(n)), "a metric name"
         )
-        extra = tuple(labels)
+        extra = check_names("labels", labels)
+        check_methods(
+            "registry",
+            registry,
+            ("register", "unregister"),
+            "a prometheus_client CollectorRegistry",
+            allow_none=True,
+        )
         for label in extra:
             check_with(
                 "labels",
@@ -315,15 +330,17 @@ class PrometheusCallbacks(Callbacks):
         outcome = "incomplete" if event.incomplete else "success"
         self._child(self.llm_requests, provider, model, outcome, *extra).inc()
         for kind, field in _TOKEN_KINDS:
-            n = getattr(event, field)
+            n = count(getattr(event, field), self, field)  # NaN, 1e300, "12": never in a counter
             if n:
                 self._child(self.llm_tokens, provider, model, kind, *extra).inc(n)
-        if event.cost:
-            self._child(self.llm_cost, provider, model, *extra).inc(event.cost)
-        if event.latency_ms is not None:
-            self._child(self.llm_duration, provider, model).observe(event.latency_ms / 1000.0)
-        if event.time_to_first_token_ms is not None:
-            self._child(self.llm_ttft, provider, model).observe(event.time_to_first_token_ms / 1000.0)
+        cost = usd(event.cost, self, "cost")
+        if cost:
+            self._child(self.llm_cost, provider, model, *extra).inc(cost)
+        latency, ttft = _seconds(event.latency_ms), _seconds(event.time_to_first_token_ms)
+        if latency is not None:
+            self._child(self.llm_duration, provider, model).observe(latency)
+        if ttft is not None:
+            self._child(self.llm_ttft, provider, model).observe(ttft)
 
     def on_llm_error(self, event: LLMErrorEvent) -> None:
         label = self._label
@@ -340,15 +357,17 @@ class PrometheusCallbacks(Callbacks):
         server = self._label("server", event.server_name) if event.server_name else ""
         outcome = "success" if event.success else "error"
         self._child(self.tool_calls, tool, server, outcome).inc()
-        if event.latency_ms is not None:
-            self._child(self.tool_duration, tool, server).observe(event.latency_ms / 1000.0)
+        seconds = _seconds(event.latency_ms)
+        if seconds is not None:
+            self._child(self.tool_duration, tool, server).observe(seconds)
 
     def on_tool_error(self, event: ToolErrorEvent) -> None:
         tool = self._label("tool", event.tool_name)
         server = self._label("server", event.server_name) if event.server_name else ""
         self._child(self.tool_calls, tool, server, _outcome(event)).inc()
-        if event.latency_ms is not None:
-            self._child(self.tool_duration, tool, server).observe(event.latency_ms / 1000.0)
+        seconds = _seconds(event.latency_ms)
+        if seconds is not None:
+            self._child(self.tool_duration, tool, server).observe(seconds)
 
     # -- MCP sessions --------------------------------------------------------------------------
 
@@ -375,28 +394,32 @@ class PrometheusCallbacks(Callbacks):
     def on_graph_node_end(self, event: GraphNodeEndEvent) -> None:
         node = self._label("node", event.node_id)
         self._child(self.node_runs, node, "incomplete" if event.incomplete else "success").inc()
-        if event.latency_ms is not None:
-            self._child(self.node_duration, node).observe(event.latency_ms / 1000.0)
+        seconds = _seconds(event.latency_ms)
+        if seconds is not None:
+            self._child(self.node_duration, node).observe(seconds)
 
     def on_graph_node_error(self, event: GraphNodeErrorEvent) -> None:
         node = self._label("node", event.node_id)
         self._child(self.node_runs, node, _outcome(event)).inc()
-        if event.latency_ms is not None:
-            self._child(self.node_duration, node).observe(event.latency_ms / 1000.0)
+        seconds = _seconds(event.latency_ms)
+        if seconds is not None:
+            self._child(self.node_duration, node).observe(seconds)
 
     def on_agent_end(self, event: AgentEndEvent) -> None:
         agent = self._label("agent", event.agent_name)
         self._child(self.agent_runs, agent, "success").inc()
         if event.steps:
             self._child(self.agent_steps, agent).inc(event.steps)
-        if event.latency_ms is not None:
-            self._child(self.agent_duration, agent).observe(event.latency_ms / 1000.0)
+        seconds = _seconds(event.latency_ms)
+        if seconds is not None:
+            self._child(self.agent_duration, agent).observe(seconds)
 
     def on_agent_error(self, event: AgentErrorEvent) -> None:
         agent = self._label("agent", event.agent_name)
         self._child(self.agent_runs, agent, _outcome(event)).inc()
-        if event.latency_ms is not None:
-            self._child(self.agent_duration, agent).observe(event.latency_ms / 1000.0)
+        seconds = _seconds(event.latency_ms)
+        if seconds is not None:
+            self._child(self.agent_duration, agent).observe(seconds)
 
     # -- lifecycle -------------------------------------------------------------------------------
 

@@ -196,7 +196,7 @@ class RedisCostLimiter(Callbacks):
                 return float(value)
         if self.pricer is None:
             return None
-        max_out = requested_max_tokens(event)
+        max_out = requested_max_tokens(event, self)
         cost = self.pricer.cost(
             event.provider,
             event.model,

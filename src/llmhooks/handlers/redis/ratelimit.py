@@ -202,7 +202,7 @@ class RedisRateLimiter(Callbacks):
     def _args(self, event: LLMStartEvent) -> list[Any]:
         estimate = 0
         if self.tokens_per_minute is not None:
-            max_out = requested_max_tokens(event)
+            max_out = requested_max_tokens(event, self)
             estimate = estimate_prompt_tokens(event) + (
                 self.default_max_tokens if max_out is None else max_out
             )
