@@ -144,20 +144,29 @@ class EventShipper(Callbacks):
 
     def on_batch(self, events: Sequence[Event]) -> None:
         """Encode and export a batch, retrying while the exporter is away."""
-        types = self.types
-        payloads = [encode_event(e) for e in events if types is None or e.type in types]
+        payloads = self._encode(events)
         if payloads:
             self.send(payloads)
+
+    def write_batch(self, events: Sequence[Event]) -> int:
+        """Export a batch, raising the exporter's error if it could not (the caller keeps it).
+
+        What a ``Collector`` forwarding events calls: it acknowledges their entries only
+        once this returned. Returns the events exported.
+        """
+        payloads = self._encode(events)
+        if payloads:
+            self._export(payloads)
+        return len(payloads)
+
+    def _encode(self, events: Sequence[Event]) -> list[str]:
+        types = self.types
+        return [encode_event(e) for e in events if types is None or e.type in types]
 
     def send(self, payloads: Sequence[str]) -> bool:
         """Export already encoded events with retries; False if they were given up."""
         try:
-            retry(
-                lambda: self.exporter.export(payloads),
-                retryable=self._retryable,
-                retry_for=self.retry_for,
-                on_retry=self._on_retry,
-            )
+            self._export(payloads)
         except self._retryable as exc:
             with self._lock:
                 self._stats["failed"] += len(payloads)
@@ -173,13 +182,21 @@ class EventShipper(Callbacks):
                     exc,
                 )
             return False
+        return True
+
+    def _export(self, payloads: Sequence[str]) -> None:
+        retry(
+            lambda: self.exporter.export(payloads),
+            retryable=self._retryable,
+            retry_for=self.retry_for,
+            on_retry=self._on_retry,
+        )
         with self._lock:
             self._stats["shipped"] += len(payloads)
             self._stats["batches"] += 1
         if self._failing:
             self._failing = False
             logger.warning("EventShipper: %r delivers again", self.exporter)
-        return True
 
     def _on_retry(self, exc: BaseException) -> None:
         with self._lock:

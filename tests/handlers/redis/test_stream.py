@@ -18,7 +18,7 @@ from tests.handlers.redis._server import RedisServer, free_port
 
 from llmhooks import LLM, Callbacks, Event, flush, run_context
 from llmhooks.handlers.collector import Collector
-from llmhooks.handlers.redis import RedisStreamConsumer, RedisStreamShipper
+from llmhooks.handlers.redis import RedisStreamConsumer, RedisStreamShipper, RedisTokenLedger
 from llmhooks.handlers.shipping import encode_event
 from llmhooks.testing import RecordingCallbacks
 
@@ -263,3 +263,37 @@ def test_collect_cli_rejects_a_bad_handler_spec(redis_url: str) -> None:
         proc = _collector(redis_url, spec)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 2 and reason in err
+
+
+def test_entries_whose_ledger_write_failed_stay_pending_until_it_succeeds(
+    redis_url: str, server: RedisServer
+) -> None:
+    """The ledger's Redis away while a collector runs: nothing is acknowledged until the ledger counted it."""
+    truth = RecordingCallbacks()
+    llm = LLM(provider="offline", callbacks=[truth, RedisStreamShipper(redis_url, stream="s")])
+    with run_context(user_id="u"):
+        for i in range(10):
+            llm.chat(f"call {i}")
+    assert flush(10)
+    server.stop()
+    ledger = RedisTokenLedger(server.url, prefix="c:", background=False, retry_for=0, timeout=0.2)
+    consumer = RedisStreamConsumer(redis_url, stream="s", group="g")
+    collector = Collector(consumer, [ledger], block=0.05)
+    stop = threading.Event()
+    reader = threading.Thread(target=collector.run, kwargs={"stop": stop})
+    reader.start()
+    try:
+        deadline = time.monotonic() + 30
+        while collector.stats.errors < 2:
+            assert time.monotonic() < deadline and reader.is_alive()
+            time.sleep(0.02)
+        assert consumer.backlog()["pending"] == 20  # read, not acknowledged: the ledger has not counted it
+        server.start()
+        while consumer.backlog()["pending"]:
+            assert time.monotonic() < deadline and reader.is_alive()
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        reader.join(30)
+    assert ledger.totals("u").calls == 10
+    assert (collector.stats.handled, collector.stats.duplicates, collector.stats.handler_errors) == (20, 0, 0)
