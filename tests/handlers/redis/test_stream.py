@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -13,10 +14,12 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import redis
 from tests.handlers.redis._server import RedisServer, free_port
 
 from llmhooks import LLM, Callbacks, Event, flush, run_context
+from llmhooks.core.stats import stats_for
 from llmhooks.handlers.collector import Collector
 from llmhooks.handlers.redis import RedisStreamConsumer, RedisStreamShipper, RedisTokenLedger
 from llmhooks.handlers.shipping import encode_event
@@ -297,3 +300,41 @@ def test_entries_whose_ledger_write_failed_stay_pending_until_it_succeeds(
         reader.join(30)
     assert ledger.totals("u").calls == 10
     assert (collector.stats.handled, collector.stats.duplicates, collector.stats.handler_errors) == (20, 0, 0)
+
+
+def test_shipper_drops_and_failures_are_counted_in_stats_and_reported_at_close(
+    server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis away and a small queue: what was dropped or given up shows in stats() and at close()."""
+    server.stop()
+    shipper = RedisStreamShipper(server.url, stream="s", timeout=0.1, retry_for=0.3, queue_size=5)
+    llm = LLM(provider="offline", callbacks=[shipper])
+    for i in range(100):
+        llm.chat(f"call {i}")
+    assert flush(30)
+    stats = shipper.stats()
+    assert stats["dropped"] > 0 and stats["failed"] > 0
+    assert stats["dropped"] + stats["failed"] == 200 and stats["shipped"] == 0 and stats["queued"] == 0
+    # one delivery engine: the core's per-handler queue, whose drops the handler's stats show too
+    assert stats_for(shipper).snapshot()["dropped"] == stats["dropped"]
+    with caplog.at_level(logging.WARNING, logger="llmhooks.ship"):
+        shipper.close()
+    assert f"{stats['dropped']} dropped (queue full)" in caplog.text
+    assert f"{stats['failed']} given up" in caplog.text
+
+
+def test_shipper_losses_are_reported_when_the_process_exits(tmp_path: Path) -> None:
+    """A worker exiting after losing events says so on stderr, without anyone calling close()."""
+    code = (
+        "from llmhooks import LLM, flush\n"
+        "from llmhooks.handlers.redis import RedisStreamShipper\n"
+        f"url = 'redis://127.0.0.1:{free_port()}/0'\n"
+        "s = RedisStreamShipper(url, timeout=0.1, retry_for=0.2, queue_size=3)\n"
+        "llm = LLM(provider='offline', callbacks=[s])\n"
+        "for i in range(20):\n"
+        "    llm.chat('hi')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path, check=True
+    )
+    assert "EventShipper" in proc.stderr and "dropped (queue full)" in proc.stderr, proc.stderr
