@@ -108,6 +108,7 @@ class CollectorStats:
     busy: int = 0
     malformed: int = 0
     claimed: int = 0
+    trimmed: int = 0
     errors: int = 0
     handler_errors: int = 0
     last_handled: float | None = None
@@ -124,6 +125,7 @@ class CollectorStats:
             "busy": self.busy,
             "malformed": self.malformed,
             "claimed": self.claimed,
+            "trimmed": self.trimmed,
             "errors": self.errors,
             "handler_errors": self.handler_errors,
             "last_handled": self.last_handled,
@@ -141,7 +143,8 @@ class CollectorStats:
         pending, behind = self.backlog.get("pending"), self.backlog.get("lag")
         return (
             f"collect[{name}]: {self.handled} events (+{rate:.0f}/s), {self.duplicates} duplicates, "
-            f"{self.malformed} malformed, {self.claimed} claimed | pending {_n(pending)}, "
+            f"{self.malformed} malformed, {self.claimed} claimed, {self.trimmed} trimmed unread "
+            f"| pending {_n(pending)}, "
             f"not yet read {_n(behind)}{e2e}"
         )
 
@@ -227,10 +230,23 @@ class Collector:
             self.stats.claimed += len(batch)
         if not batch:
             batch = self.consumer.read(self.batch_size, self.block)
+        self._count_trimmed()
         if batch:
             self._holding = _Batch(batch)
             self._finish(self._holding)
         return len(batch)
+
+    def _count_trimmed(self) -> None:
+        """Take up the consumer's count of entries trimmed before they were handled, and say so."""
+        trimmed = int(getattr(self.consumer, "trimmed", 0))
+        if trimmed > self.stats.trimmed:
+            logger.warning(
+                "collect: %d entries were trimmed from the stream before they were collected (%d in all): "
+                "their events are lost; raise the shipper's maxlen or add collectors",
+                trimmed - self.stats.trimmed,
+                trimmed,
+            )
+            self.stats.trimmed = trimmed
 
     def handle(self, batch: Sequence[Delivery]) -> None:
         """Handle the new events of ``batch``, then acknowledge all of it."""

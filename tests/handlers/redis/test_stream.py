@@ -338,3 +338,29 @@ def test_shipper_losses_are_reported_when_the_process_exits(tmp_path: Path) -> N
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path, check=True
     )
     assert "EventShipper" in proc.stderr and "dropped (queue full)" in proc.stderr, proc.stderr
+
+
+def test_entries_trimmed_before_they_were_collected_are_counted_and_reported(
+    redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """MAXLEN trims 80 entries no collector had read: the collector counts and reports exactly those."""
+    truth = RecordingCallbacks()
+    llm = LLM(provider="offline", callbacks=[truth])
+    for i in range(55):
+        llm.chat(f"call {i}")
+    payloads = [encode_event(e) for e in truth.events]
+    r = redis.Redis.from_url(redis_url)
+    consumer = RedisStreamConsumer(redis_url, stream="s", group="g")
+    for payload in payloads[:10]:
+        r.xadd("s", {"e": payload})
+    collector = Collector(consumer, [Counting()], block=0.05)
+    collector.run(idle_exit=0.3)
+    assert collector.stats.handled == 10
+    for payload in payloads[10:]:  # 100 more while no collector runs; the stream keeps the last 20
+        r.xadd("s", {"e": payload}, maxlen=20, approximate=False)
+    with caplog.at_level(logging.WARNING, logger="llmhooks.collect"):
+        collector.run(idle_exit=0.3)
+    assert (collector.stats.handled, collector.stats.trimmed) == (30, 80)
+    assert "80 entries were trimmed from the stream before they were collected" in caplog.text
+    assert collector.stats.backlog["trimmed"] == 80 and collector.stats.backlog["lag"] == 0
+    assert "80 trimmed" in collector.stats.line("c", 0.0)
