@@ -33,8 +33,8 @@ logger = logging.getLogger(__name__)
 
 
 @pytest.fixture(autouse=True)
-def _repo(redis_url: str) -> Iterator[None]:
-    configure_token_usage(RedisConnection(redis_url, timeout=5.0), prefix="seed002:")
+def _repo(redis_url: str, redis_prefix: str) -> Iterator[None]:
+    configure_token_usage(RedisConnection(redis_url, timeout=5.0), prefix=redis_prefix + "seed002:")
     yield
     configure_token_usage()
 

@@ -69,7 +69,10 @@ def test_budget_ledger_and_stream_survive_a_kill_9_and_every_part_resumes(server
     try:
         assert third.wait(30)
         server.kill()
-        time.sleep(0.3)
+        deadline = time.monotonic() + 10
+        while collector.stats.errors == 0:  # the collector noticed: restart now
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
         server.start()
         for t in workers:
             t.join(120)
@@ -86,7 +89,6 @@ def test_budget_ledger_and_stream_survive_a_kill_9_and_every_part_resumes(server
         reader.join(30)
     assert truth.counts == Counter({"llm.start": 600, "llm.end": 600})
     assert collector.stats.by_type == truth.counts and collector.stats.handled == 1200
-    assert collector.stats.errors > 0  # it did see Redis go away
     rows = ledger.listing()
     assert {r.user_id: r.calls for r in rows} == {f"u{n}": 150 for n in range(4)}
     assert all(r.input_tokens == 10 * r.calls and r.output_tokens == 3 * r.calls for r in rows)

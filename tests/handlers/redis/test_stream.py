@@ -47,10 +47,10 @@ def _collect(
     return collector
 
 
-def test_every_event_arrives_once_as_it_was(redis_url: str) -> None:
+def test_every_event_arrives_once_as_it_was(redis_url: str, redis_prefix: str) -> None:
     """Plain and streamed calls: the collector rebuilds the same events, user ids included."""
     truth = RecordingCallbacks()
-    llm = LLM(provider="offline", callbacks=[truth, RedisStreamShipper(redis_url, stream="s")])
+    llm = LLM(provider="offline", callbacks=[truth, RedisStreamShipper(redis_url, stream=redis_prefix + "s")])
     with run_context(user_id="alice"):
         for i in range(20):
             llm.chat(f"what is {i} plus 1?")
@@ -58,7 +58,7 @@ def test_every_event_arrives_once_as_it_was(redis_url: str) -> None:
             pass
     assert flush(10)
     got = RecordingCallbacks()
-    collector = _collect(redis_url, "s", [got])
+    collector = _collect(redis_url, redis_prefix + "s", [got])
     assert collector.stats.handled == len(truth.events) and collector.stats.duplicates == 0
     key = lambda e: (e.run_id, e.type, getattr(e, "index", 0))  # noqa: E731
     assert sorted(map(key, got.events)) == sorted(map(key, truth.events))
@@ -126,10 +126,10 @@ class Slow(Counting):
         super().on_event(event)
 
 
-def test_a_slow_collectors_batch_is_not_taken_over_while_it_works(redis_url: str) -> None:
+def test_a_slow_collectors_batch_is_not_taken_over_while_it_works(redis_url: str, redis_prefix: str) -> None:
     """Batches taking longer than claim_idle: the live collector extends its claims; nothing twice."""
     truth = RecordingCallbacks()
-    llm = LLM(provider="offline", callbacks=[truth, RedisStreamShipper(redis_url, stream="s")])
+    llm = LLM(provider="offline", callbacks=[truth, RedisStreamShipper(redis_url, stream=redis_prefix + "s")])
     for i in range(15):
         llm.chat(f"call {i}")
     assert flush(10)
@@ -138,7 +138,7 @@ def test_a_slow_collectors_batch_is_not_taken_over_while_it_works(redis_url: str
     # entries every 0.2 s; claims last 1 s unless extended
     collectors = [
         Collector(
-            RedisStreamConsumer(redis_url, stream="s", group="g", claim_idle=1.0),
+            RedisStreamConsumer(redis_url, stream=redis_prefix + "s", group="g", claim_idle=1.0),
             [handler],
             batch_size=30,
             block=0.05,
@@ -155,13 +155,13 @@ def test_a_slow_collectors_batch_is_not_taken_over_while_it_works(redis_url: str
     assert sum(c.stats.duplicates for c in collectors) == 0
 
 
-def test_malformed_entries_are_counted_and_acknowledged(redis_url: str) -> None:
+def test_malformed_entries_are_counted_and_acknowledged(redis_url: str, redis_prefix: str) -> None:
     """Entries that are not llmhooks events never stall the group."""
     r = redis.Redis.from_url(redis_url)
-    r.xadd("s", {"e": "not json"})
-    r.xadd("s", {"e": json.dumps({"type": "no.such.type", "event_id": "x-1"})})
-    r.xadd("s", {"other": "field"})
-    collector = _collect(redis_url, "s", [Counting()])
+    r.xadd(redis_prefix + "s", {"e": "not json"})
+    r.xadd(redis_prefix + "s", {"e": json.dumps({"type": "no.such.type", "event_id": "x-1"})})
+    r.xadd(redis_prefix + "s", {"other": "field"})
+    collector = _collect(redis_url, redis_prefix + "s", [Counting()])
     assert (collector.stats.malformed, collector.stats.handled) == (3, 0)
     assert collector.stats.backlog["pending"] == 0 and collector.stats.backlog["lag"] == 0
 
@@ -194,10 +194,10 @@ def _ship(url: str, stream: str, calls: int) -> Counter[str]:
     return Counter(json.loads(out))
 
 
-def _collector(url: str, *args: str) -> subprocess.Popen[str]:
+def _collector(url: str, stream: str, *args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
-        [str(BIN / "llmhooks"), "collect", "--redis", url, "--stream", "s", "--group", "g", *args],
+        [str(BIN / "llmhooks"), "collect", "--redis", url, "--stream", stream, "--group", "g", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -206,20 +206,31 @@ def _collector(url: str, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def test_collectors_share_a_group_and_take_over_a_dead_ones_entries(redis_url: str) -> None:
+def test_collectors_share_a_group_and_take_over_a_dead_ones_entries(
+    redis_url: str, redis_prefix: str
+) -> None:
     """A collector killed mid-batch: the two others share the stream and handle its entries once."""
-    truth = _ship(redis_url, "s", 50)
+    truth = _ship(redis_url, redis_prefix + "s", 50)
     dead = _collector(
-        redis_url, "--batch", "50", "--claim-idle", "0.5", "tests.handlers.redis._workers:Stuck"
+        redis_url,
+        redis_prefix + "s",
+        "--batch",
+        "50",
+        "--claim-idle",
+        "0.5",
+        "tests.handlers.redis._workers:Stuck",
     )
     assert dead.stdout is not None and dead.stdout.readline().strip() == "stuck"
     dead.send_signal(signal.SIGKILL)
     dead.wait(10)
     args = ["--claim-idle", "0.5", "--batch", "20", "--exit-when-idle", "1.5", "--progress", "0.3", "--json"]
-    live = [_collector(redis_url, *args, "tokens", "tests.handlers.redis._workers:Slow") for _ in range(2)]
+    live = [
+        _collector(redis_url, redis_prefix + "s", *args, "tokens", "tests.handlers.redis._workers:Slow")
+        for _ in range(2)
+    ]
     for proc in live:  # both are reading before the rest is shipped
         assert proc.stderr is not None and "feeding tokens" in proc.stderr.readline()
-    truth += _ship(redis_url, "s", 100)
+    truth += _ship(redis_url, redis_prefix + "s", 100)
     results = []
     for proc in live:
         out, err = proc.communicate(timeout=120)
@@ -233,14 +244,16 @@ def test_collectors_share_a_group_and_take_over_a_dead_ones_entries(redis_url: s
     assert sum(r["handlers"]["tokens"]["calls"] for r in results) == 150
 
 
-def test_collect_feeds_the_prometheus_exporter_behind_metrics_port(redis_url: str) -> None:
+def test_collect_feeds_the_prometheus_exporter_behind_metrics_port(redis_url: str, redis_prefix: str) -> None:
     """``llmhooks collect --metrics-port N prometheus``: the workers' calls show on /metrics."""
-    llm = LLM(provider="offline", callbacks=[RedisStreamShipper(redis_url, stream="s")])
+    llm = LLM(provider="offline", callbacks=[RedisStreamShipper(redis_url, stream=redis_prefix + "s")])
     for i in range(7):
         llm.chat(f"call {i}")
     assert flush(10)
     port = free_port()
-    proc = _collector(redis_url, "--metrics-port", str(port), "--progress", "0", "prometheus")
+    proc = _collector(
+        redis_url, redis_prefix + "s", "--metrics-port", str(port), "--progress", "0", "prometheus"
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -260,27 +273,27 @@ def test_collect_feeds_the_prometheus_exporter_behind_metrics_port(redis_url: st
     assert proc.returncode == 0
 
 
-def test_collect_cli_rejects_a_bad_handler_spec(redis_url: str) -> None:
+def test_collect_cli_rejects_a_bad_handler_spec(redis_url: str, redis_prefix: str) -> None:
     """An unknown handler or unreadable arguments: exit status 2 and the reason."""
     for spec, reason in (("nosuch", "has no 'nosuch'"), ("record(path=open('x'))", "must be literals")):
-        proc = _collector(redis_url, spec)
+        proc = _collector(redis_url, redis_prefix + "s", spec)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 2 and reason in err
 
 
 def test_entries_whose_ledger_write_failed_stay_pending_until_it_succeeds(
-    redis_url: str, server: RedisServer
+    redis_url: str, redis_prefix: str, server: RedisServer
 ) -> None:
     """The ledger's Redis away while a collector runs: nothing is acknowledged until the ledger counted it."""
     truth = RecordingCallbacks()
-    llm = LLM(provider="offline", callbacks=[truth, RedisStreamShipper(redis_url, stream="s")])
+    llm = LLM(provider="offline", callbacks=[truth, RedisStreamShipper(redis_url, stream=redis_prefix + "s")])
     with run_context(user_id="u"):
         for i in range(10):
             llm.chat(f"call {i}")
     assert flush(10)
     server.stop()
     ledger = RedisTokenLedger(server.url, prefix="c:", background=False, retry_for=0, timeout=0.2)
-    consumer = RedisStreamConsumer(redis_url, stream="s", group="g")
+    consumer = RedisStreamConsumer(redis_url, stream=redis_prefix + "s", group="g")
     collector = Collector(consumer, [ledger], block=0.05)
     stop = threading.Event()
     reader = threading.Thread(target=collector.run, kwargs={"stop": stop})
@@ -341,7 +354,7 @@ def test_shipper_losses_are_reported_when_the_process_exits(tmp_path: Path) -> N
 
 
 def test_entries_trimmed_before_they_were_collected_are_counted_and_reported(
-    redis_url: str, caplog: pytest.LogCaptureFixture
+    redis_url: str, redis_prefix: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """MAXLEN trims 80 entries no collector had read: the collector counts and reports exactly those."""
     truth = RecordingCallbacks()
@@ -350,14 +363,14 @@ def test_entries_trimmed_before_they_were_collected_are_counted_and_reported(
         llm.chat(f"call {i}")
     payloads = [encode_event(e) for e in truth.events]
     r = redis.Redis.from_url(redis_url)
-    consumer = RedisStreamConsumer(redis_url, stream="s", group="g")
+    consumer = RedisStreamConsumer(redis_url, stream=redis_prefix + "s", group="g")
     for payload in payloads[:10]:
-        r.xadd("s", {"e": payload})
+        r.xadd(redis_prefix + "s", {"e": payload})
     collector = Collector(consumer, [Counting()], block=0.05)
     collector.run(idle_exit=0.3)
     assert collector.stats.handled == 10
     for payload in payloads[10:]:  # 100 more while no collector runs; the stream keeps the last 20
-        r.xadd("s", {"e": payload}, maxlen=20, approximate=False)
+        r.xadd(redis_prefix + "s", {"e": payload}, maxlen=20, approximate=False)
     with caplog.at_level(logging.WARNING, logger="llmhooks.collect"):
         collector.run(idle_exit=0.3)
     assert (collector.stats.handled, collector.stats.trimmed) == (30, 80)

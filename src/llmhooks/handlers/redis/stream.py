@@ -341,7 +341,16 @@ class RedisStreamConsumer:
         return out
 
     def read(self, count: int, block: float) -> list[Delivery]:
-        """This consumer's own pending entries first (once), then new entries."""
+        """This consumer's own pending entries first (once, and again after a failed read), then new ones."""
+        try:
+            return self._read(count, block)
+        except Exception:
+            # the reply may be lost after Redis gave us entries (a kill -9 mid-read): they
+            # are pending under our name, so look there first next time
+            self._own_first = True
+            raise
+
+    def _read(self, count: int, block: float) -> list[Delivery]:
         if self._own_first:
             resp = self._grouped(
                 lambda r: r.xreadgroup(self.group, self.name, {self.stream: "0"}, count=count)
