@@ -24,6 +24,8 @@ events to the handlers that failed (and only to them) until they take it, so the
 are neither lost nor counted twice. Any other exception of a handler is a bug that
 redelivery would not cure: it is logged, counted in ``handler_errors``, and the batch is
 acknowledged. Handlers fed one event at a time are isolated by the ``CallbackManager``.
+Give such a handler a short retry of its own (``RedisTokenLedger(..., retry_for=0)``, as
+``llmhooks collect`` does): the collector's retries extend its claims, the handler's do not.
 
 Entries that cannot be read back (not JSON, unknown event type) are counted as
 ``malformed``, logged, and acknowledged, so one bad entry cannot stall the group.
