@@ -377,3 +377,25 @@ def test_entries_trimmed_before_they_were_collected_are_counted_and_reported(
     assert "80 entries were trimmed from the stream before they were collected" in caplog.text
     assert collector.stats.backlog["trimmed"] == 80 and collector.stats.backlog["lag"] == 0
     assert "80 trimmed" in collector.stats.line("c", 0.0)
+
+
+class Broken(Callbacks):
+    """A batch handler with a bug: redelivering its batch would not cure it."""
+
+    def on_batch(self, events: list[Event]) -> None:
+        raise ValueError("a bug")
+
+
+def test_a_batch_handlers_bug_is_counted_and_does_not_stall_the_group(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """Not a server away but a bug: logged, counted in handler_errors, the entries acknowledged."""
+    llm = LLM(provider="offline", callbacks=[RedisStreamShipper(redis_url, stream=redis_prefix + "s")])
+    for i in range(3):
+        llm.chat(f"call {i}")
+    assert flush(10)
+    got = Counting()
+    collector = _collect(redis_url, redis_prefix + "s", [Broken(), got])
+    assert (collector.stats.handled, collector.stats.handler_errors) == (6, 1)
+    assert got.counts == Counter({"llm.start": 3, "llm.end": 3})
+    assert collector.stats.backlog["pending"] == 0
