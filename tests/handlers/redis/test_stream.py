@@ -399,3 +399,25 @@ def test_a_batch_handlers_bug_is_counted_and_does_not_stall_the_group(
     assert (collector.stats.handled, collector.stats.handler_errors) == (6, 1)
     assert got.counts == Counter({"llm.start": 3, "llm.end": 3})
     assert collector.stats.backlog["pending"] == 0
+
+
+def test_pending_entries_trimmed_before_they_were_handled_count_as_trimmed(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """A dead collector's entries trimmed away before another took them over: counted, not silent."""
+    stream = redis_prefix + "s"
+    r = redis.Redis.from_url(redis_url)
+    dead = RedisStreamConsumer(redis_url, stream=stream, group="g", consumer="dead", claim_idle=0.1)
+    for i in range(5):
+        r.xadd(stream, {"e": json.dumps({"type": "llm.start", "event_id": f"x-{i}"})})
+    assert len(dead.read(10, 0.05)) == 5  # read, never acknowledged: it died
+    r.xtrim(stream, maxlen=0, approximate=False)
+    live = RedisStreamConsumer(redis_url, stream=stream, group="g", consumer="live", claim_idle=0.1)
+    collector = Collector(live, [Counting()], block=0.05, claim_every=0)
+    deadline = time.monotonic() + 10
+    while collector.stats.trimmed < 5:  # taken over once idle for claim_idle
+        assert time.monotonic() < deadline
+        collector.step()
+    assert collector.stats.trimmed == 5 and collector.stats.handled == 0
+    backlog = live.backlog()
+    assert (backlog["trimmed"], backlog["pending"]) == (5, 0)

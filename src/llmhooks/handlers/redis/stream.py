@@ -336,8 +336,7 @@ class RedisStreamConsumer:
                 data = None
             out.append(Delivery(eid, data, event_id if isinstance(event_id, str) else None))
         if gone:
-            self.trimmed += len(gone)
-            self._ack(gone)
+            self._ack_trimmed(gone)
         return out
 
     def read(self, count: int, block: float) -> list[Delivery]:
@@ -381,9 +380,7 @@ class RedisStreamConsumer:
         )
         self._cursor = _text(resp[0])
         if len(resp) > 2 and resp[2]:
-            gone = [_text(x) for x in resp[2]]  # trimmed while pending, never handled
-            self.trimmed += len(gone)
-            self._ack(gone)
+            self._ack_trimmed([_text(x) for x in resp[2]])  # trimmed while pending, never handled
         return self._deliveries(resp[1])
 
     # deduplication and acknowledgement
@@ -412,8 +409,17 @@ class RedisStreamConsumer:
         args = [self.group, self._window_ms, *(d.entry_id for d in acknowledge)]
         self.connection.run(lambda r: _COMPLETE(r, keys, args))
 
-    def _ack(self, entry_ids: list[str]) -> None:
-        self.connection.run(lambda r: r.xack(self.stream, self.group, *entry_ids))
+    def _ack_trimmed(self, entry_ids: list[str]) -> None:
+        """Acknowledge pending entries the stream no longer holds, counting them as trimmed unread."""
+
+        def ack(r: Any) -> None:
+            pipe = r.pipeline(transaction=True)
+            pipe.xack(self.stream, self.group, *entry_ids)
+            pipe.incrby(self._trimmed_key, len(entry_ids))
+            pipe.execute()
+
+        self.connection.run(ack)
+        self.trimmed += len(entry_ids)
 
     # state
 
