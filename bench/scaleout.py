@@ -14,9 +14,10 @@ exactly; no event was handled twice; the budget was never overspent by more than
 in-flight call per worker.
 
 Reported: end-to-end throughput (events from the workers' start to the last one handled),
-event-to-handled lag p50/p99 per collector, and the caller-side CPU cost per call
-(``time.thread_time_ns`` of the calling thread, median of interleaved repeats, in this
-process) with the shipper as a ratio to the same calls without it: with the shared
+event-to-handled lag p50/p99 per collector, and the caller-side cost per call, as CPU
+(``time.thread_time_ns`` of the calling thread) and as wall-clock time (``perf_counter_ns``:
+what the caller waited, the shared budget's round trips to Redis included), medians of
+interleaved repeats in this process, with the shipper as a ratio to the same calls without it: with the shared
 budget (the scale-out run's handlers), and with a handler that takes the events and does
 nothing (so both sides build the same events; "no handler" is shown for reference).
 """
@@ -172,8 +173,9 @@ class Sink(Callbacks):
         pass
 
 
-def caller_cost(url: str, calls: int = 1000, repeats: int = 7) -> dict[str, float]:
-    """Median thread CPU ns per call of each case, interleaved repeats."""
+def caller_cost(url: str, calls: int = 1000, repeats: int = 7) -> dict[str, dict[str, float]]:
+    """Median ns per call of each case, interleaved repeats: ``cpu`` (the calling thread's
+    CPU time) and ``wall`` (wall-clock time the caller spent, waits included)."""
     budget = RedisCostLimiter(max_cost=1e9, redis=url, name="cost", prefix=PREFIX, prices=PRICES)
     shipper = RedisStreamShipper(url, stream="bench:cost", maxlen=10_000)
     cases = {
@@ -184,18 +186,23 @@ def caller_cost(url: str, calls: int = 1000, repeats: int = 7) -> dict[str, floa
         "budget+shipper": LLM(provider="offline", callbacks=[budget, shipper]),
     }
     samples: dict[str, list[float]] = {name: [] for name in cases}
+    walls: dict[str, list[float]] = {name: [] for name in cases}
     for llm in cases.values():  # warm up
         for _ in range(100):
             llm.chat("warm up", max_tokens=MAX_TOKENS)
     flush(60)
     for _ in range(repeats):
         for name, llm in cases.items():
-            t0 = time.thread_time_ns()
+            t0, w0 = time.thread_time_ns(), time.perf_counter_ns()
             for i in range(calls):
                 llm.chat(f"cost {i} please echo", max_tokens=MAX_TOKENS)
             samples[name].append((time.thread_time_ns() - t0) / calls)
+            walls[name].append((time.perf_counter_ns() - w0) / calls)
             flush(60)  # the shipper's backlog must not spill into the next case
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return {
+        "cpu": {name: statistics.median(values) for name, values in samples.items()},
+        "wall": {name: statistics.median(values) for name, values in walls.items()},
+    }
 
 
 # the run
@@ -344,10 +351,12 @@ def run(args: argparse.Namespace, url: str) -> int:
         "ok": all(checks.values()),
     }
     if not args.no_cost:
-        cost = caller_cost(url)
-        result["caller_ns_per_call"] = cost
-        result["caller_ratio_shipper_vs_sink"] = cost["shipper"] / cost["sink"]
-        result["caller_ratio_budget_shipper_vs_budget"] = cost["budget+shipper"] / cost["budget"]
+        measured = caller_cost(url)
+        for kind in ("cpu", "wall"):
+            cost = measured[kind]
+            result[f"caller_{kind}_ns_per_call"] = cost
+            result[f"caller_{kind}_ratio_shipper_vs_sink"] = cost["shipper"] / cost["sink"]
+            result[f"caller_{kind}_ratio_budget_shipper_vs_budget"] = cost["budget+shipper"] / cost["budget"]
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -374,15 +383,18 @@ def _report(r: dict[str, Any]) -> None:
         f"  budget                       ${r['budget_usd']:.4f}, spent ${r['spent_usd']:.4f}, "
         f"overspend ${r['overspend_usd']:.6f}, {r['refused_calls']} calls refused"
     )
-    if "caller_ns_per_call" in r:
-        c = {name: ns / 1000 for name, ns in r["caller_ns_per_call"].items()}
+    for kind, label in (("cpu", "caller CPU per call (us) "), ("wall", "caller wall per call (us)")):
+        key = f"caller_{kind}_ns_per_call"
+        if key not in r:
+            continue
+        c = {name: ns / 1000 for name, ns in r[key].items()}
         print(
-            f"  caller CPU per call (us)     no handler {c['none']:.1f}; events built, not shipped "
-            f"{c['sink']:.1f}; shipped {c['shipper']:.1f} (x{r['caller_ratio_shipper_vs_sink']:.2f})"
+            f"  {label}    no handler {c['none']:.1f}; events built, not shipped "
+            f"{c['sink']:.1f}; shipped {c['shipper']:.1f} (x{r[f'caller_{kind}_ratio_shipper_vs_sink']:.2f})"
         )
         print(
             f"                               shared budget {c['budget']:.1f}; budget + shipper "
-            f"{c['budget+shipper']:.1f} (x{r['caller_ratio_budget_shipper_vs_budget']:.2f})"
+            f"{c['budget+shipper']:.1f} (x{r[f'caller_{kind}_ratio_budget_shipper_vs_budget']:.2f})"
         )
     for name, ok in r["checks"].items():
         print(f"  [{'ok' if ok else 'FAILED'}] {name}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -25,18 +26,31 @@ def _clean_llmhooks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     llmhooks.testing.reset()
 
 
-def _port_open(host: str, port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex((host, port)) == 0
+def _answers(url: str) -> bool:
+    try:
+        import redis
+    except ImportError:  # pragma: no cover - the redis extra is part of [test]
+        return False
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except Exception:
+        return False
 
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    """A real Redis: the machine's on 127.0.0.1:6379, or one started on a free port."""
-    if _port_open("127.0.0.1", 6379):
-        yield "redis://127.0.0.1:6379/15"
+    """A real Redis: ``$REDIS_URL`` if set, else the machine's on 127.0.0.1:6379; started on a
+    free port only when neither answers. Shared: tests keep their keys under ``redis_prefix``."""
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    if _answers(url):
+        yield url
         return
+    if os.environ.get("REDIS_URL"):
+        pytest.skip(f"REDIS_URL={url} does not answer")
     exe = shutil.which("redis-server")
     if exe is None:
         pytest.skip("no Redis on 127.0.0.1:6379 and no redis-server to start")
@@ -48,14 +62,32 @@ def redis_url() -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    url = f"redis://127.0.0.1:{port}/0"
     deadline = time.monotonic() + 10
-    while not _port_open("127.0.0.1", port):
+    while not _answers(url):
         if time.monotonic() > deadline:
             proc.kill()
             pytest.skip("redis-server did not start")
         time.sleep(0.05)
     try:
-        yield f"redis://127.0.0.1:{port}/15"
+        yield url
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test alone on the shared Redis; its keys are deleted afterwards
+    (never FLUSHDB: the Redis is shared with other tests and sessions)."""
+    import redis
+
+    prefix = f"llmhooks-test:{os.getpid()}:{secrets.token_hex(4)}:"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        for i in range(0, len(keys), 500):
+            client.delete(*keys[i : i + 500])
+    finally:
+        client.close()

@@ -156,9 +156,11 @@ def build_handler(spec: str, *, redis_url: str | None = None) -> Callbacks:
     if head == "ledger":
         from llmhooks.handlers.redis.tokens import RedisTokenLedger
 
-        # written in the collector's thread: acknowledged only once counted
+        # written in the collector's thread: acknowledged only once counted; while Redis is
+        # away the collector itself retries the batch (extending its claims), not the ledger
         kwargs.setdefault("redis", redis_url)
         kwargs.setdefault("background", False)
+        kwargs.setdefault("retry_for", 0.0)
         return RedisTokenLedger(*args, **kwargs)
     target = _resolve(head, spec)
     if isinstance(target, Callbacks):

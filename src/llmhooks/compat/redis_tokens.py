@@ -18,14 +18,22 @@ What changed underneath, and why:
 
 - every increment is one atomic ledger write: the seed's pipeline could count a call's
   prompt without its completion if the connection dropped in between;
-- a handler's write is keyed by the run id and retried (briefly) after a timeout: it
-  counts once; the seed's instances kept per-call state (``self.start_time``,
-  ``self.prompt_tokens``) that concurrent calls overwrote, so these keep none;
+- every write is keyed (by the run id for the handlers, by a fresh id for a direct
+  ``increment_*`` call), so a write sent again counts once; the seed's instances kept
+  per-call state (``self.start_time``, ``self.prompt_tokens``) that concurrent calls
+  overwrote, so these keep none;
+- no call waits longer than ``timeout`` (0.5 s by default) for Redis, even a frozen one:
+  an increment that Redis did not take in time is kept and written from a background
+  queue (the core's, flushed at exit and by ``llmhooks.flush()``) once Redis answers, so
+  it is not lost and counts once; the handlers log it, and ``token_usage_repo.stats()``
+  counts ``written``, ``deferred``, ``failed`` (not written after ``retry_for`` seconds of
+  retries) and ``dropped`` (more than 10,000 waiting). Reads return the seed's defaults
+  (zeros) when Redis does not answer in time;
 - usage the provider did not report is estimated (``_estimate_prompt_tokens``: four
   characters per token, as the seed) but counted apart, in ``estimated_prompt_tokens`` /
   ``estimated_completion_tokens`` of ``get_usage_stats``, never mixed into the exact counts.
 
-Redis: ``configure_token_usage(redis=..., prefix=...)``, else ``REDIS_URL``, else
+Redis: ``configure_token_usage(redis=..., prefix=..., timeout=...)``, else ``REDIS_URL``, else
 ``REDIS_HOST``/``REDIS_PORT``/``REDIS_DB``/``REDIS_PASSWORD`` as in AIECS (default
 ``redis://127.0.0.1:6379/0``). This module imports redis-py only when first used.
 """
@@ -42,7 +50,8 @@ from typing import TYPE_CHECKING, Any
 from llmhooks.compat.dict_style import CompositeCallbackHandler, CustomAsyncCallbackHandler
 
 if TYPE_CHECKING:
-    from llmhooks.handlers.redis import TokenLedger
+    from llmhooks.core.background import BackgroundWorker
+    from llmhooks.handlers.redis import LedgerEntry, TokenLedger
     from llmhooks.handlers.redis._connection import RedisTarget
 
 __all__ = [
@@ -58,7 +67,8 @@ __all__ = [
 
 logger = logging.getLogger("llmhooks.compat")
 
-_RETRY_FOR = 2.0  # seconds a handler's write is retried after a timeout (it counts once)
+_DEFERRED_MAX = 10_000  # increments kept while Redis is away
+_LOG_EVERY = 10.0
 
 
 def _url_from_env() -> str:
@@ -79,29 +89,58 @@ class TokenUsageRepository:
     Args:
         redis: a URL, a client, or a ``RedisConnection`` (default: from the environment).
         prefix: put before every key.
+        timeout: seconds any call waits for Redis at most (when ``redis`` is not a
+            ``RedisConnection``, which has its own).
+        retry_for: seconds a kept increment is retried from the background before it is
+            counted as ``failed``.
     """
 
-    def __init__(self, redis: RedisTarget | None = None, *, prefix: str = "llmhooks:") -> None:
-        self._redis = redis
-        self._prefix = prefix
-        self._ledger: TokenLedger | None = None
+    def __init__(
+        self,
+        redis: RedisTarget | None = None,
+        *,
+        prefix: str = "llmhooks:",
+        timeout: float = 0.5,
+        retry_for: float = 30.0,
+    ) -> None:
         self._lock = threading.Lock()
+        self._ledger: TokenLedger | None = None
+        self._worker: BackgroundWorker | None = None
+        self._stats = {"written": 0, "deferred": 0, "failed": 0, "dropped": 0}
+        self._logged_at = -_LOG_EVERY
+        self.configure(redis, prefix=prefix, timeout=timeout, retry_for=retry_for)
 
-    def configure(self, redis: RedisTarget | None = None, *, prefix: str = "llmhooks:") -> None:
-        """Point the repository at another Redis (or key prefix) from now on."""
+    def configure(
+        self,
+        redis: RedisTarget | None = None,
+        *,
+        prefix: str = "llmhooks:",
+        timeout: float = 0.5,
+        retry_for: float = 30.0,
+    ) -> None:
+        """Point the repository at another Redis (or key prefix, or timeout) from now on."""
+        from llmhooks._validate import check_number
+
+        check_number("timeout", timeout, minimum=0, exclusive_minimum=True)
+        check_number("retry_for", retry_for, minimum=0)
         with self._lock:
             self._redis, self._prefix, self._ledger = redis, prefix, None
+            self.timeout, self.retry_for = float(timeout), float(retry_for)
 
     @property
     def ledger(self) -> TokenLedger:
         """The ``TokenLedger`` underneath (made on first use)."""
-        if self._ledger is None:
+        ledger = self._ledger
+        if ledger is None:
             from llmhooks.handlers.redis import TokenLedger
 
             with self._lock:
-                if self._ledger is None:
-                    self._ledger = TokenLedger(self._redis or _url_from_env(), prefix=self._prefix)
-        return self._ledger
+                ledger = self._ledger
+                if ledger is None:
+                    ledger = self._ledger = TokenLedger(
+                        self._redis or _url_from_env(), prefix=self._prefix, timeout=self.timeout
+                    )
+        return ledger
 
     def _cycle(self, cycle_start_date: str | None) -> str:
         if cycle_start_date:
@@ -112,18 +151,88 @@ class TokenUsageRepository:
 
     async def _add(
         self, user_id: str, counts: dict[str, int], cycle_start_date: str | None, run_id: str | None
-    ) -> None:
-        from llmhooks.handlers._backoff import aretry
+    ) -> bool:
         from llmhooks.handlers.redis import LedgerEntry, RedisUnavailable
 
+        # keyed even without a run id (each such call is a new increment, as in the seed),
+        # so a kept increment written later counts once
         entry = LedgerEntry(run_id or secrets.token_hex(8), user_id, self._cycle(cycle_start_date), counts)
         ledger = self.ledger
-        # a retry of the same entry counts once; without a run id each call is a new increment, as in the seed
-        await aretry(
-            lambda: ledger.arecord(entry),
-            retryable=(RedisUnavailable,),
-            retry_for=_RETRY_FOR if run_id else 0,
-        )
+        try:
+            await ledger.arecord(entry)  # at most the timeout (RedisConnection.arun)
+        except RedisUnavailable as exc:
+            self._defer(ledger, entry, exc)
+            return False
+        with self._lock:
+            self._stats["written"] += 1
+        return True
+
+    def _defer(self, ledger: TokenLedger, entry: LedgerEntry, exc: BaseException) -> None:
+        """Keep ``entry`` for the background queue, which writes it once Redis answers."""
+        from llmhooks.core.background import BackgroundWorker
+
+        with self._lock:
+            self._stats["deferred"] += 1
+            if self._worker is None:
+                self._worker = BackgroundWorker(
+                    maxsize=_DEFERRED_MAX,
+                    deliver=self._write_later,
+                    batch_size=256,
+                    name="llmhooks-token-usage",
+                    label="token_usage_repo",
+                    on_drop=self._dropped,
+                )
+            worker = self._worker
+            now = time.monotonic()
+            log, self._logged_at = (now - self._logged_at >= _LOG_EVERY), now
+        if log:
+            logger.warning(
+                "token_usage_repo: Redis did not answer within %gs (%s); increments are kept and "
+                "written when it answers",
+                self.timeout,
+                exc,
+            )
+        worker.put((ledger, entry))
+
+    def _write_later(self, batch: list[tuple[TokenLedger, LedgerEntry]]) -> None:
+        from llmhooks.handlers._backoff import retry
+        from llmhooks.handlers.redis import RedisUnavailable
+
+        by_ledger: dict[int, tuple[TokenLedger, list[LedgerEntry]]] = {}
+        for ledger, entry in batch:
+            by_ledger.setdefault(id(ledger), (ledger, []))[1].append(entry)
+        for ledger, entries in by_ledger.values():
+            try:
+                retry(
+                    lambda: ledger.record_many(entries),  # noqa: B023 - called before the loop moves on
+                    retryable=(RedisUnavailable,),
+                    retry_for=self.retry_for,
+                )
+            except RedisUnavailable as exc:
+                with self._lock:
+                    self._stats["failed"] += len(entries)
+                logger.error(
+                    "token_usage_repo: %d increment(s) not written after %gs: %s",
+                    len(entries),
+                    self.retry_for,
+                    exc,
+                )
+                continue
+            with self._lock:
+                self._stats["written"] += len(entries)
+
+    def _dropped(self, item: object) -> None:
+        with self._lock:
+            self._stats["dropped"] += 1
+
+    def stats(self) -> dict[str, int]:
+        """``written`` increments, ``deferred`` ones (Redis did not answer in time: kept and
+        written later), ``failed`` (given up) and ``dropped`` (too many kept), and ``pending``."""
+        with self._lock:
+            out = dict(self._stats)
+            worker = self._worker
+        out["pending"] = worker.pending if worker is not None else 0
+        return out
 
     async def increment_prompt_tokens(
         self,
@@ -132,11 +241,16 @@ class TokenUsageRepository:
         cycle_start_date: str | None = None,
         *,
         run_id: str | None = None,
-    ) -> None:
-        """Add to ``user_id``'s prompt tokens (nothing for no user or a count <= 0)."""
+    ) -> bool:
+        """Add to ``user_id``'s prompt tokens (nothing for no user or a count <= 0).
+
+        Returns:
+            False if Redis did not answer within the timeout: the increment is kept and
+            written when it answers (see ``stats()``). Like every increment below.
+        """
         if not user_id or prompt_tokens <= 0:
-            return
-        await self._add(user_id, {"input_tokens": prompt_tokens}, cycle_start_date, run_id)
+            return True
+        return await self._add(user_id, {"input_tokens": prompt_tokens}, cycle_start_date, run_id)
 
     async def increment_completion_tokens(
         self,
@@ -145,11 +259,11 @@ class TokenUsageRepository:
         cycle_start_date: str | None = None,
         *,
         run_id: str | None = None,
-    ) -> None:
+    ) -> bool:
         """Add to ``user_id``'s completion tokens."""
         if not user_id or completion_tokens <= 0:
-            return
-        await self._add(user_id, {"output_tokens": completion_tokens}, cycle_start_date, run_id)
+            return True
+        return await self._add(user_id, {"output_tokens": completion_tokens}, cycle_start_date, run_id)
 
     async def increment_total_usage(
         self,
@@ -158,11 +272,11 @@ class TokenUsageRepository:
         cycle_start_date: str | None = None,
         *,
         run_id: str | None = None,
-    ) -> None:
+    ) -> bool:
         """Add to ``user_id``'s total tokens (the seed's ``RedisTokenCallbackHandler`` write)."""
         if not user_id or total_tokens <= 0:
-            return
-        await self._add(user_id, {"total_tokens": total_tokens}, cycle_start_date, run_id)
+            return True
+        return await self._add(user_id, {"total_tokens": total_tokens}, cycle_start_date, run_id)
 
     async def increment_detailed_usage(
         self,
@@ -173,16 +287,16 @@ class TokenUsageRepository:
         *,
         run_id: str | None = None,
         estimated: bool = False,
-    ) -> None:
+    ) -> bool:
         """Add prompt, completion and total tokens at once (atomically); ``estimated`` keeps them apart."""
         if not user_id or (prompt_tokens <= 0 and completion_tokens <= 0):
-            return
+            return True
         p, c = max(0, prompt_tokens), max(0, completion_tokens)
         if estimated:
             counts = {"estimated_calls": 1, "estimated_input_tokens": p, "estimated_output_tokens": c}
         else:
             counts = {"input_tokens": p, "output_tokens": c, "total_tokens": p + c}
-        await self._add(user_id, counts, cycle_start_date, run_id)
+        return await self._add(user_id, counts, cycle_start_date, run_id)
 
     async def get_usage_stats(self, user_id: str, cycle_start_date: str | None = None) -> dict[str, int]:
         """``prompt_tokens``, ``completion_tokens``, ``total_tokens`` (zeros when Redis fails).
@@ -252,9 +366,21 @@ token_usage_repo = TokenUsageRepository()
 """The shared repository, as seed 002's ``aiecs.utils.token_usage_repository.token_usage_repo``."""
 
 
-def configure_token_usage(redis: RedisTarget | None = None, *, prefix: str = "llmhooks:") -> None:
-    """Point ``token_usage_repo`` (and the handlers below) at a Redis and key prefix."""
-    token_usage_repo.configure(redis, prefix=prefix)
+def configure_token_usage(
+    redis: RedisTarget | None = None,
+    *,
+    prefix: str = "llmhooks:",
+    timeout: float = 0.5,
+    retry_for: float = 30.0,
+) -> None:
+    """Point ``token_usage_repo`` (and the handlers below) at a Redis, key prefix and timeout."""
+    token_usage_repo.configure(redis, prefix=prefix, timeout=timeout, retry_for=retry_for)
+
+
+_KEPT = (
+    "%s Failed to record token usage for user '%s' now: Redis did not answer within %gs; "
+    "kept, to be written when it answers"
+)
 
 
 def _write_id(kwargs: dict[str, Any], kind: str) -> str | None:
@@ -324,11 +450,14 @@ class RedisTokenCallbackHandler(CustomAsyncCallbackHandler):
             logger.warning("[Callback] No token usage data available for user '%s'", self.user_id)
             return
         try:
-            await token_usage_repo.increment_total_usage(
+            written = await token_usage_repo.increment_total_usage(
                 self.user_id, tokens_used, self.cycle_start_date, run_id=_write_id(kwargs, "total")
             )
         except Exception as exc:  # the seed's rule: never break the LLM call
             logger.error("[Callback] Failed to record token usage for user '%s': %s", self.user_id, exc)
+            return
+        if not written:
+            logger.error(_KEPT, "[Callback]", self.user_id, token_usage_repo.timeout)
             return
         logger.info("[Callback] Recorded %d tokens for user '%s'", tokens_used, self.user_id)
 
@@ -381,7 +510,7 @@ class DetailedRedisTokenCallbackHandler(CustomAsyncCallbackHandler):
             )
             return
         try:
-            await token_usage_repo.increment_detailed_usage(
+            written = await token_usage_repo.increment_detailed_usage(
                 self.user_id,
                 prompt,
                 completion,
@@ -395,6 +524,9 @@ class DetailedRedisTokenCallbackHandler(CustomAsyncCallbackHandler):
                 self.user_id,
                 exc,
             )
+            return
+        if not written:
+            logger.error(_KEPT, "[DetailedCallback]", self.user_id, token_usage_repo.timeout)
             return
         logger.info(
             "[DetailedCallback] Recorded detailed tokens for user '%s': prompt=%d, completion=%d%s",

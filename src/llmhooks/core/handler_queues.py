@@ -15,7 +15,7 @@ from llmhooks.core.isolation import report_failure, report_timeout
 from llmhooks.core.stats import HandlerStats
 from llmhooks.events.base import Event
 
-__all__ = ["check_background", "from_sync", "queue_of"]
+__all__ = ["check_background", "from_sync", "queue_counts", "queue_of"]
 
 _BATCH = 64  # events a background worker hands over at once (on_batch handlers: their own size)
 
@@ -119,6 +119,15 @@ def queue_of(handler: Callbacks, stats: HandlerStats, timeout: float | None) -> 
         except AttributeError:  # __slots__ without room for it: one queue per registration
             pass
     return worker
+
+
+def queue_counts(handler: Callbacks) -> dict[str, int]:
+    """``queued``, ``dropped`` (queue full) and ``lost`` (left at exit) of ``handler``'s queue;
+    zeros while it has none (it was never fed from the background)."""
+    worker = getattr(handler, "_llmhooks_queue", None)
+    if not isinstance(worker, BackgroundWorker):
+        return {"queued": 0, "dropped": 0, "lost": 0}
+    return {"queued": worker.pending, "dropped": worker.dropped, "lost": worker.lost}
 
 
 def check_background(handler: Callbacks) -> None:

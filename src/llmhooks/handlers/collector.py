@@ -16,6 +16,17 @@ done and acknowledges everything but the busy entries (``complete``). A collecto
 before ``complete`` leaves its batch pending, claimed for ``claim_idle`` seconds, then taken
 over by another and handled once.
 
+A batch handler that writes elsewhere (the ledger, a forwarding shipper) is called
+through ``write_batch`` when it has one, which raises when the write did not happen. A
+failure of that kind (``OSError``: ``RedisUnavailable``, a timeout) leaves the batch
+unacknowledged: the collector keeps it, backs off, extends its claims and hands the same
+events to the handlers that failed (and only to them) until they take it, so the events
+are neither lost nor counted twice. Any other exception of a handler is a bug that
+redelivery would not cure: it is logged, counted in ``handler_errors``, and the batch is
+acknowledged. Handlers fed one event at a time are isolated by the ``CallbackManager``.
+Give such a handler a short retry of its own (``RedisTokenLedger(..., retry_for=0)``, as
+``llmhooks collect`` does): the collector's retries extend its claims, the handler's do not.
+
 Entries that cannot be read back (not JSON, unknown event type) are counted as
 ``malformed``, logged, and acknowledged, so one bad entry cannot stall the group.
 """
@@ -40,7 +51,7 @@ from llmhooks.events.serialize import event_from_dict
 from llmhooks.handlers._backoff import Backoff
 from llmhooks.handlers._percentiles import LogHistogram
 
-__all__ = ["Claim", "Collector", "CollectorStats", "Delivery", "EventConsumer"]
+__all__ = ["Claim", "Collector", "CollectorStats", "Delivery", "EventConsumer", "HandlerUnavailable"]
 
 logger = logging.getLogger("llmhooks.collect")
 
@@ -99,6 +110,7 @@ class CollectorStats:
     busy: int = 0
     malformed: int = 0
     claimed: int = 0
+    trimmed: int = 0
     errors: int = 0
     handler_errors: int = 0
     last_handled: float | None = None
@@ -115,6 +127,7 @@ class CollectorStats:
             "busy": self.busy,
             "malformed": self.malformed,
             "claimed": self.claimed,
+            "trimmed": self.trimmed,
             "errors": self.errors,
             "handler_errors": self.handler_errors,
             "last_handled": self.last_handled,
@@ -132,7 +145,8 @@ class CollectorStats:
         pending, behind = self.backlog.get("pending"), self.backlog.get("lag")
         return (
             f"collect[{name}]: {self.handled} events (+{rate:.0f}/s), {self.duplicates} duplicates, "
-            f"{self.malformed} malformed, {self.claimed} claimed | pending {_n(pending)}, "
+            f"{self.malformed} malformed, {self.claimed} claimed, {self.trimmed} trimmed unread "
+            f"| pending {_n(pending)}, "
             f"not yet read {_n(behind)}{e2e}"
         )
 
@@ -144,7 +158,14 @@ class _Batch:
     deliveries: list[Delivery]
     claims: dict[int, Claim] | None = None  # by id() of the delivery
     handled: list[Delivery] | None = None
+    events: list[Event] = field(default_factory=list)  # rebuilt from ``handled``
+    todo: list[Callbacks] = field(default_factory=list)  # batch handlers that have not taken it yet
+    retrying: bool = False
     flushed: bool = False
+
+
+class HandlerUnavailable(ConnectionError):
+    """A batch handler could not take a batch (its server away): the batch stays pending."""
 
 
 def _n(value: int | None) -> str:
@@ -223,10 +244,23 @@ class Collector:
             self.stats.claimed += len(batch)
         if not batch:
             batch = self.consumer.read(self.batch_size, self.block)
+        self._count_trimmed()
         if batch:
             self._holding = _Batch(batch)
             self._finish(self._holding)
         return len(batch)
+
+    def _count_trimmed(self) -> None:
+        """Take up the consumer's count of entries trimmed before they were handled, and say so."""
+        trimmed = int(getattr(self.consumer, "trimmed", 0))
+        if trimmed > self.stats.trimmed:
+            logger.warning(
+                "collect: %d entries were trimmed from the stream before they were collected (%d in all): "
+                "their events are lost; raise the shipper's maxlen or add collectors",
+                trimmed - self.stats.trimmed,
+                trimmed,
+            )
+            self.stats.trimmed = trimmed
 
     def handle(self, batch: Sequence[Delivery]) -> None:
         """Handle the new events of ``batch``, then acknowledge all of it."""
@@ -242,8 +276,17 @@ class Collector:
             held.claims = {id(d): c for d, c in zip(readable, claims, strict=True)}
         touch_every = max(0.05, getattr(consumer, "claim_idle", 30.0) / 3)
         if held.handled is None:
-            held.handled = self._dispatch_all(batch, held.claims, touch_every)
+            held.handled, held.events = self._dispatch_all(batch, held.claims, touch_every)
+            held.todo = list(self.batch_handlers) if held.events else []
+        if held.todo:
+            self._write_batches(held)
         if not held.flushed:
+            if held.events:
+                now = time.time()
+                self.stats.last_handled = now
+                for event in held.events:
+                    self.stats.lag_ms.add((now - event.timestamp) * 1000)
+                held.events = []  # measured once, even if the flush below is retried
             if any(getattr(h, "background", False) for h in self.manager.handlers):
                 self._flush_background(held.handled, touch_every)
             held.flushed = True
@@ -261,7 +304,7 @@ class Collector:
 
     def _dispatch_all(
         self, batch: Sequence[Delivery], claims: dict[int, Claim], touch_every: float
-    ) -> list[Delivery]:
+    ) -> tuple[list[Delivery], list[Event]]:
         handled: list[Delivery] = []
         stats = self.stats
         seen_here: set[str] = set()
@@ -286,18 +329,25 @@ class Collector:
                 if time.monotonic() - touched > touch_every:  # a slow batch keeps all its claims
                     self.consumer.touch(claimed)
                     touched = time.monotonic()
-        if events:
-            for handler in self.batch_handlers:
-                try:
-                    handler.on_batch(events)  # type: ignore[attr-defined]
-                except Exception:  # isolated like any handler: logged, counted, collection goes on
-                    stats.handler_errors += 1
-                    logger.exception("collect: %r failed on a batch of %d events", handler, len(events))
-            now = time.time()
-            stats.last_handled = now
-            for event in events:
-                stats.lag_ms.add((now - event.timestamp) * 1000)
-        return handled
+        return handled, events
+
+    def _write_batches(self, held: _Batch) -> None:
+        """Hand the batch's events to each batch handler that has not taken them yet."""
+        stats = self.stats
+        if held.retrying:  # a retry after a failure: our claims must outlive the wait
+            self.consumer.touch([d for d in held.deliveries if (held.claims or {}).get(id(d)) == "new"])
+        events = held.events
+        for handler in list(held.todo):
+            write = getattr(handler, "write_batch", None) or handler.on_batch  # type: ignore[attr-defined]
+            try:
+                write(events)
+            except OSError as exc:  # not written (its server away): keep the batch, try again
+                held.retrying = True
+                raise HandlerUnavailable(f"{handler!r} could not take {len(events)} events: {exc}") from exc
+            except Exception:  # a bug: redelivery would not cure it
+                stats.handler_errors += 1
+                logger.exception("collect: %r failed on a batch of %d events", handler, len(events))
+            held.todo.remove(handler)
 
     def _dispatch(self, delivery: Delivery) -> Event | None:
         assert delivery.data is not None
@@ -340,7 +390,8 @@ class Collector:
         next_report = time.monotonic() + progress_every
         taken = 0
         # TimeoutError: background handlers too slow; the batch was not acknowledged
-        retryable = (*getattr(self.consumer, "retryable", (OSError,)), TimeoutError)
+        # HandlerUnavailable: a batch handler's server away; the batch was not acknowledged
+        retryable = (*getattr(self.consumer, "retryable", (OSError,)), TimeoutError, HandlerUnavailable)
         while not stop.is_set():
             try:
                 n = self.step()

@@ -9,7 +9,9 @@ per handler, oldest dropped first and counted when full); the worker hands it ba
 already redacted, plus an ``event_id``) and exports in one call. While the exporter fails
 with one of its ``retryable`` errors (the server is away), the batch is retried with
 backoff for ``retry_for`` seconds, then counted as ``failed`` and logged; meanwhile new
-events wait in the queue. Events queued at exit are flushed by the core.
+events wait in the queue. Events queued at exit are flushed by the core. ``stats()`` has
+``dropped``, ``failed`` and ``lost`` beside ``shipped``, and a warning sums them up at
+``close()`` and when the process exits (``report``), so no loss goes unnoticed.
 
 ``event_id`` is ``"<process id>-<sequence>"``: 16 random hex digits drawn once per process
 (again after ``fork``) and a counter, so it is unique across processes and the same for
@@ -30,11 +32,14 @@ import os
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal, Protocol
 
 from llmhooks._validate import check_choice, check_int, check_names, check_number
 from llmhooks.core.callbacks import Callbacks
+from llmhooks.core.exits import add_exit_flush
+from llmhooks.core.handler_queues import queue_counts
 from llmhooks.events import Event
 from llmhooks.handlers._backoff import retry
 
@@ -131,6 +136,9 @@ class EventShipper(Callbacks):
         self._stats = {"shipped": 0, "batches": 0, "retries": 0, "failed": 0}
         self._logged_at = -_LOG_EVERY
         self._failing = False
+        self._reported: dict[str, int] = {}
+        ref = weakref.ref(self)
+        add_exit_flush(lambda: (lambda s: s is not None and s.report("exit"))(ref()))
 
     def __repr__(self) -> str:
         return f"EventShipper({self.exporter!r})"
@@ -145,20 +153,29 @@ class EventShipper(Callbacks):
 
     def on_batch(self, events: Sequence[Event]) -> None:
         """Encode and export a batch, retrying while the exporter is away."""
-        types = self.types
-        payloads = [encode_event(e) for e in events if types is None or e.type in types]
+        payloads = self._encode(events)
         if payloads:
             self.send(payloads)
+
+    def write_batch(self, events: Sequence[Event]) -> int:
+        """Export a batch, raising the exporter's error if it could not (the caller keeps it).
+
+        What a ``Collector`` forwarding events calls: it acknowledges their entries only
+        once this returned. Returns the events exported.
+        """
+        payloads = self._encode(events)
+        if payloads:
+            self._export(payloads)
+        return len(payloads)
+
+    def _encode(self, events: Sequence[Event]) -> list[str]:
+        types = self.types
+        return [encode_event(e) for e in events if types is None or e.type in types]
 
     def send(self, payloads: Sequence[str]) -> bool:
         """Export already encoded events with retries; False if they were given up."""
         try:
-            retry(
-                lambda: self.exporter.export(payloads),
-                retryable=self._retryable,
-                retry_for=self.retry_for,
-                on_retry=self._on_retry,
-            )
+            self._export(payloads)
         except self._retryable as exc:
             with self._lock:
                 self._stats["failed"] += len(payloads)
@@ -174,13 +191,21 @@ class EventShipper(Callbacks):
                     exc,
                 )
             return False
+        return True
+
+    def _export(self, payloads: Sequence[str]) -> None:
+        retry(
+            lambda: self.exporter.export(payloads),
+            retryable=self._retryable,
+            retry_for=self.retry_for,
+            on_retry=self._on_retry,
+        )
         with self._lock:
             self._stats["shipped"] += len(payloads)
             self._stats["batches"] += 1
         if self._failing:
             self._failing = False
             logger.warning("EventShipper: %r delivers again", self.exporter)
-        return True
 
     def _on_retry(self, exc: BaseException) -> None:
         with self._lock:
@@ -190,10 +215,40 @@ class EventShipper(Callbacks):
             logger.warning("EventShipper: retrying while the exporter fails: %s", exc)
 
     def stats(self) -> dict[str, Any]:
-        """``shipped`` events, ``batches``, ``retries`` and ``failed`` events (given up)."""
+        """``shipped`` events, ``batches``, ``retries``, ``failed`` events (given up after
+        retrying), and from the core's queue of this handler: ``queued`` (waiting),
+        ``dropped`` (the queue was full) and ``lost`` (still queued when the process exited)."""
         with self._lock:
-            return dict(self._stats)
+            out: dict[str, Any] = dict(self._stats)
+        out.update(queue_counts(self))
+        return out
+
+    def report(self, when: str = "close") -> bool:
+        """Log a warning if events were dropped, given up or lost since the last report; True if so.
+
+        Called by ``close()`` and when the process exits (after the exit flush).
+        """
+        stats = self.stats()
+        new = {k: stats[k] - self._reported.get(k, 0) for k in ("dropped", "failed", "lost")}
+        if not any(v > 0 for v in new.values()):
+            return False
+        self._reported = {k: stats[k] for k in new}
+        logger.warning(
+            "EventShipper %r at %s: %d event(s) not shipped: %d dropped (queue full), "
+            "%d given up (exporter failing for %gs), %d lost (queued at exit); %d shipped",
+            self.exporter,
+            when,
+            sum(new.values()),
+            new["dropped"],
+            new["failed"],
+            self.retry_for,
+            new["lost"],
+            stats["shipped"],
+        )
+        return True
 
     def close(self) -> None:
-        """Close the exporter (queued events are flushed by the core first: ``llmhooks.flush()``)."""
+        """Report what was not shipped (``report``) and close the exporter (queued events are
+        flushed by the core first: ``llmhooks.flush()``)."""
+        self.report("close")
         self.exporter.close()

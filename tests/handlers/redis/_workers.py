@@ -1,14 +1,14 @@
 """Worker processes for the cross-process tests: ``python -m tests.handlers.redis._workers KIND ...``.
 
-- ``budget URL NAME CALLS``: CALLS calls of $0.01 on a shared $1.00 budget; prints the
+- ``budget URL PREFIX NAME CALLS``: CALLS calls of $0.01 on a shared $1.00 budget; prints the
   admitted count as JSON.
-- ``hold URL NAME LEASE``: reserves one $0.60 call and never finishes it; prints
+- ``hold URL PREFIX NAME LEASE``: reserves one $0.60 call and never finishes it; prints
   ``reserved`` and sleeps until killed.
 - ``ship URL STREAM CALLS``: CALLS offline LLM calls shipped to STREAM; prints the events
   of each type it emitted, as JSON (the ground truth a collector must match).
 - ``Stuck``: a handler that hangs on its first event (a collector that dies mid-batch);
   ``Slow``: one that takes 5 ms per event.
-- ``rate URL NAME CALLS RPM``: CALLS calls through a shared limit of RPM per minute that
+- ``rate URL PREFIX NAME CALLS RPM``: CALLS calls through a shared limit of RPM per minute that
   never waits (``max_wait=0``); prints the admitted count as JSON.
 """
 
@@ -58,8 +58,8 @@ def ship(url: str, stream: str, calls: int) -> None:
     print(json.dumps(dict(truth.counts)), flush=True)
 
 
-def budget(url: str, name: str, calls: int) -> None:
-    limiter = RedisCostLimiter(max_cost=1.0, estimate=0.01, redis=url, name=name, timeout=5.0)
+def budget(url: str, prefix: str, name: str, calls: int) -> None:
+    limiter = RedisCostLimiter(max_cost=1.0, estimate=0.01, redis=url, prefix=prefix, name=name, timeout=5.0)
     admitted = 0
     for _ in range(calls):
         try:
@@ -71,16 +71,18 @@ def budget(url: str, name: str, calls: int) -> None:
     print(json.dumps({"admitted": admitted}), flush=True)
 
 
-def hold(url: str, name: str, lease: float) -> None:
-    limiter = RedisCostLimiter(max_cost=1.0, estimate=0.60, redis=url, name=name, lease=lease)
+def hold(url: str, prefix: str, name: str, lease: float) -> None:
+    limiter = RedisCostLimiter(max_cost=1.0, estimate=0.60, redis=url, prefix=prefix, name=name, lease=lease)
     run = llm_run(provider="p", model="m", callbacks=[limiter])
     run.__enter__()
     print("reserved", flush=True)
     time.sleep(3600)
 
 
-def rate(url: str, name: str, calls: int, rpm: int) -> None:
-    limiter = RedisRateLimiter(requests_per_minute=rpm, max_wait=0, redis=url, name=name, timeout=5.0)
+def rate(url: str, prefix: str, name: str, calls: int, rpm: int) -> None:
+    limiter = RedisRateLimiter(
+        requests_per_minute=rpm, max_wait=0, redis=url, prefix=prefix, name=name, timeout=5.0
+    )
     admitted = 0
     for _ in range(calls):
         try:
@@ -95,12 +97,12 @@ def rate(url: str, name: str, calls: int, rpm: int) -> None:
 if __name__ == "__main__":
     kind, *args = sys.argv[1:]
     if kind == "budget":
-        budget(args[0], args[1], int(args[2]))
+        budget(args[0], args[1], args[2], int(args[3]))
     elif kind == "hold":
-        hold(args[0], args[1], float(args[2]))
+        hold(args[0], args[1], args[2], float(args[3]))
     elif kind == "ship":
         ship(args[0], args[1], int(args[2]))
     elif kind == "rate":
-        rate(args[0], args[1], int(args[2]), int(args[3]))
+        rate(args[0], args[1], args[2], int(args[3]), int(args[4]))
     else:
         raise SystemExit(f"unknown worker {kind!r}")

@@ -20,12 +20,13 @@ from llmhooks.handlers.redis import BudgetUnavailable, RedisCostLimiter
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _limiter(url: str, **kwargs: object) -> RedisCostLimiter:
+def _limiter(url: str, prefix: str = "llmhooks:", **kwargs: object) -> RedisCostLimiter:
     # a generous timeout: these tests are about exact counting, not outages (those set their own)
     options: dict[str, object] = {
         "max_cost": 1.0,
         "estimate": 0.01,
         "redis": url,
+        "prefix": prefix,
         "name": "t",
         "timeout": 5.0,
     }
@@ -38,7 +39,7 @@ def _call(limiter: RedisCostLimiter, cost: float, streaming: bool = False) -> No
         run.finish(input_tokens=1, output_tokens=1, cost=cost)
 
 
-def test_bad_arguments_fail_at_construction(redis_url: str) -> None:
+def test_bad_arguments_fail_at_construction(redis_url: str, redis_prefix: str) -> None:
     """No budget, a negative one or an unknown policy: a clear error before any call."""
     with pytest.raises(ValueError, match="needs a budget"):
         RedisCostLimiter(redis=redis_url, estimate=0.01)
@@ -48,12 +49,14 @@ def test_bad_arguments_fail_at_construction(redis_url: str) -> None:
         RedisCostLimiter(max_cost=1, redis=redis_url, estimate=0.01, on_unavailable="wait")  # type: ignore[arg-type]
 
 
-def test_64_threads_exact_spend_and_overspend_bounded_by_calls_in_flight(redis_url: str) -> None:
+def test_64_threads_exact_spend_and_overspend_bounded_by_calls_in_flight(
+    redis_url: str, redis_prefix: str
+) -> None:
     """Calls costing more than estimated: spend exact, overspend <= what the calls in flight added.
 
     At most 64 calls are in flight at once (one per thread), each $0.005 over its estimate.
     """
-    limiter = _limiter(redis_url)
+    limiter = _limiter(redis_url, redis_prefix)
 
     def worker(_: int) -> int:
         ok = 0
@@ -75,9 +78,9 @@ def test_64_threads_exact_spend_and_overspend_bounded_by_calls_in_flight(redis_u
     assert limiter.reserved == 0 and limiter.in_flight == 0
 
 
-def test_64_threads_never_overspend_when_estimates_are_bounds(redis_url: str) -> None:
+def test_64_threads_never_overspend_when_estimates_are_bounds(redis_url: str, redis_prefix: str) -> None:
     """Estimate == real cost: exactly the calls that fit are admitted, however many compete."""
-    limiter = _limiter(redis_url)
+    limiter = _limiter(redis_url, redis_prefix)
 
     def worker(_: int) -> int:
         ok = 0
@@ -94,9 +97,9 @@ def test_64_threads_never_overspend_when_estimates_are_bounds(redis_url: str) ->
     assert limiter.spent == pytest.approx(1.0) and limiter.remaining == 0
 
 
-async def test_200_tasks_share_the_budget_through_redis_asyncio(redis_url: str) -> None:
+async def test_200_tasks_share_the_budget_through_redis_asyncio(redis_url: str, redis_prefix: str) -> None:
     """200 asyncio tasks: exactly 100 fit in $1.00 at $0.01, and the rest are refused."""
-    limiter = _limiter(redis_url, name="async")
+    limiter = _limiter(redis_url, redis_prefix, name="async")
 
     async def one() -> bool:
         try:
@@ -112,11 +115,20 @@ async def test_200_tasks_share_the_budget_through_redis_asyncio(redis_url: str) 
     assert limiter.spent == pytest.approx(1.0) and limiter.in_flight == 0
 
 
-def test_processes_share_one_budget(redis_url: str) -> None:
+def test_processes_share_one_budget(redis_url: str, redis_prefix: str) -> None:
     """Three worker processes, 50 calls each, one $1.00 budget: 100 admitted in all."""
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.handlers.redis._workers", "budget", redis_url, "procs", "50"],
+            [
+                sys.executable,
+                "-m",
+                "tests.handlers.redis._workers",
+                "budget",
+                redis_url,
+                redis_prefix,
+                "procs",
+                "50",
+            ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,
@@ -125,12 +137,12 @@ def test_processes_share_one_budget(redis_url: str) -> None:
     ]
     admitted = [json.loads(p.communicate(timeout=60)[0])["admitted"] for p in procs]
     assert sum(admitted) == 100
-    assert _limiter(redis_url, name="procs").spent == pytest.approx(1.0)
+    assert _limiter(redis_url, redis_prefix, name="procs").spent == pytest.approx(1.0)
 
 
-def test_per_user_budgets(redis_url: str) -> None:
+def test_per_user_budgets(redis_url: str, redis_prefix: str) -> None:
     """``per_user`` and ``user_limits`` hold each user to their own budget, and all to ``max_cost``."""
-    limiter = _limiter(redis_url, per_user=0.05, user_limits={"vip": 0.08})
+    limiter = _limiter(redis_url, redis_prefix, per_user=0.05, user_limits={"vip": 0.08})
     admitted: dict[str, int] = {}
     for user in ("a", "b", "vip"):
         with run_context(user_id=user):
@@ -145,9 +157,9 @@ def test_per_user_budgets(redis_url: str) -> None:
     assert limiter.spent == pytest.approx(0.18) and limiter.remaining_for("nobody") == pytest.approx(0.05)
 
 
-def test_errors_release_and_streams_keep_their_reservation(redis_url: str) -> None:
+def test_errors_release_and_streams_keep_their_reservation(redis_url: str, redis_prefix: str) -> None:
     """A failed call costs nothing; a stream that failed part-way keeps its reservation as spent."""
-    limiter = _limiter(redis_url)
+    limiter = _limiter(redis_url, redis_prefix)
     with pytest.raises(RuntimeError), llm_run(provider="p", model="m", callbacks=[limiter]):
         raise RuntimeError("provider down")
     assert limiter.spent == 0 and limiter.reserved == 0
@@ -156,18 +168,20 @@ def test_errors_release_and_streams_keep_their_reservation(redis_url: str) -> No
     assert limiter.spent == pytest.approx(0.01) and limiter.reserved == 0
 
 
-def test_unknown_real_cost_keeps_the_reservation(redis_url: str) -> None:
+def test_unknown_real_cost_keeps_the_reservation(redis_url: str, redis_prefix: str) -> None:
     """A call whose real cost cannot be priced is charged what it reserved."""
-    limiter = _limiter(redis_url, prices={"other": {"input": 1, "output": 1}})
+    limiter = _limiter(redis_url, redis_prefix, prices={"other": {"input": 1, "output": 1}})
     with llm_run(provider="p", model="unpriced", callbacks=[limiter]) as run:
         run.finish(input_tokens=5, output_tokens=5)
     assert limiter.spent == pytest.approx(0.01)
 
 
-def test_cycles_get_their_own_budget_and_settle_where_they_reserved(redis_url: str) -> None:
+def test_cycles_get_their_own_budget_and_settle_where_they_reserved(
+    redis_url: str, redis_prefix: str
+) -> None:
     """A new cycle starts afresh; a call reserved in the old one settles in it."""
     current = ["2026-11"]
-    limiter = _limiter(redis_url, max_cost=0.02, cycle=lambda ts: current[0])
+    limiter = _limiter(redis_url, redis_prefix, max_cost=0.02, cycle=lambda ts: current[0])
     _call(limiter, 0.01)
     run = llm_run(provider="p", model="m", callbacks=[limiter])
     run.__enter__()  # reserved in 2026-11
@@ -182,17 +196,28 @@ def test_cycles_get_their_own_budget_and_settle_where_they_reserved(redis_url: s
     assert limiter.spent == pytest.approx(0.02) and limiter.reserved == 0
 
 
-def test_a_dead_processs_reservation_is_released_after_its_lease(redis_url: str) -> None:
+def test_a_dead_processs_reservation_is_released_after_its_lease(redis_url: str, redis_prefix: str) -> None:
     """A worker renews its reservation while alive; killed, its hold ends one lease later."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.handlers.redis._workers", "hold", redis_url, "lease", "0.6"],
+        [
+            sys.executable,
+            "-m",
+            "tests.handlers.redis._workers",
+            "hold",
+            redis_url,
+            redis_prefix,
+            "lease",
+            "0.6",
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "reserved"
-        limiter = RedisCostLimiter(max_cost=1.0, estimate=0.60, redis=redis_url, name="lease", lease=0.6)
+        limiter = RedisCostLimiter(
+            max_cost=1.0, estimate=0.60, redis=redis_url, prefix=redis_prefix, name="lease", lease=0.6
+        )
         time.sleep(1.5)  # past two leases: the live worker renewed it
         with pytest.raises(BudgetExceeded, match=r"\$0.6000 spent or in flight"):
             _call(limiter, 0.60)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from tests.handlers.redis._server import RedisServer
 
-from llmhooks import LLM, llm_run
+from llmhooks import LLM, flush, llm_run
 from llmhooks.compat import (
     CustomAsyncCallbackHandler,
     DetailedRedisTokenCallbackHandler,
@@ -31,8 +33,8 @@ logger = logging.getLogger(__name__)
 
 
 @pytest.fixture(autouse=True)
-def _repo(redis_url: str) -> Iterator[None]:
-    configure_token_usage(RedisConnection(redis_url, timeout=5.0), prefix="seed002:")
+def _repo(redis_url: str, redis_prefix: str) -> Iterator[None]:
+    configure_token_usage(RedisConnection(redis_url, timeout=5.0), prefix=redis_prefix + "seed002:")
     yield
     configure_token_usage()
 
@@ -180,7 +182,7 @@ def test_empty_user_is_refused_and_redis_failures_never_break_the_call(
     """The seed's constructor check; a failing write is logged, and the call goes on."""
     with pytest.raises(ValueError, match="user_id must be provided for RedisTokenCallbackHandler"):
         RedisTokenCallbackHandler("")
-    configure_token_usage("redis://127.0.0.1:1/0")  # nothing listens there
+    configure_token_usage("redis://127.0.0.1:1/0", retry_for=0.1)  # nothing listens there
     with caplog.at_level(logging.ERROR, logger="llmhooks.compat"):
         assert LLM(provider="offline").chat("hi", callbacks=[create_token_callback("u")]).text
     assert "Failed to record token usage for user 'u'" in caplog.text
@@ -204,3 +206,47 @@ def test_seed_handlers_check_their_arguments_when_built(
             cls(*args)
     with pytest.raises(error, match=message):
         create_token_callback(*args)  # type: ignore[arg-type]
+
+
+async def test_a_frozen_redis_costs_each_call_at_most_the_timeout_and_loses_no_count(
+    server: RedisServer,
+) -> None:
+    """Redis frozen (SIGSTOP): writes, reads and LLM calls return within the configured timeout;
+    the increments are kept and written once Redis answers again, each counted once."""
+    configure_token_usage(server.url, prefix="frozen:", timeout=0.2)
+    assert flush(10)  # nothing of an earlier test left
+    before = token_usage_repo.stats()
+    await token_usage_repo.increment_total_usage("uf", 1, "2024-01-01")  # connected, script loaded
+    server.pause()
+    bound = 0.2 * 3  # the timeout, with room for a loaded machine: not the seconds of retries
+
+    async def timed(call: Any) -> tuple[float, Any]:
+        started = time.monotonic()
+        result = await call
+        return time.monotonic() - started, result
+
+    took, _ = await timed(token_usage_repo.increment_total_usage("uf", 10, "2024-01-01", run_id="r1"))
+    assert took < bound
+    took, _ = await timed(token_usage_repo.increment_detailed_usage("uf", 3, 4, "2024-01-01"))
+    assert took < bound
+    took, stats = await timed(token_usage_repo.get_usage_stats("uf", "2024-01-01"))
+    assert took < bound and stats == {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+    took, limit = await timed(token_usage_repo.check_usage_limit("uf", "2024-01-01"))
+    assert took < bound and limit["exceeded"] is False
+    handlers = [create_token_callback("uf", "2024-01-01"), create_detailed_token_callback("uf", "2024-01-01")]
+    llm = LLM(provider="offline")
+    for _ in range(3):
+        took, response = await timed(llm.achat("hello", callbacks=handlers))
+        assert took < 2 * bound  # two handlers, each bounded
+    assert token_usage_repo.stats()["deferred"] - before["deferred"] >= 5
+    server.resume()
+    assert flush(30)
+    stats = await token_usage_repo.get_usage_stats("uf", "2024-01-01")
+    tokens = response.usage
+    assert stats["total_tokens"] == 1 + 10 + 7 + 3 * 2 * tokens.total_tokens
+    assert (stats["prompt_tokens"], stats["completion_tokens"]) == (
+        3 + 3 * tokens.input_tokens,
+        4 + 3 * tokens.output_tokens,
+    )
+    after = token_usage_repo.stats()
+    assert (after["failed"], after["dropped"], after["pending"]) == (before["failed"], before["dropped"], 0)

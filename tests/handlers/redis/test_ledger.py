@@ -42,13 +42,13 @@ def test_cycles_monthly_daily_fixed_and_callable() -> None:
     assert monthly_cycle(31)(_ts("2026-01-05")) == "2025-12-31"
 
 
-def test_bad_cycles_and_entries_fail_clearly(redis_url: str) -> None:
+def test_bad_cycles_and_entries_fail_clearly(redis_url: str, redis_prefix: str) -> None:
     """A malformed cycle or entry is refused with the argument named."""
     with pytest.raises(ValueError, match="cycle must be 'monthly'"):
         cycle_of("weekly")
     with pytest.raises(TypeError, match="must return a non-empty string"):
         cycle_of(lambda t: 3)(0.0)  # type: ignore[arg-type,return-value]
-    ledger = TokenLedger(redis_url)
+    ledger = TokenLedger(redis_url, prefix=redis_prefix)
     with pytest.raises(ValueError, match="unknown ledger field 'tokens'"):
         ledger.record(LedgerEntry("r", "u", "c", {"tokens": 1}))
     with pytest.raises(ValueError, match=r"counts\['calls'\] must be >= 0"):
@@ -57,9 +57,9 @@ def test_bad_cycles_and_entries_fail_clearly(redis_url: str) -> None:
         TokenLedger("localhost:6379")
 
 
-def test_record_is_once_per_run_id(redis_url: str) -> None:
+def test_record_is_once_per_run_id(redis_url: str, redis_prefix: str) -> None:
     """The same run recorded twice (a retry, a redelivery) counts once."""
-    ledger = TokenLedger(redis_url, prefix="t:")
+    ledger = TokenLedger(redis_url, prefix=redis_prefix + "t:")
     entry = LedgerEntry("run-1", "alice", "2026-12", {"calls": 1, "input_tokens": 7, "output_tokens": 3})
     assert ledger.record(entry) is True
     assert ledger.record(entry) is False
@@ -71,9 +71,9 @@ def test_record_is_once_per_run_id(redis_url: str) -> None:
     assert (totals.calls, totals.input_tokens, totals.output_tokens) == (2, 7, 3)
 
 
-def test_handler_counts_users_cycles_cost_and_errors(redis_url: str) -> None:
+def test_handler_counts_users_cycles_cost_and_errors(redis_url: str, redis_prefix: str) -> None:
     """User from run_context or the argument, exact usage, cost in micro-USD, errors apart."""
-    ledger = RedisTokenLedger(redis_url, prefix="h:", user_id="fallback", prices=PRICES)
+    ledger = RedisTokenLedger(redis_url, prefix=redis_prefix + "h:", user_id="fallback", prices=PRICES)
     with run_context(user_id="alice"):
         with llm_run(provider="p", model="m", callbacks=[ledger]) as run:
             run.finish(response="ok", input_tokens=1000, output_tokens=500, cached_input_tokens=200)
@@ -93,18 +93,18 @@ def test_handler_counts_users_cycles_cost_and_errors(redis_url: str) -> None:
     assert ledger.stats() == {"recorded": 3, "duplicates": 0, "retries": 0, "failed": 0}
 
 
-def test_cost_from_cost_tracker_is_used(redis_url: str) -> None:
+def test_cost_from_cost_tracker_is_used(redis_url: str, redis_prefix: str) -> None:
     """A cost set by CostTracker (or the producer) is what the ledger counts."""
-    ledger = RedisTokenLedger(redis_url, prefix="c:")
+    ledger = RedisTokenLedger(redis_url, prefix=redis_prefix + "c:")
     with run_context(user_id="u"), llm_run(model="m", callbacks=[CostTracker(prices=PRICES), ledger]) as run:
         run.finish(input_tokens=1_000_000, output_tokens=0)
     assert flush(5)
     assert ledger.totals("u").cost == pytest.approx(1.0)
 
 
-def test_estimates_are_stored_apart_and_marked(redis_url: str) -> None:
+def test_estimates_are_stored_apart_and_marked(redis_url: str, redis_prefix: str) -> None:
     """A call without usage is counted by estimate, in estimated_* fields only."""
-    ledger = RedisTokenLedger(redis_url, prefix="e:", cycle="2024-01-01")
+    ledger = RedisTokenLedger(redis_url, prefix=redis_prefix + "e:", cycle="2024-01-01")
     with run_context(user_id="bob"), llm_run(model="m", prompt="x" * 30, callbacks=[ledger]) as run:
         run.finish(response="y" * 12)  # the provider reported nothing
     with run_context(user_id="bob"), llm_run(model="m", callbacks=[ledger]) as run:
@@ -116,9 +116,9 @@ def test_estimates_are_stored_apart_and_marked(redis_url: str) -> None:
     assert bob.priced_calls == 0
 
 
-def test_offline_llm_calls_from_64_threads_and_200_tasks_are_exact(redis_url: str) -> None:
+def test_offline_llm_calls_from_64_threads_and_200_tasks_are_exact(redis_url: str, redis_prefix: str) -> None:
     """64 threads and 200 asyncio tasks on one ledger: every call and token counted exactly once."""
-    ledger = RedisTokenLedger(redis_url, prefix="x:", background=False, timeout=5.0)
+    ledger = RedisTokenLedger(redis_url, prefix=redis_prefix + "x:", background=False, timeout=5.0)
     llm = LLM(provider="offline", callbacks=[ledger])
     prompt = "count these five words"
 
@@ -147,9 +147,9 @@ def test_offline_llm_calls_from_64_threads_and_200_tasks_are_exact(redis_url: st
     }
 
 
-async def test_async_record_and_totals(redis_url: str) -> None:
+async def test_async_record_and_totals(redis_url: str, redis_prefix: str) -> None:
     """``arecord``/``atotals`` use redis.asyncio, with the same once-per-run rule."""
-    ledger = TokenLedger(redis_url, prefix="a:", timeout=5.0)
+    ledger = TokenLedger(redis_url, prefix=redis_prefix + "a:", timeout=5.0)
     entries = [LedgerEntry(f"r{i % 50}", "u", "c", {"calls": 1, "output_tokens": 2}) for i in range(200)]
     results = await asyncio.gather(*(ledger.arecord(e) for e in entries))
     assert sum(results) == 50

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -13,12 +14,14 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import redis
 from tests.handlers.redis._server import RedisServer, free_port
 
 from llmhooks import LLM, Callbacks, Event, flush, run_context
+from llmhooks.core.stats import stats_for
 from llmhooks.handlers.collector import Collector
-from llmhooks.handlers.redis import RedisStreamConsumer, RedisStreamShipper
+from llmhooks.handlers.redis import RedisStreamConsumer, RedisStreamShipper, RedisTokenLedger
 from llmhooks.handlers.shipping import encode_event
 from llmhooks.testing import RecordingCallbacks
 
@@ -44,10 +47,10 @@ def _collect(
     return collector
 
 
-def test_every_event_arrives_once_as_it_was(redis_url: str) -> None:
+def test_every_event_arrives_once_as_it_was(redis_url: str, redis_prefix: str) -> None:
     """Plain and streamed calls: the collector rebuilds the same events, user ids included."""
     truth = RecordingCallbacks()
-    llm = LLM(provider="offline", callbacks=[truth, RedisStreamShipper(redis_url, stream="s")])
+    llm = LLM(provider="offline", callbacks=[truth, RedisStreamShipper(redis_url, stream=redis_prefix + "s")])
     with run_context(user_id="alice"):
         for i in range(20):
             llm.chat(f"what is {i} plus 1?")
@@ -55,7 +58,7 @@ def test_every_event_arrives_once_as_it_was(redis_url: str) -> None:
             pass
     assert flush(10)
     got = RecordingCallbacks()
-    collector = _collect(redis_url, "s", [got])
+    collector = _collect(redis_url, redis_prefix + "s", [got])
     assert collector.stats.handled == len(truth.events) and collector.stats.duplicates == 0
     key = lambda e: (e.run_id, e.type, getattr(e, "index", 0))  # noqa: E731
     assert sorted(map(key, got.events)) == sorted(map(key, truth.events))
@@ -123,10 +126,10 @@ class Slow(Counting):
         super().on_event(event)
 
 
-def test_a_slow_collectors_batch_is_not_taken_over_while_it_works(redis_url: str) -> None:
+def test_a_slow_collectors_batch_is_not_taken_over_while_it_works(redis_url: str, redis_prefix: str) -> None:
     """Batches taking longer than claim_idle: the live collector extends its claims; nothing twice."""
     truth = RecordingCallbacks()
-    llm = LLM(provider="offline", callbacks=[truth, RedisStreamShipper(redis_url, stream="s")])
+    llm = LLM(provider="offline", callbacks=[truth, RedisStreamShipper(redis_url, stream=redis_prefix + "s")])
     for i in range(15):
         llm.chat(f"call {i}")
     assert flush(10)
@@ -135,7 +138,7 @@ def test_a_slow_collectors_batch_is_not_taken_over_while_it_works(redis_url: str
     # entries every 0.2 s; claims last 1 s unless extended
     collectors = [
         Collector(
-            RedisStreamConsumer(redis_url, stream="s", group="g", claim_idle=1.0),
+            RedisStreamConsumer(redis_url, stream=redis_prefix + "s", group="g", claim_idle=1.0),
             [handler],
             batch_size=30,
             block=0.05,
@@ -152,13 +155,13 @@ def test_a_slow_collectors_batch_is_not_taken_over_while_it_works(redis_url: str
     assert sum(c.stats.duplicates for c in collectors) == 0
 
 
-def test_malformed_entries_are_counted_and_acknowledged(redis_url: str) -> None:
+def test_malformed_entries_are_counted_and_acknowledged(redis_url: str, redis_prefix: str) -> None:
     """Entries that are not llmhooks events never stall the group."""
     r = redis.Redis.from_url(redis_url)
-    r.xadd("s", {"e": "not json"})
-    r.xadd("s", {"e": json.dumps({"type": "no.such.type", "event_id": "x-1"})})
-    r.xadd("s", {"other": "field"})
-    collector = _collect(redis_url, "s", [Counting()])
+    r.xadd(redis_prefix + "s", {"e": "not json"})
+    r.xadd(redis_prefix + "s", {"e": json.dumps({"type": "no.such.type", "event_id": "x-1"})})
+    r.xadd(redis_prefix + "s", {"other": "field"})
+    collector = _collect(redis_url, redis_prefix + "s", [Counting()])
     assert (collector.stats.malformed, collector.stats.handled) == (3, 0)
     assert collector.stats.backlog["pending"] == 0 and collector.stats.backlog["lag"] == 0
 
@@ -191,10 +194,10 @@ def _ship(url: str, stream: str, calls: int) -> Counter[str]:
     return Counter(json.loads(out))
 
 
-def _collector(url: str, *args: str) -> subprocess.Popen[str]:
+def _collector(url: str, stream: str, *args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
-        [str(BIN / "llmhooks"), "collect", "--redis", url, "--stream", "s", "--group", "g", *args],
+        [str(BIN / "llmhooks"), "collect", "--redis", url, "--stream", stream, "--group", "g", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -203,20 +206,31 @@ def _collector(url: str, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def test_collectors_share_a_group_and_take_over_a_dead_ones_entries(redis_url: str) -> None:
+def test_collectors_share_a_group_and_take_over_a_dead_ones_entries(
+    redis_url: str, redis_prefix: str
+) -> None:
     """A collector killed mid-batch: the two others share the stream and handle its entries once."""
-    truth = _ship(redis_url, "s", 50)
+    truth = _ship(redis_url, redis_prefix + "s", 50)
     dead = _collector(
-        redis_url, "--batch", "50", "--claim-idle", "0.5", "tests.handlers.redis._workers:Stuck"
+        redis_url,
+        redis_prefix + "s",
+        "--batch",
+        "50",
+        "--claim-idle",
+        "0.5",
+        "tests.handlers.redis._workers:Stuck",
     )
     assert dead.stdout is not None and dead.stdout.readline().strip() == "stuck"
     dead.send_signal(signal.SIGKILL)
     dead.wait(10)
     args = ["--claim-idle", "0.5", "--batch", "20", "--exit-when-idle", "1.5", "--progress", "0.3", "--json"]
-    live = [_collector(redis_url, *args, "tokens", "tests.handlers.redis._workers:Slow") for _ in range(2)]
+    live = [
+        _collector(redis_url, redis_prefix + "s", *args, "tokens", "tests.handlers.redis._workers:Slow")
+        for _ in range(2)
+    ]
     for proc in live:  # both are reading before the rest is shipped
         assert proc.stderr is not None and "feeding tokens" in proc.stderr.readline()
-    truth += _ship(redis_url, "s", 100)
+    truth += _ship(redis_url, redis_prefix + "s", 100)
     results = []
     for proc in live:
         out, err = proc.communicate(timeout=120)
@@ -230,14 +244,16 @@ def test_collectors_share_a_group_and_take_over_a_dead_ones_entries(redis_url: s
     assert sum(r["handlers"]["tokens"]["calls"] for r in results) == 150
 
 
-def test_collect_feeds_the_prometheus_exporter_behind_metrics_port(redis_url: str) -> None:
+def test_collect_feeds_the_prometheus_exporter_behind_metrics_port(redis_url: str, redis_prefix: str) -> None:
     """``llmhooks collect --metrics-port N prometheus``: the workers' calls show on /metrics."""
-    llm = LLM(provider="offline", callbacks=[RedisStreamShipper(redis_url, stream="s")])
+    llm = LLM(provider="offline", callbacks=[RedisStreamShipper(redis_url, stream=redis_prefix + "s")])
     for i in range(7):
         llm.chat(f"call {i}")
     assert flush(10)
     port = free_port()
-    proc = _collector(redis_url, "--metrics-port", str(port), "--progress", "0", "prometheus")
+    proc = _collector(
+        redis_url, redis_prefix + "s", "--metrics-port", str(port), "--progress", "0", "prometheus"
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -257,9 +273,151 @@ def test_collect_feeds_the_prometheus_exporter_behind_metrics_port(redis_url: st
     assert proc.returncode == 0
 
 
-def test_collect_cli_rejects_a_bad_handler_spec(redis_url: str) -> None:
+def test_collect_cli_rejects_a_bad_handler_spec(redis_url: str, redis_prefix: str) -> None:
     """An unknown handler or unreadable arguments: exit status 2 and the reason."""
     for spec, reason in (("nosuch", "has no 'nosuch'"), ("record(path=open('x'))", "must be literals")):
-        proc = _collector(redis_url, spec)
+        proc = _collector(redis_url, redis_prefix + "s", spec)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 2 and reason in err
+
+
+def test_entries_whose_ledger_write_failed_stay_pending_until_it_succeeds(
+    redis_url: str, redis_prefix: str, server: RedisServer
+) -> None:
+    """The ledger's Redis away while a collector runs: nothing is acknowledged until the ledger counted it."""
+    truth = RecordingCallbacks()
+    llm = LLM(provider="offline", callbacks=[truth, RedisStreamShipper(redis_url, stream=redis_prefix + "s")])
+    with run_context(user_id="u"):
+        for i in range(10):
+            llm.chat(f"call {i}")
+    assert flush(10)
+    server.stop()
+    ledger = RedisTokenLedger(server.url, prefix="c:", background=False, retry_for=0, timeout=0.2)
+    consumer = RedisStreamConsumer(redis_url, stream=redis_prefix + "s", group="g")
+    collector = Collector(consumer, [ledger], block=0.05)
+    stop = threading.Event()
+    reader = threading.Thread(target=collector.run, kwargs={"stop": stop})
+    reader.start()
+    try:
+        deadline = time.monotonic() + 30
+        while collector.stats.errors < 2:
+            assert time.monotonic() < deadline and reader.is_alive()
+            time.sleep(0.02)
+        assert consumer.backlog()["pending"] == 20  # read, not acknowledged: the ledger has not counted it
+        server.start()
+        while consumer.backlog()["pending"]:
+            assert time.monotonic() < deadline and reader.is_alive()
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        reader.join(30)
+    assert ledger.totals("u").calls == 10
+    assert (collector.stats.handled, collector.stats.duplicates, collector.stats.handler_errors) == (20, 0, 0)
+
+
+def test_shipper_drops_and_failures_are_counted_in_stats_and_reported_at_close(
+    server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis away and a small queue: what was dropped or given up shows in stats() and at close()."""
+    server.stop()
+    shipper = RedisStreamShipper(server.url, stream="s", timeout=0.1, retry_for=0.3, queue_size=5)
+    llm = LLM(provider="offline", callbacks=[shipper])
+    for i in range(100):
+        llm.chat(f"call {i}")
+    assert flush(30)
+    stats = shipper.stats()
+    assert stats["dropped"] > 0 and stats["failed"] > 0
+    assert stats["dropped"] + stats["failed"] == 200 and stats["shipped"] == 0 and stats["queued"] == 0
+    # one delivery engine: the core's per-handler queue, whose drops the handler's stats show too
+    assert stats_for(shipper).snapshot()["dropped"] == stats["dropped"]
+    with caplog.at_level(logging.WARNING, logger="llmhooks.ship"):
+        shipper.close()
+    assert f"{stats['dropped']} dropped (queue full)" in caplog.text
+    assert f"{stats['failed']} given up" in caplog.text
+
+
+def test_shipper_losses_are_reported_when_the_process_exits(tmp_path: Path) -> None:
+    """A worker exiting after losing events says so on stderr, without anyone calling close()."""
+    code = (
+        "from llmhooks import LLM, flush\n"
+        "from llmhooks.handlers.redis import RedisStreamShipper\n"
+        f"url = 'redis://127.0.0.1:{free_port()}/0'\n"
+        "s = RedisStreamShipper(url, timeout=0.1, retry_for=0.2, queue_size=3)\n"
+        "llm = LLM(provider='offline', callbacks=[s])\n"
+        "for i in range(20):\n"
+        "    llm.chat('hi')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path, check=True
+    )
+    assert "EventShipper" in proc.stderr and "dropped (queue full)" in proc.stderr, proc.stderr
+
+
+def test_entries_trimmed_before_they_were_collected_are_counted_and_reported(
+    redis_url: str, redis_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """MAXLEN trims 80 entries no collector had read: the collector counts and reports exactly those."""
+    truth = RecordingCallbacks()
+    llm = LLM(provider="offline", callbacks=[truth])
+    for i in range(55):
+        llm.chat(f"call {i}")
+    payloads = [encode_event(e) for e in truth.events]
+    r = redis.Redis.from_url(redis_url)
+    consumer = RedisStreamConsumer(redis_url, stream=redis_prefix + "s", group="g")
+    for payload in payloads[:10]:
+        r.xadd(redis_prefix + "s", {"e": payload})
+    collector = Collector(consumer, [Counting()], block=0.05)
+    collector.run(idle_exit=0.3)
+    assert collector.stats.handled == 10
+    for payload in payloads[10:]:  # 100 more while no collector runs; the stream keeps the last 20
+        r.xadd(redis_prefix + "s", {"e": payload}, maxlen=20, approximate=False)
+    with caplog.at_level(logging.WARNING, logger="llmhooks.collect"):
+        collector.run(idle_exit=0.3)
+    assert (collector.stats.handled, collector.stats.trimmed) == (30, 80)
+    assert "80 entries were trimmed from the stream before they were collected" in caplog.text
+    assert collector.stats.backlog["trimmed"] == 80 and collector.stats.backlog["lag"] == 0
+    assert "80 trimmed" in collector.stats.line("c", 0.0)
+
+
+class Broken(Callbacks):
+    """A batch handler with a bug: redelivering its batch would not cure it."""
+
+    def on_batch(self, events: list[Event]) -> None:
+        raise ValueError("a bug")
+
+
+def test_a_batch_handlers_bug_is_counted_and_does_not_stall_the_group(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """Not a server away but a bug: logged, counted in handler_errors, the entries acknowledged."""
+    llm = LLM(provider="offline", callbacks=[RedisStreamShipper(redis_url, stream=redis_prefix + "s")])
+    for i in range(3):
+        llm.chat(f"call {i}")
+    assert flush(10)
+    got = Counting()
+    collector = _collect(redis_url, redis_prefix + "s", [Broken(), got])
+    assert (collector.stats.handled, collector.stats.handler_errors) == (6, 1)
+    assert got.counts == Counter({"llm.start": 3, "llm.end": 3})
+    assert collector.stats.backlog["pending"] == 0
+
+
+def test_pending_entries_trimmed_before_they_were_handled_count_as_trimmed(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """A dead collector's entries trimmed away before another took them over: counted, not silent."""
+    stream = redis_prefix + "s"
+    r = redis.Redis.from_url(redis_url)
+    dead = RedisStreamConsumer(redis_url, stream=stream, group="g", consumer="dead", claim_idle=0.1)
+    for i in range(5):
+        r.xadd(stream, {"e": json.dumps({"type": "llm.start", "event_id": f"x-{i}"})})
+    assert len(dead.read(10, 0.05)) == 5  # read, never acknowledged: it died
+    r.xtrim(stream, maxlen=0, approximate=False)
+    live = RedisStreamConsumer(redis_url, stream=stream, group="g", consumer="live", claim_idle=0.1)
+    collector = Collector(live, [Counting()], block=0.05, claim_every=0)
+    deadline = time.monotonic() + 10
+    while collector.stats.trimmed < 5:  # taken over once idle for claim_idle
+        assert time.monotonic() < deadline
+        collector.step()
+    assert collector.stats.trimmed == 5 and collector.stats.handled == 0
+    backlog = live.backlog()
+    assert (backlog["trimmed"], backlog["pending"]) == (5, 0)

@@ -9,8 +9,13 @@ with backoff. Every llmhooks component that talks to Redis goes through a
   written to be safe to retry, keyed by run or event id);
 - turns every way of not getting an answer (refused, timed out, the server still loading
   its data after a restart, a read-only replica) into one error, ``RedisUnavailable``;
-- after a failure, fails fast for ``down_for`` seconds (default 1 s) without touching the
-  network, so callers pay the timeout at most once per ``down_for`` while Redis is away;
+- is a circuit breaker: after a failure it fails fast for ``down_for`` seconds (default
+  1 s) without touching the network; then one caller probes Redis while every other one
+  still fails at once, so while Redis is away (or frozen) one call per ``down_for`` pays
+  the timeout, not every concurrent caller, and the first answer closes the breaker;
+- bounds every ``async`` call by ``timeout`` in all, waiting for a pooled connection
+  included; a task that got its connection after the breaker opened fails at once instead
+  of sending to a server that just stopped answering;
 - keeps one ``redis.asyncio`` client per running event loop for the ``async`` paths.
 
     conn = RedisConnection("redis://127.0.0.1:6379/0", timeout=0.25)
@@ -160,7 +165,10 @@ class RedisConnection:
                 f"redis must be a URL, a redis.Redis or a redis.asyncio.Redis, got {type(redis).__name__}"
             )
         self.where = _describe(self._kwargs)
-        self._down_until = 0.0
+        self._down_until = 0.0  # open (failing fast) until then
+        self._broken = False  # a failure not yet followed by an answer
+        self._probe_until = 0.0  # half-open: a probe is on the network until then
+        self._failed_at = 0.0
         self._last_error: BaseException | None = None
         self._lock = threading.Lock()
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aredis.Redis] = (
@@ -205,6 +213,9 @@ class RedisConnection:
                 client = _async_from_url(self._url, self.timeout)
             else:
                 client = _async_client(_plain_kwargs(self._kwargs), self.timeout)
+            pool = client.connection_pool
+            if isinstance(pool, _CheckedPool):
+                pool.owner = weakref.ref(self)
             self._loops[loop] = client
         return client
 
@@ -214,26 +225,45 @@ class RedisConnection:
         """``op(client)``, with every failure to get an answer raised as ``RedisUnavailable``."""
         self._check()
         try:
-            return op(self.client)
+            result = op(self.client)
         except _UNAVAILABLE as exc:
             raise self._failed(exc) from exc
+        except Exception:
+            self._answered()  # Redis answered, with an error of the command's own
+            raise
+        if self._broken:
+            self._answered()
+        return result
 
     async def arun(self, op: Callable[[aredis.Redis], Awaitable[T]]) -> T:
-        """``await op(async_client)``, bounded by the timeout, failures as ``RedisUnavailable``."""
+        """``await op(async_client)``, within ``timeout`` in all, failures as ``RedisUnavailable``."""
         self._check()
         try:
-            # wait_for as well: a reply that never comes must not outlast the timeout
-            return await asyncio.wait_for(op(self.async_client()), self.timeout * 2)
+            # wait_for as well: a reply that never comes, or a connection that is never
+            # free, must not outlast the timeout
+            result = await asyncio.wait_for(op(self.async_client()), self.timeout)
         except _UNAVAILABLE as exc:
             raise self._failed(exc) from exc
+        except Exception:
+            self._answered()
+            raise
+        if self._broken:
+            self._answered()
+        return result
 
     def run_blocking(self, op: Callable[[redis.Redis], T], block: float) -> T:
         """Like ``run`` on ``blocking_client(block)``."""
         self._check()
         try:
-            return op(self.blocking_client(block))
+            result = op(self.blocking_client(block))
         except _UNAVAILABLE as exc:
             raise self._failed(exc) from exc
+        except Exception:
+            self._answered()
+            raise
+        if self._broken:
+            self._answered()
+        return result
 
     @property
     def available(self) -> bool:
@@ -246,20 +276,45 @@ class RedisConnection:
         return self._last_error
 
     def _check(self) -> None:
-        if self._down_until and time.monotonic() < self._down_until:
+        if not self._broken:
+            return
+        now = time.monotonic()
+        if now < self._down_until:
             raise RedisUnavailable(
                 f"Redis at {self.where} is unavailable (failed {self._last_error!r} less than "
                 f"{self.down_for:g}s ago)"
             )
+        with self._lock:  # half-open: one caller probes, the others fail at once meanwhile
+            if now < self._probe_until:
+                raise RedisUnavailable(
+                    f"Redis at {self.where} is unavailable (failed {self._last_error!r}; "
+                    "another call is checking whether it is back)"
+                )
+            self._probe_until = now + 2 * self.timeout + 0.1  # a probe that never returns expires
 
     def _failed(self, exc: BaseException) -> RedisUnavailable:
         self._last_error = exc
-        self._down_until = time.monotonic() + self.down_for
+        now = time.monotonic()
+        with self._lock:
+            self._failed_at = now
+            self._down_until = now + self.down_for
+            self._probe_until = 0.0
+            self._broken = True
         return RedisUnavailable(f"Redis at {self.where} did not answer within {self.timeout:g}s: {exc!r}")
+
+    def _answered(self) -> None:
+        """Redis answered: close the breaker."""
+        with self._lock:
+            self._broken = False
+            self._down_until = self._probe_until = 0.0
+
+    def failed_since(self, when: float) -> bool:
+        """True if a call failed after ``when`` (monotonic seconds)."""
+        return self._broken and self._failed_at > when
 
     def mark_up(self) -> None:
         """Forget a recent failure (the next call goes to the network)."""
-        self._down_until = 0.0
+        self._answered()
 
     def close(self) -> None:
         """Close the sync clients' connections (async clients close with their loops)."""
@@ -303,9 +358,24 @@ def _sync_client(kwargs: dict[str, Any], timeout: float, read: float | None = No
     )
 
 
+class _CheckedPool(aredis.BlockingConnectionPool):
+    """A blocking pool whose waiters fail at once if their connection's breaker opened while they waited."""
+
+    owner: weakref.ref[RedisConnection] | None = None
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        started = time.monotonic()
+        connection = await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
+        owner = self.owner() if self.owner is not None else None
+        if owner is not None and owner.failed_since(started):
+            await self.release(connection)
+            raise RedisConnectionError(f"Redis at {owner.where} failed while this call waited to connect")
+        return connection
+
+
 def _async_from_url(url: str, timeout: float) -> aredis.Redis:
     # a blocking pool: a burst of tasks waits (up to the timeout) for a connection instead of failing
-    pool = aredis.BlockingConnectionPool.from_url(
+    pool = _CheckedPool.from_url(
         url,
         max_connections=_ASYNC_CONNECTIONS,
         timeout=timeout,
@@ -324,7 +394,7 @@ def _async_client(kwargs: dict[str, Any], timeout: float) -> aredis.Redis:
     if "unix_socket_path" in kwargs:
         kwargs = {**kwargs, "path": kwargs["unix_socket_path"]}
         del kwargs["unix_socket_path"]
-    pool = aredis.BlockingConnectionPool(
+    pool = _CheckedPool(
         max_connections=_ASYNC_CONNECTIONS,
         timeout=timeout,
         connection_class=connection_class,

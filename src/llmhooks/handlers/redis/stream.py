@@ -7,6 +7,11 @@
 Writing: each batch is one pipeline of ``XADD <stream> MAXLEN ~ <maxlen> * e <json>``.
 ``maxlen`` (default 1,000,000 entries) bounds the stream's memory; entries trimmed before
 any collector read them are lost, so size it for the longest collector outage you accept.
+They are not lost silently: each read first compares, in one script, how many entries
+the stream ever had before its first one with how many the group read (``XINFO``, Redis
+7); the difference, entries trimmed unread, is added to ``<stream>:trimmed:<group>``,
+counted in ``trimmed`` and moved past (``XGROUP SETID ... ENTRIESREAD``, which also keeps
+the group's ``lag`` right). A pending entry trimmed before it was acknowledged counts too.
 
 Reading, as one consumer of a consumer group (several collectors share one group, each
 entry going to one of them):
@@ -101,11 +106,56 @@ return 1
 """
 )
 
+# Entries trimmed before the group read them, then a read of new entries, in one script.
+# KEYS: stream, trimmed counter. ARGV: group, consumer, count. Returns {trimmed now, XREADGROUP reply}.
+_READ = Script(
+    """
+local function older(a, b)
+  local ams, aseq = string.match(a, '(%d+)-(%d+)')
+  local bms, bseq = string.match(b, '(%d+)-(%d+)')
+  ams, bms = tonumber(ams), tonumber(bms)
+  if ams ~= bms then return ams < bms end
+  return tonumber(aseq) < tonumber(bseq)
+end
+local gap = 0
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+    local f = {}
+    for i = 1, #g, 2 do f[g[i]] = g[i + 1] end
+    if f['name'] == ARGV[1] and f['entries-read'] then
+      local s = redis.call('XINFO', 'STREAM', KEYS[1])
+      local info = {}
+      for i = 1, #s, 2 do info[s[i]] = s[i + 1] end
+      local first = info['first-entry']
+      local before = info['entries-added'] - info['length']
+      -- with no XDEL (no tombstones), every entry the group read is among the 'before' ones
+      if first and info['max-deleted-entry-id'] == '0-0' and before > f['entries-read']
+         and older(f['last-delivered-id'], first[1]) then
+        gap = before - f['entries-read']
+        redis.call('INCRBY', KEYS[2], gap)
+        redis.call('XGROUP', 'SETID', KEYS[1], ARGV[1], f['last-delivered-id'], 'ENTRIESREAD', before)
+      end
+    end
+  end
+end
+return {gap, redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3], 'STREAMS', KEYS[1], '>')}
+"""
+)
+
 _CLAIMS: dict[int, Claim] = {0: "seen", 1: "new", 2: "busy"}
 
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _entries(reply: Any) -> list[tuple[Any, dict[Any, Any] | None]]:
+    """The entries of an ``XREADGROUP`` reply returned by a script (flat field lists)."""
+    out: list[tuple[Any, dict[Any, Any] | None]] = []
+    for _stream, items in reply:
+        for entry_id, fields in items:
+            out.append((entry_id, None if not fields else dict(zip(fields[::2], fields[1::2], strict=True))))
+    return out
 
 
 class RedisStreamExporter:
@@ -232,6 +282,9 @@ class RedisStreamConsumer:
         self._claim_ms = int(claim_idle * 1000)
         self._window_ms = int(dedupe_window * 1000)
         self._seen = f"{stream}:seen:{group}:"
+        self._trimmed_key = f"{stream}:trimmed:{group}"
+        self.trimmed = 0
+        """Entries this consumer found trimmed from the stream before they were handled."""
         self._own_first = True  # entries this consumer name left pending in a previous run
         self._cursor = "0-0"
         self.ensure_group()
@@ -283,11 +336,20 @@ class RedisStreamConsumer:
                 data = None
             out.append(Delivery(eid, data, event_id if isinstance(event_id, str) else None))
         if gone:
-            self._ack(gone)
+            self._ack_trimmed(gone)
         return out
 
     def read(self, count: int, block: float) -> list[Delivery]:
-        """This consumer's own pending entries first (once), then new entries."""
+        """This consumer's own pending entries first (once, and again after a failed read), then new ones."""
+        try:
+            return self._read(count, block)
+        except Exception:
+            # the reply may be lost after Redis gave us entries (a kill -9 mid-read): they
+            # are pending under our name, so look there first next time
+            self._own_first = True
+            raise
+
+    def _read(self, count: int, block: float) -> list[Delivery]:
         if self._own_first:
             resp = self._grouped(
                 lambda r: r.xreadgroup(self.group, self.name, {self.stream: "0"}, count=count)
@@ -296,6 +358,12 @@ class RedisStreamConsumer:
             if entries:
                 return self._deliveries(entries)
             self._own_first = False
+        gap, entries = self._grouped(
+            lambda r: _READ(r, [self.stream, self._trimmed_key], [self.group, self.name, count])
+        )
+        self.trimmed += int(gap)
+        if entries:
+            return self._deliveries(_entries(entries))
         block_ms = max(1, int(block * 1000))
         resp = self._grouped(
             lambda r: r.xreadgroup(self.group, self.name, {self.stream: ">"}, count=count, block=block_ms),
@@ -312,7 +380,7 @@ class RedisStreamConsumer:
         )
         self._cursor = _text(resp[0])
         if len(resp) > 2 and resp[2]:
-            self._ack([_text(x) for x in resp[2]])  # deleted while pending
+            self._ack_trimmed([_text(x) for x in resp[2]])  # trimmed while pending, never handled
         return self._deliveries(resp[1])
 
     # deduplication and acknowledgement
@@ -341,22 +409,33 @@ class RedisStreamConsumer:
         args = [self.group, self._window_ms, *(d.entry_id for d in acknowledge)]
         self.connection.run(lambda r: _COMPLETE(r, keys, args))
 
-    def _ack(self, entry_ids: list[str]) -> None:
-        self.connection.run(lambda r: r.xack(self.stream, self.group, *entry_ids))
+    def _ack_trimmed(self, entry_ids: list[str]) -> None:
+        """Acknowledge pending entries the stream no longer holds, counting them as trimmed unread."""
+
+        def ack(r: Any) -> None:
+            pipe = r.pipeline(transaction=True)
+            pipe.xack(self.stream, self.group, *entry_ids)
+            pipe.incrby(self._trimmed_key, len(entry_ids))
+            pipe.execute()
+
+        self.connection.run(ack)
+        self.trimmed += len(entry_ids)
 
     # state
 
     def backlog(self) -> Mapping[str, int | None]:
-        """``pending`` and ``lag`` (entries not yet delivered to the group) and the stream ``length``."""
+        """``pending`` and ``lag`` (entries not yet delivered to the group), the stream
+        ``length``, and ``trimmed``: entries trimmed before the group read them (all its consumers)."""
 
-        def read(r: Any) -> tuple[Any, Any]:
+        def read(r: Any) -> tuple[Any, Any, Any]:
             pipe = r.pipeline(transaction=False)
             pipe.xinfo_groups(self.stream)
             pipe.xlen(self.stream)
-            groups, length = pipe.execute()
-            return groups, length
+            pipe.get(self._trimmed_key)
+            groups, length, trimmed = pipe.execute()
+            return groups, length, trimmed
 
-        groups, length = self.connection.run(read)
+        groups, length, trimmed = self.connection.run(read)
         for g in groups:
             info = {_text(k): v for k, v in g.items()}
             if _text(info.get("name")) == self.group:
@@ -365,8 +444,9 @@ class RedisStreamConsumer:
                     "pending": int(info.get("pending") or 0),
                     "lag": None if lag is None else int(lag),
                     "length": int(length),
+                    "trimmed": int(trimmed or 0),
                 }
-        return {"pending": None, "lag": None, "length": int(length)}
+        return {"pending": None, "lag": None, "length": int(length), "trimmed": int(trimmed or 0)}
 
     def close(self) -> None:
         self.connection.close()

@@ -215,29 +215,29 @@ class RedisTokenLedger(Callbacks):
 
     def on_batch(self, events: Sequence[Event]) -> None:
         """Count a batch of events in one round trip (called by the background worker)."""
+        self._write(events)
+
+    def write_batch(self, events: Sequence[Event]) -> int:
+        """Count a batch, raising ``RedisUnavailable`` if it could not be (the caller keeps it).
+
+        What a ``Collector`` calls: it acknowledges the batch's entries only once this
+        returned, and hands the same batch again after a failure (it counts once).
+
+        Returns:
+            the calls newly counted (the others were counted before).
+        """
         for event in events:
             if isinstance(event, LLMStartEvent):
                 self.on_llm_start(event)
-        self._write(events)
-
-    def _write(self, events: Sequence[Event]) -> None:
         entries = [x for x in (self.entry_for(e) for e in events) if x is not None]
         if not entries:
-            return
-        try:
-            results = retry(
-                lambda: self.ledger.record_many(entries),
-                retryable=(RedisUnavailable,),
-                retry_for=self.retry_for,
-                on_retry=self._on_retry,
-            )
-        except RedisUnavailable as exc:
-            with self._lock:
-                self._stats["failed"] += len(entries)
-            logger.error(
-                "RedisTokenLedger: %d call(s) not counted after %.0fs: %s", len(entries), self.retry_for, exc
-            )
-            return
+            return 0
+        results = retry(
+            lambda: self.ledger.record_many(entries),
+            retryable=(RedisUnavailable,),
+            retry_for=self.retry_for,
+            on_retry=self._on_retry,
+        )
         counted = sum(results)
         with self._lock:
             self._stats["recorded"] += counted
@@ -245,6 +245,16 @@ class RedisTokenLedger(Callbacks):
         if self._failing:
             self._failing = False
             logger.warning("RedisTokenLedger: Redis at %s answers again", self.ledger.connection.where)
+        return counted
+
+    def _write(self, events: Sequence[Event]) -> None:
+        try:
+            self.write_batch(events)
+        except RedisUnavailable as exc:
+            n = sum(isinstance(e, (LLMEndEvent, LLMErrorEvent)) for e in events)
+            with self._lock:
+                self._stats["failed"] += n
+            logger.error("RedisTokenLedger: %d call(s) not counted after %.0fs: %s", n, self.retry_for, exc)
 
     def _on_retry(self, exc: BaseException) -> None:
         with self._lock:
