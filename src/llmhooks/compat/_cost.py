@@ -15,6 +15,7 @@ from llmhooks.events import LLMEndEvent
 
 __all__ = ["known_cost"]
 
+
 class SeedStyleCost:
     """Names the warnings about bad figures read for seed-style handlers ("SeedStyleCost ignored ...")."""
 
