@@ -128,6 +128,8 @@ def test_prometheus_registry_and_labels_of_the_wrong_kind() -> None:
         PrometheusCallbacks(registry=object())  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"labels must be a list of strings, got 'user'.*\['user'\]"):
         PrometheusCallbacks(registry=CollectorRegistry(), labels="user")
+    with pytest.raises(TypeError, match=r"managers must be a list of CallbackManager objects, got 5 \(int\)"):
+        PrometheusCallbacks(registry=CollectorRegistry(), managers=5)  # type: ignore[arg-type]
     PrometheusCallbacks(registry=CollectorRegistry(), labels=["user"]).close()
 
 

@@ -15,6 +15,12 @@ from llmhooks.events import LLMEndEvent
 
 __all__ = ["known_cost"]
 
+
+class SeedStyleCost:
+    """Names the warnings about bad figures read for seed-style handlers ("SeedStyleCost ignored ...")."""
+
+
+_owner = SeedStyleCost()
 _pricer_lock = threading.Lock()
 _pricer: Any = None  # the process's genai-prices Pricer, built on first need (False: not installed)
 
@@ -40,20 +46,20 @@ def known_cost(e: LLMEndEvent) -> float | None:
     """
     from llmhooks.handlers._values import count, usage, usd
 
-    cost = usd(e.cost, _shared_pricer, "cost")
+    cost = usd(e.cost, _owner, "cost")
     if cost is not None:
         return cost
     pricer = _shared_pricer()
     if not pricer:
         return None
-    i, o, _t, c, r = usage(e, _shared_pricer)
+    i, o, _t, c, r = usage(e, _owner)
     priced = pricer.cost(
         e.provider,
         e.model,
         i,
         o,
         c,
-        count(e.cache_write_input_tokens, _shared_pricer, "cache_write_input_tokens"),
+        count(e.cache_write_input_tokens, _owner, "cache_write_input_tokens"),
         r,
         e.timestamp,
     )

@@ -168,6 +168,11 @@ class PrometheusCallbacks(Callbacks):
             if label in _OWN_LABELS:
                 raise ValueError(f"labels: {label!r} is already a label of these metrics")
         if managers is not None:
+            if isinstance(managers, CallbackManager) or not isinstance(managers, Sequence):
+                raise TypeError(
+                    "managers must be a list of CallbackManager objects, "
+                    f"got {managers!r} ({type(managers).__name__})"
+                )
             for manager in managers:
                 if not isinstance(manager, CallbackManager):
                     raise TypeError(
