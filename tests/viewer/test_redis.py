@@ -120,5 +120,8 @@ def test_redis_errors_are_one_clear_line(
     code, _, err = view(capsys, "redis://127.0.0.1:1/0")
     assert code == 1 and err.startswith("llmhooks view: cannot read redis://127.0.0.1:1/0: ")
     assert len(err.splitlines()) == 1
+    code, _, err = view(capsys, "redis://:hunter2@127.0.0.1:1/0")  # a password is never printed
+    assert code == 1 and err.startswith("llmhooks view: cannot read redis://:***@127.0.0.1:1/0: ")
+    assert "hunter2" not in err
     code, _, err = view(capsys, str(tmp_path / "x.jsonl"), "--stream", "k")
     assert code == 1 and "--stream goes with a redis:// URL" in err

@@ -112,9 +112,10 @@ def run(args: argparse.Namespace) -> int:
             transform = Pricer()
         except MissingExtraError as exc:
             return _fail(str(exc))
-    from llmhooks.viewer.redis_source import is_redis_url
+    from llmhooks.viewer.redis_source import is_redis_url, shown_url
 
     remote = is_redis_url(args.path)
+    where = shown_url(args.path) if remote else args.path  # no password in what is printed
     if args.stream is not None and not remote:
         return _fail(f"--stream goes with a redis:// URL, not a file: {args.path}")
     out = sys.stdout
@@ -141,14 +142,14 @@ def run(args: argparse.Namespace) -> int:
                 transform=transform,
             )
         except OSError as exc:  # Redis gone while following (RedisUnavailable), a file unreadable
-            return _fail(f"cannot read {args.path}: {exc}")
+            return _fail(f"cannot read {where}: {exc}")
         return 0
     try:
         recording = load(source, progress=False if args.no_progress else None, transform=transform)
     except FileNotFoundError as exc:
         return _fail(str(exc) if remote else f"no such file: {args.path}")
     except OSError as exc:  # RedisUnavailable is a ConnectionError
-        return _fail(f"cannot read {args.path}: {exc}")
+        return _fail(f"cannot read {where}: {exc}")
     except Exception as exc:  # a file that is no recording at all (not JSONL, not our SQLite table)
         return _fail(f"{args.path} is not a recording llmhooks can read: {type(exc).__name__}: {exc}")
     traces = keep.traces(recording)
@@ -156,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     total = len(recording.traces)
     shown = f" ({len(traces)} match)" if len(traces) != total else ""
     counted = f"{_count(recording.events, 'event')}, {_count(total, 'trace')}"
-    print(f"{args.path}: {counted}{shown}{skipped}", file=out)
+    print(f"{where}: {counted}{shown}{skipped}", file=out)
     if args.html or args.perfetto:
         return _write(args, recording, traces)
     if not traces:
@@ -187,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _write(args: argparse.Namespace, recording: Any, traces: list[Any]) -> int:
     from llmhooks.viewer import Progress, write_html, write_perfetto
-    from llmhooks.viewer.redis_source import is_redis_url
+    from llmhooks.viewer.redis_source import is_redis_url, shown_url
 
     runs = sum(len(t.runs) for t in traces)
     made = f"{_count(len(traces), 'trace')}, {_count(runs, 'run')}"
@@ -195,7 +196,7 @@ def _write(args: argparse.Namespace, recording: Any, traces: list[Any]) -> int:
     try:
         if args.html:
             with Progress(f"writing {os.path.basename(args.html)}", runs, enabled=enabled) as bar:
-                title = args.path if is_redis_url(args.path) else os.path.basename(args.path)
+                title = shown_url(args.path) if is_redis_url(args.path) else os.path.basename(args.path)
                 write_html(recording, args.html, traces=traces, title=title, step=bar.update)
             print(f"wrote {args.html}: {made} (open it in a browser)")
         if args.perfetto:

@@ -64,22 +64,26 @@ def _lanes(trace: Trace) -> dict[str, int]:
     stacks: list[list[tuple[float, str]]] = []  # per lane: (end, run id) of the open spans
     lane_of: dict[str, int] = {}
 
-    def fits(lane: int, start: float, end: float, ancestors: set[str]) -> bool:
+    def fits(lane: int, run: Run, start: float, end: float) -> bool:
         stack = stacks[lane]
         while stack and stack[-1][0] <= start:
             stack.pop()
         if not stack:
             return True
         top_end, top = stack[-1]
-        return end <= top_end and top in ancestors
+        if end > top_end:
+            return False
+        above = run.parent  # the open span must be an ancestor's (most often the parent's)
+        while above is not None and above.run_id != top:
+            above = above.parent
+        return above is not None
 
     runs = sorted((r for r, _ in trace.walk()), key=lambda r: (r.start, -(r.rollup.end - r.start)))
     for run in runs:
         start, end = run.start, max(run.start, run.rollup.end if run.end is None else run.end)
-        ancestors = {a.run_id for a in run.ancestors()}
         preferred = lane_of.get(run.parent.run_id) if run.parent is not None else None
         order = ([preferred] if preferred is not None else []) + list(range(len(stacks)))
-        lane = next((n for n in order if fits(n, start, end, ancestors)), None)
+        lane = next((n for n in order if fits(n, run, start, end)), None)
         if lane is None:
             lane = len(stacks)
             stacks.append([])

@@ -15,12 +15,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from llmhooks.events import Event, event_from_dict
 from llmhooks.handlers.record import ReplayResult
 from llmhooks.viewer.source import Source
 
-__all__ = ["DEFAULT_STREAM", "REDIS_SCHEMES", "RedisSource", "is_redis_url"]
+__all__ = ["DEFAULT_STREAM", "REDIS_SCHEMES", "RedisSource", "is_redis_url", "shown_url"]
 
 DEFAULT_STREAM = "llmhooks:events"  # RedisStreamShipper's default (kept in step with it)
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
@@ -30,6 +31,16 @@ _PAGE = 5000
 def is_redis_url(path: object) -> bool:
     """Whether ``path`` names a Redis server rather than a file."""
     return isinstance(path, str) and path.lower().startswith(REDIS_SCHEMES)
+
+
+def shown_url(url: str) -> str:
+    """``url`` with its password masked, for headings and reports (``redis://:***@host:6379/0``)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def _text(value: Any) -> str:
@@ -57,7 +68,7 @@ class RedisSource(Source):
 
         self.url = url
         self.stream = stream
-        self.name = f"{url} {stream}"
+        self.name = f"{shown_url(url)} {stream}"
         self.connection = RedisConnection(url, timeout=timeout)
         self._last = "-"  # poll: the last entry id read ("-": none yet)
         self._seen: set[str] = set()
@@ -106,7 +117,7 @@ class RedisSource(Source):
 
     def read(self, result: ReplayResult | None = None) -> Iterator[Event]:
         if not self.connection.run(lambda r: r.exists(self.stream)):
-            raise FileNotFoundError(f"no stream {self.stream!r} at {self.url}")
+            raise FileNotFoundError(f"no stream {self.stream!r} at {shown_url(self.url)}")
         self._seen.clear()
         return self._after("-", result)
 

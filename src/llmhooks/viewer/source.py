@@ -164,10 +164,10 @@ def _must_exist(path: Path) -> None:
 def open_source(path: str | os.PathLike[str], *, stream: str | None = None) -> Source:
     """The ``Source`` for a recording: a ``redis://`` URL (``RedisSource``, ``stream`` its key), or a
     file, by its suffix as ``EventRecorder`` chose the format."""
-    if isinstance(path, str) and path.lower().startswith(("redis://", "rediss://", "unix://")):
-        from llmhooks.viewer.redis_source import DEFAULT_STREAM, RedisSource
+    from llmhooks.viewer.redis_source import DEFAULT_STREAM, RedisSource, is_redis_url
 
-        return RedisSource(path, stream=stream or DEFAULT_STREAM)
+    if is_redis_url(path):
+        return RedisSource(str(path), stream=stream or DEFAULT_STREAM)
     p = Path(path)
     if p.suffix.lower() in SQLITE_SUFFIXES:
         return SqliteSource(p)

@@ -118,12 +118,19 @@ def _row(number: int, trace: Trace, fmt: str) -> list[str]:
 
 def _fit(traces: Sequence[Trace], width: int) -> tuple[list[list[str]], list[int]]:
     """The rows and column widths of a table at most ``width`` wide (the root run's name cut to fit)."""
-    for fmt in _TIME_FORMATS:
-        rows = [_row(i, trace, fmt) for i, trace in enumerate(traces, 1)]
-        widths = [max(len(name), *(len(r[i]) for r in rows)) for i, name in enumerate(COLUMNS)]
-        room = width - (sum(widths) - widths[_NAME]) - _GAP * (len(COLUMNS) - 1)
+    rows = [_row(i, trace, _TIME_FORMATS[0]) for i, trace in enumerate(traces, 1)]
+    widths = [max(len(name), *(len(r[i]) for r in rows)) for i, name in enumerate(COLUMNS)]
+    time_at = COLUMNS.index("time")
+    others = sum(widths) - widths[_NAME] - widths[time_at] + _GAP * (len(COLUMNS) - 1)
+    for fmt in _TIME_FORMATS:  # every format gives times of one length: pick it, then format once
+        size = max(len(COLUMNS[time_at]), len(_time(0, fmt))) if rows else widths[time_at]
+        room = width - others - size
         if room >= min(widths[_NAME], _NAME_ROOM):
             break
+    if fmt != _TIME_FORMATS[0]:
+        widths[time_at] = size
+        for row, trace in zip(rows, traces, strict=True):
+            row[time_at] = _time(trace.start, fmt)
     room = max(room, _NAME_MIN)
     if widths[_NAME] > room:
         widths[_NAME] = room
