@@ -53,6 +53,9 @@ def run_graph(handlers: list[Any]) -> None:
     graph.add_edge("agent", "tools")
     graph.add_edge("tools", END)
     app = graph.compile()
+    # one tool at a time: two tools in parallel threads reach the live printer and the recorder
+    # in either order, and the tests compare what the two saw
     app.invoke(
-        {"messages": [HumanMessage("1+2 and 1/0?")]}, config={"callbacks": [CallbackHandler(handlers)]}
+        {"messages": [HumanMessage("1+2 and 1/0?")]},
+        config={"callbacks": [CallbackHandler(handlers)], "max_concurrency": 1},
     )
