@@ -495,3 +495,24 @@ def test_top_level_stream_paused_between_items_does_not_parent_the_consumers_run
     list(stream)
     mine = next(e for e in rec.events if e.type == "llm.start")
     assert mine.parent_run_id is None and current_run() is None
+
+
+def test_a_chat_model_given_an_image_keeps_its_data_out_of_the_llm_start() -> None:
+    """A LangChain message with an inline image: the LLM start names the image, never holds its data."""
+    import base64
+    import json
+
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(992)).decode()
+    rec = RecordingCallbacks()
+    model = GenericFakeChatModel(messages=iter([AIMessage(content="a cat")]))
+    question = HumanMessage(
+        content=[
+            {"type": "text", "text": "what is this?"},
+            {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{png}"}},
+        ]
+    )
+    model.invoke([question], config={"callbacks": [CallbackHandler(rec)]})
+    [start] = rec.of_type(LLMStartEvent)
+    assert start.messages[0]["content"][1]["image_url"]["url"] == "<image/png: 1000 bytes>"  # type: ignore[index]
+    assert png[:40] not in json.dumps([e.to_dict() for e in rec.events])
+    assert question.content[1]["image_url"]["url"].endswith(png)  # type: ignore[index]  # the caller's message is intact

@@ -35,6 +35,7 @@ from llmhooks.integrations.langchain._fields import (
     usage_fields,
     user_tags,
 )
+from llmhooks.vlm import scan_images
 
 __all__ = ["CALLBACKS", "Emit", "Translator"]
 
@@ -339,8 +340,10 @@ class Translator:
         provider = meta.get("ls_provider") or params.get("_type")
         temperature = meta.get("ls_temperature", params.get("temperature"))
         max_tokens = meta.get("ls_max_tokens", params.get("max_tokens"))
+        if messages is not None:  # inline image data becomes a placeholder (llmhooks.vlm), as for the SDKs
+            messages, _ = scan_images([message_dict(m) for m in messages])
         start = {
-            "messages": [message_dict(m) for m in messages] if messages is not None else None,
+            "messages": messages,
             "prompt": prompt,
             "temperature": temperature if isinstance(temperature, (int, float)) else None,
             "max_tokens": max_tokens if isinstance(max_tokens, int) else None,
