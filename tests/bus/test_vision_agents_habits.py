@@ -437,3 +437,16 @@ async def test_plugin_name_on_every_seed_004_event() -> None:
     assert [type(e) for e in got] == [lookup_type(t) for t in seed_types]
     assert {e.plugin_name for e in got} == {"acme"}
     manager.shutdown()
+
+
+async def test_events_sent_to_a_shut_down_handle_are_counted_as_dropped() -> None:
+    """A merged child after its shutdown forwards nothing; what it is sent is counted, not lost unseen."""
+    parent, child = EventManager(), EventManager()
+    got: list[Any] = []
+    parent.subscribe(collector(got))
+    parent.merge(child)
+    assert await child.shutdown()
+    child.send(Ping(n=1), Ping(n=2))
+    assert child.dropped == 2 and not await child.wait()  # wait() says events were lost
+    assert await parent.wait() and got == [] and parent.dropped == 0
+    parent.shutdown()

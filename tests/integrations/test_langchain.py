@@ -521,3 +521,62 @@ def test_errors_reported_to_the_bridge_follow_cores_one_ending_rule() -> None:
         "KeyboardInterrupt": ("chain.error", None, True),
         "KeyError": ("chain.error", None, False),
     }
+
+
+def test_a_chat_model_given_an_image_keeps_its_data_out_of_the_llm_start() -> None:
+    """A LangChain message with an inline image: the LLM start names the image, never holds its data."""
+    import base64
+    import json
+
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(992)).decode()
+    rec = RecordingCallbacks()
+    model = GenericFakeChatModel(messages=iter([AIMessage(content="a cat")]))
+    question = HumanMessage(
+        content=[
+            {"type": "text", "text": "what is this?"},
+            {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{png}"}},
+        ]
+    )
+    model.invoke([question], config={"callbacks": [CallbackHandler(rec)]})
+    [start] = rec.of_type(LLMStartEvent)
+    assert start.messages[0]["content"][1]["image_url"]["url"] == "<image/png: 1000 bytes>"  # type: ignore[index]
+    assert png[:40] not in json.dumps([e.to_dict() for e in rec.events])
+    assert question.content[1]["image_url"]["url"].endswith(png)  # type: ignore[index]  # the caller's message is intact
+
+
+def test_a_graph_given_an_image_keeps_its_data_out_of_every_event() -> None:
+    """A graph's input holds an image: the graph, node and LLM events name it, none holds its data."""
+    import base64
+    import json
+
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(992)).decode()
+    model = GenericFakeChatModel(messages=iter([AIMessage(content="a cat")]))
+
+    def agent(state: State) -> dict[str, Any]:
+        return {"messages": [model.invoke(state["messages"])]}
+
+    graph = StateGraph(State)
+    graph.add_node("agent", agent)
+    graph.add_edge(START, "agent")
+    graph.add_edge("agent", END)
+    question = HumanMessage(
+        content=[
+            {"type": "text", "text": "what is this?"},
+            {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{png}"}},
+        ]
+    )
+    rec = RecordingCallbacks()
+    out = graph.compile().invoke({"messages": [question]}, config={"callbacks": [CallbackHandler(rec)]})
+    assert out["messages"][-1].content == "a cat"
+    assert rec.types() == [
+        "chain.start",
+        "graph.node_start",
+        "llm.start",
+        "llm.end",
+        "graph.node_end",
+        "chain.end",
+    ]
+    for event in rec.events:
+        assert png[:40] not in json.dumps(event.to_dict()), event.type
+    [start] = rec.of_type(ChainStartEvent)
+    assert start.inputs["messages"][0]["content"][1]["image_url"]["url"] == "<image/png: 1000 bytes>"  # type: ignore[index]

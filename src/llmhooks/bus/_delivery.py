@@ -86,6 +86,12 @@ class Delivery:
             self._ticket += 1
             return self._ticket
 
+    def _refuse(self) -> None:
+        """Count an event sent after shutdown that had no queue to be refused from."""
+        with self._lock:
+            self._offered += 1
+            self._dropped += 1
+
     # consumers
 
     def _kick(self, ticket: int) -> None:

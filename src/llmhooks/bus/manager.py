@@ -344,7 +344,8 @@ class EventManager(Delivery, Callbacks):
         ``type`` (a registered class's ``type``, or any llmhooks event type): it is
         built into that class first. Events nobody subscribed to are discarded here.
         When the queue is full the oldest waiting event is dropped (counted in
-        ``dropped``); after ``shutdown`` events are dropped and counted too.
+        ``dropped``); after ``shutdown`` every event is dropped and counted, subscribed
+        to or not (a merged handle's after its own shutdown too).
 
         Raises:
             UnregisteredEventError: ``strict`` is set and an event's class was not
@@ -364,6 +365,8 @@ class EventManager(Delivery, Callbacks):
                 ticket = self._accept(event, subs)
                 if ticket:
                     self._kick(ticket)
+            elif self._closed:  # a shut-down bus (a merged handle too) drops and counts every event
+                self._refuse()
 
     def _from_dict(self, data: Mapping[str, Any]) -> Any:
         kind = data.get("type")

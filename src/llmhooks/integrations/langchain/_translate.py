@@ -35,6 +35,8 @@ from llmhooks.integrations.langchain._fields import (
     usage_fields,
     user_tags,
 )
+from llmhooks.integrations.langchain._images import scrub
+from llmhooks.vlm import scan_images
 
 __all__ = ["CALLBACKS", "Emit", "Translator"]
 
@@ -257,15 +259,16 @@ class Translator:
             self._nodes[run_id] = str(node)
             step = step if isinstance(step, int) else None
             family = {"node_id": str(node), "node_type": None, "step": step}
-            return self._open(NodeRun, family, {"inputs": inputs}, run_id, parent_run_id, tags)
+            return self._open(NodeRun, family, {"inputs": scrub(inputs)}, run_id, parent_run_id, tags)
         family = {"chain_name": str(name)}
-        return self._open(ChainRun, family, {"inputs": inputs}, run_id, parent_run_id, tags)
+        return self._open(ChainRun, family, {"inputs": scrub(inputs)}, run_id, parent_run_id, tags)
 
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> Emit | None:
         """A chain or node ends: ``outputs`` for a node, ``result`` for a chain."""
         run = self._take(run_id, Run)
         if run is None:
             return None
+        outputs = scrub(outputs)  # image data never in an event (llmhooks.vlm)
         if isinstance(run, NodeRun):
             return Emit.finish(run, outputs=outputs)
         return Emit.finish(run, result=outputs)
@@ -327,8 +330,10 @@ class Translator:
         provider = meta.get("ls_provider") or params.get("_type")
         temperature = meta.get("ls_temperature", params.get("temperature"))
         max_tokens = meta.get("ls_max_tokens", params.get("max_tokens"))
+        if messages is not None:  # inline image data becomes a placeholder (llmhooks.vlm), as for the SDKs
+            messages, _ = scan_images([message_dict(m) for m in messages])
         start = {
-            "messages": [message_dict(m) for m in messages] if messages is not None else None,
+            "messages": messages,
             "prompt": prompt,
             "temperature": temperature if isinstance(temperature, (int, float)) else None,
             "max_tokens": max_tokens if isinstance(max_tokens, int) else None,
