@@ -1,10 +1,11 @@
-"""Fixtures for the built-in handler tests: clean global state around each test."""
+"""Fixtures for the built-in handler tests: clean global state around each test, the wire server."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
+from tests.llm._wire import FastWireServer
 
 from llmhooks.testing import reset
 
@@ -15,3 +16,17 @@ def _clean_state() -> Iterator[None]:
     reset()
     yield
     reset()
+
+
+@pytest.fixture(scope="module")
+def _wire() -> Iterator[FastWireServer]:
+    with FastWireServer() as server:
+        yield server
+
+
+@pytest.fixture
+def wire(_wire: FastWireServer) -> Iterator[FastWireServer]:
+    """The local OpenAI/Anthropic wire server, with no scripted replies left from another test."""
+    _wire.reset()
+    yield _wire
+    _wire.reset()

@@ -23,19 +23,6 @@ from llmhooks.handlers.otel import conventions as C
 USER: list[Any] = [{"role": "user", "content": "hi there"}]
 
 
-@pytest.fixture(scope="module")
-def _wire() -> Iterator[FastWireServer]:
-    with FastWireServer() as server:
-        yield server
-
-
-@pytest.fixture
-def wire(_wire: FastWireServer) -> Iterator[FastWireServer]:
-    _wire.reset()
-    yield _wire
-    _wire.reset()
-
-
 @pytest.fixture
 def otel() -> Iterator[Otel]:
     setup = Otel()

@@ -19,19 +19,6 @@ from llmhooks import LLM, Agent, agent_run, instrument_openai
 from llmhooks.handlers.otel import conventions as C
 
 
-@pytest.fixture(scope="module")
-def _wire() -> Iterator[FastWireServer]:
-    with FastWireServer() as server:
-        yield server
-
-
-@pytest.fixture
-def wire(_wire: FastWireServer) -> Iterator[FastWireServer]:
-    _wire.reset()
-    yield _wire
-    _wire.reset()
-
-
 @pytest.fixture
 def otel() -> Iterator[Otel]:
     setup = Otel()

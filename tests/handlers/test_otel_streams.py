@@ -33,19 +33,6 @@ MSGS: list[Any] = [{"role": "user", "content": "hi there"}]
 USAGE = {"stream_options": {"include_usage": True}}
 
 
-@pytest.fixture(scope="module")
-def _wire() -> Iterator[FastWireServer]:
-    with FastWireServer() as server:
-        yield server
-
-
-@pytest.fixture
-def wire(_wire: FastWireServer) -> Iterator[FastWireServer]:
-    _wire.reset()
-    yield _wire
-    _wire.reset()
-
-
 @pytest.fixture
 def otel(caplog: pytest.LogCaptureFixture) -> Iterator[Otel]:
     caplog.set_level(logging.WARNING, logger="opentelemetry")

@@ -30,7 +30,8 @@ import hashlib
 import threading
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from llmhooks._validate import check_number
@@ -221,11 +222,13 @@ class RedisConnection:
 
     # calls
 
-    def run(self, op: Callable[[redis.Redis], T]) -> T:
-        """``op(client)``, with every failure to get an answer raised as ``RedisUnavailable``."""
+    @contextmanager
+    def _call(self) -> Iterator[None]:
+        """Around one call: fail fast while down; a failure to get an answer becomes
+        ``RedisUnavailable`` (and opens the breaker); any answer closes it."""
         self._check()
         try:
-            result = op(self.client)
+            yield
         except _UNAVAILABLE as exc:
             raise self._failed(exc) from exc
         except Exception:
@@ -233,37 +236,23 @@ class RedisConnection:
             raise
         if self._broken:
             self._answered()
-        return result
+
+    def run(self, op: Callable[[redis.Redis], T]) -> T:
+        """``op(client)``, with every failure to get an answer raised as ``RedisUnavailable``."""
+        with self._call():
+            return op(self.client)
 
     async def arun(self, op: Callable[[aredis.Redis], Awaitable[T]]) -> T:
         """``await op(async_client)``, within ``timeout`` in all, failures as ``RedisUnavailable``."""
-        self._check()
-        try:
+        with self._call():
             # wait_for as well: a reply that never comes, or a connection that is never
             # free, must not outlast the timeout
-            result = await asyncio.wait_for(op(self.async_client()), self.timeout)
-        except _UNAVAILABLE as exc:
-            raise self._failed(exc) from exc
-        except Exception:
-            self._answered()
-            raise
-        if self._broken:
-            self._answered()
-        return result
+            return await asyncio.wait_for(op(self.async_client()), self.timeout)
 
     def run_blocking(self, op: Callable[[redis.Redis], T], block: float) -> T:
         """Like ``run`` on ``blocking_client(block)``."""
-        self._check()
-        try:
-            result = op(self.blocking_client(block))
-        except _UNAVAILABLE as exc:
-            raise self._failed(exc) from exc
-        except Exception:
-            self._answered()
-            raise
-        if self._broken:
-            self._answered()
-        return result
+        with self._call():
+            return op(self.blocking_client(block))
 
     @property
     def available(self) -> bool:
