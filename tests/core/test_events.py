@@ -235,3 +235,13 @@ def test_fields_a_fast_builder_leaves_unset_read_as_their_default() -> None:
     assert ev.item_id is None and ev.tags == [] and ev.tags is ev.tags
     with pytest.raises(AttributeError):
         ev.no_such_field  # noqa: B018
+
+
+def test_a_hand_built_error_event_names_its_error_type() -> None:
+    """Issue 9: ``XErrorEvent(error=exc)`` derives ``error_type`` from ``exc``, as ai-infra does."""
+    classes = [c for c in event_types().values() if "error_type" in {f.name for f in dataclasses.fields(c)}]
+    assert len(classes) >= 9
+    for cls in classes:
+        assert cls(error=KeyError("k")).error_type == "KeyError", cls
+        assert cls(error=KeyError("k"), error_type="Mine").error_type == "Mine", cls
+        assert cls(error="plain text").error_type is None, cls

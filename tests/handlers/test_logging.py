@@ -143,3 +143,44 @@ def test_bad_arguments_raise_at_construction(kwargs: dict[str, object], error: t
     """A level or logger that cannot work is refused when the handler is built, not on each event."""
     with pytest.raises(error, match=message):
         LoggingCallbacks(**kwargs)  # type: ignore[arg-type]
+
+
+class _Hangs(Exception):
+    """An action, and an error, whose ``__str__``/``__repr__`` never returns until released."""
+
+    release = __import__("threading").Event()
+
+    def __str__(self) -> str:
+        self.release.wait()
+        return "released"
+
+    __repr__ = __str__
+
+
+class _HangingAction:
+    """An agent step's action whose ``__str__``/``__repr__`` never returns until released."""
+
+    def __str__(self) -> str:
+        _Hangs.release.wait()
+        return "released"
+
+    __repr__ = __str__
+
+
+@pytest.mark.timeout(30)
+def test_values_whose_str_never_returns_cannot_hang_the_caller(caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 10: an agent step's action or an error's ``__str__`` that hangs is never waited on."""
+    from llmhooks import agent_run
+
+    try:
+        with caplog.at_level(logging.DEBUG, logger="llmhooks.events"):
+            with agent_run(goal="g", callbacks=[LoggingCallbacks(level="DEBUG")]) as run:
+                run.step(action=_HangingAction())
+                run.finish(result="done")
+            with pytest.raises(_Hangs), tool_run("t", callbacks=[LoggingCallbacks(level="DEBUG")]):
+                raise _Hangs()
+    finally:
+        _Hangs.release.set()
+    lines = [r.getMessage() for r in records(caplog)]
+    assert any("step 1" in line for line in lines) and not any("released" in line for line in lines)
+    assert any(r.levelno == logging.WARNING for r in records(caplog))  # the tool error was logged

@@ -94,6 +94,34 @@ def test_verbose_shows_prompt_arguments_and_results(capsys: pytest.CaptureFixtur
     assert "-> sunny" in out and "-> 4" in out
 
 
+class _HangingRepr:
+    """A tool result whose ``__repr__``/``__str__`` never returns until released."""
+
+    release = __import__("threading").Event()
+
+    def __repr__(self) -> str:
+        self.release.wait()
+        return "released"
+
+    __str__ = __repr__
+
+
+@pytest.mark.timeout(30)
+def test_verbose_never_calls_a_values_own_repr(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 10: an argument or result whose ``__repr__`` never returns cannot hang the caller."""
+    try:
+        with (
+            callbacks_context([PrintCallbacks(verbose=True)]),
+            tool_run("fetch", arguments={"client": _HangingRepr()}) as run,
+        ):
+            run.finish(result=_HangingRepr())
+    finally:
+        _HangingRepr.release.set()
+    out = capsys.readouterr().out
+    assert "▶ tool fetch {'client': " in out and "_HangingRepr" in out
+    assert "-> " in out and "released" not in out
+
+
 def test_plain_text_when_not_a_terminal(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

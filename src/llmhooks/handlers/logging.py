@@ -46,7 +46,9 @@ from llmhooks.events import (
     RetrievalEvent,
     ToolEvent,
 )
+from llmhooks.events._safe_str import exception_message
 from llmhooks.events.base import ErrorInfo
+from llmhooks.events.serialize import to_jsonable
 
 __all__ = ["LoggingCallbacks"]
 
@@ -123,7 +125,8 @@ def _named(attr: str) -> Callable[[Any], str]:
         if isinstance(event, ErrorInfo):
             return name + _error(event)
         if isinstance(event, AgentStepEvent):
-            return f"{name} step {event.step} {str(event.action)[:60]}"
+            action = event.action if isinstance(event.action, str) else to_jsonable(event.action)
+            return f"{name} step {event.step} {str(action)[:60]}"
         if isinstance(event, MCPProgressEvent):
             total = f"/{event.total:g}" if event.total else ""
             return f"{name} {event.tool_name or ''} {event.progress:g}{total}"
@@ -161,7 +164,7 @@ def _scalar(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     if isinstance(value, BaseException):
-        return str(value) or type(value).__name__
+        return exception_message(value) or type(value).__name__  # bounded: a __str__ may hang
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         return list(value)
     return None

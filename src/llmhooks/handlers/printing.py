@@ -64,6 +64,7 @@ from llmhooks.events import (
     ToolStartEvent,
 )
 from llmhooks.events.base import ErrorInfo
+from llmhooks.events.serialize import to_jsonable
 from llmhooks.handlers._console import ANSI, RESET, wants_color
 
 __all__ = ["PrintCallbacks", "run_label"]
@@ -90,6 +91,8 @@ def _preview(value: Any, width: int) -> str:
         return ""
     if isinstance(value, list) and value and isinstance(value[-1], dict):  # chat messages: the last one
         value = value[-1].get("content", value[-1])
+    if not isinstance(value, str):  # never a value's own __repr__/__str__: it may hang the caller
+        value = to_jsonable(value)
     text = " ".join(str(value).split())
     return text if len(text) <= width else text[: width - 3] + "..."
 
