@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import textwrap
 import types
 from pathlib import Path
 
@@ -146,3 +147,25 @@ def test_import_loads_no_heavy_stdlib_module() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONPATH": SRC}
     )
     assert out.stdout.strip() == ""
+
+
+def test_star_import_takes_what_this_install_has() -> None:
+    """On an install without the optional extras, ``from llmhooks import *`` works and leaves
+    out the names that need them; importing one of those by name says what to install."""
+    code = textwrap.dedent(
+        """
+        import sys
+        for missing in ("mcp", "opentelemetry", "prometheus_client", "openai", "anthropic", "redis"):
+            sys.modules[missing] = None  # as if not installed
+        from llmhooks import *
+        assert "llm_run" in dir() and "Agent" in dir() and "MCPClient" not in dir()
+        try:
+            from llmhooks import MCPClient
+        except ImportError as exc:
+            assert "pip install 'llmhooks[mcp]'" in str(exc), exc
+        else:
+            raise AssertionError("MCPClient imported without mcp")
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr

@@ -505,12 +505,30 @@ _LAZY: dict[str, str] = {
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__all__":  # asked by `from llmhooks import *`, once
+        globals()["__all__"] = names = _installed(_ALL)
+        return names
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'llmhooks' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
+
+
+def _installed(names: tuple[str, ...]) -> list[str]:
+    """``names`` without those whose optional extra is not installed (``MCPClient`` without
+    ``mcp``): a star import takes what this install has; importing such a name by itself
+    still raises ``MissingExtraError``, saying what to install."""
+    kept = []
+    for name in names:
+        try:
+            if name not in globals():
+                __getattr__(name)
+        except MissingExtraError:
+            continue
+        kept.append(name)
+    return kept
 
 
 def __dir__() -> list[str]:
@@ -585,6 +603,9 @@ __all__ = [
     "uninstrument_openai",
     "use_run",
 ]
+_ALL = tuple(__all__)
+if not TYPE_CHECKING:  # type checkers read the list above; at run time __getattr__ gives it
+    del __all__
 
 
 def _classify_sdk_error(exc: BaseException) -> tuple[str | None, bool] | None:
