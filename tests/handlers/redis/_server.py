@@ -12,9 +12,16 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 __all__ = ["RedisServer", "free_port"]
+
+
+def own_stream() -> str:
+    """A stream key no other test uses: a shipper an earlier test left retrying cannot write
+    into it when a later server gets that test's port."""
+    return f"s-{uuid.uuid4().hex[:12]}"
 
 
 def free_port() -> int:

@@ -12,7 +12,7 @@ import threading
 import time
 from collections import Counter
 
-from tests.handlers.redis._server import RedisServer
+from tests.handlers.redis._server import RedisServer, own_stream
 
 from llmhooks import Callbacks, Event, flush, llm_run, run_context
 from llmhooks.handlers.collector import Collector
@@ -42,10 +42,11 @@ def test_budget_ledger_and_stream_survive_a_kill_9_and_every_part_resumes(server
     limiter = RedisCostLimiter(
         max_cost=1000.0, estimate=COST, redis=url, name="b", prefix="r:", on_unavailable="allow", timeout=0.3
     )
-    shipper = RedisStreamShipper(url, stream="s", timeout=0.3, retry_for=60)
+    stream = own_stream()
+    shipper = RedisStreamShipper(url, stream=stream, timeout=0.3, retry_for=60)
     truth = Truth()
     ledger = RedisTokenLedger(url, prefix="r:", background=False, retry_for=0, timeout=0.3)
-    consumer = RedisStreamConsumer(url, stream="s", group="g", timeout=0.3)
+    consumer = RedisStreamConsumer(url, stream=stream, group="g", timeout=0.3)
     collector = Collector(consumer, [ledger], block=0.05, batch_size=64)
     stop = threading.Event()
     reader = threading.Thread(target=collector.run, kwargs={"stop": stop})

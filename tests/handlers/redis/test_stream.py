@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from tests.handlers.redis._server import RedisServer, free_port
+from tests.handlers.redis._server import RedisServer, free_port, own_stream
 
 from llmhooks import LLM, Callbacks, Event, flush, run_context
 from llmhooks.core.stats import stats_for
@@ -70,7 +70,8 @@ def test_every_event_arrives_once_as_it_was(redis_url: str, redis_prefix: str) -
 
 def test_a_batch_resent_after_a_timeout_is_handled_once(server: RedisServer) -> None:
     """Redis frozen during an export: the batch lands, is resent, and is still handled once."""
-    shipper = RedisStreamShipper(server.url, stream="s", timeout=0.2, retry_for=20)
+    stream = own_stream()
+    shipper = RedisStreamShipper(server.url, stream=stream, timeout=0.2, retry_for=20)
     truth = RecordingCallbacks()
     llm = LLM(provider="offline", callbacks=[truth])
     for i in range(25):
@@ -86,10 +87,10 @@ def test_a_batch_resent_after_a_timeout_is_handled_once(server: RedisServer) -> 
         time.sleep(0.02)
     server.resume()
     sender.join(20)
-    length = redis.Redis.from_url(server.url).xlen("s")
+    length = redis.Redis.from_url(server.url).xlen(stream)
     assert length > len(payloads)  # the timed-out batch was applied, then resent
     got = Counting()
-    collector = _collect(server.url, "s", [got])
+    collector = _collect(server.url, stream, [got])
     assert collector.stats.handled == len(payloads) == 50
     assert collector.stats.duplicates == length - len(payloads)
     assert got.counts == Counter({"llm.start": 25, "llm.end": 25})
@@ -100,21 +101,34 @@ def test_redis_killed_and_restarted_mid_load_loses_nothing_and_counts_nothing_tw
 ) -> None:
     """kill -9 with append-only persistence while workers ship and a collector reads."""
     truth, got = Counting(), Counting()
-    llm = LLM(provider="offline", callbacks=[truth, RedisStreamShipper(server.url, stream="s", timeout=0.3)])
-    consumer = RedisStreamConsumer(server.url, stream="s", group="g", timeout=0.3)
+    stream = own_stream()
+    shipper = RedisStreamShipper(server.url, stream=stream, timeout=0.3)
+    llm = LLM(provider="offline", callbacks=[truth, shipper])
+    consumer = RedisStreamConsumer(server.url, stream=stream, group="g", timeout=0.3)
     collector = Collector(consumer, [got], block=0.05, batch_size=32)
-    reader = threading.Thread(target=collector.run, kwargs={"idle_exit": 1.0})
+    stop = threading.Event()
+    reader = threading.Thread(target=collector.run, kwargs={"stop": stop})
     reader.start()
-    for i in range(300):
-        llm.chat(f"call {i}")
-        if i == 100:
-            server.kill()
-        if i == 150:
-            server.start()
-        if i % 10 == 0:
-            time.sleep(0.01)
-    assert flush(60)
-    reader.join(60)
+    try:
+        for i in range(300):
+            llm.chat(f"call {i}")
+            if i == 100:
+                server.kill()
+            if i == 150:
+                server.start()
+            if i % 10 == 0:
+                time.sleep(0.01)
+        assert flush(60)
+        deadline = time.monotonic() + 60
+        while True:  # until the group has nothing left to read or to acknowledge
+            backlog = consumer.backlog()
+            if collector.stats.handled >= 600 and backlog["lag"] == 0 and backlog["pending"] == 0:
+                break
+            assert time.monotonic() < deadline and reader.is_alive(), (collector.stats, backlog)
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        reader.join(30)
     assert not reader.is_alive()
     assert got.counts == truth.counts == Counter({"llm.start": 300, "llm.end": 300})
     assert collector.stats.handled == 600 and collector.stats.errors > 0
@@ -169,7 +183,9 @@ def test_malformed_entries_are_counted_and_acknowledged(redis_url: str, redis_pr
 def test_the_shipper_never_blocks_callers_while_redis_is_down(server: RedisServer) -> None:
     """Redis stopped: calls go on at full speed; the queued events are delivered once it is back."""
     truth = Counting()
-    llm = LLM(provider="offline", callbacks=[truth, RedisStreamShipper(server.url, stream="s", timeout=0.2)])
+    stream = own_stream()
+    shipper = RedisStreamShipper(server.url, stream=stream, timeout=0.2)
+    llm = LLM(provider="offline", callbacks=[truth, shipper])
     server.stop()
     started = time.monotonic()
     for i in range(200):
@@ -178,7 +194,7 @@ def test_the_shipper_never_blocks_callers_while_redis_is_down(server: RedisServe
     server.start()
     assert flush(60)
     got = Counting()
-    _collect(server.url, "s", [got])
+    _collect(server.url, stream, [got])
     assert got.counts == truth.counts
 
 
