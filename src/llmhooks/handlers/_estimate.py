@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from llmhooks.events import LLMStartEvent
-from llmhooks.handlers._values import MAX_TOKENS, wanted_tokens
+from llmhooks.handlers._values import MAX_TOKENS, usd, wanted_tokens
 
-__all__ = ["CHARS_PER_TOKEN", "estimate_prompt_tokens", "requested_max_tokens"]
+__all__ = ["CHARS_PER_TOKEN", "estimate_prompt_tokens", "requested_max_tokens", "reserved_cost"]
 
 CHARS_PER_TOKEN = 3
 _PER_MESSAGE = 4
@@ -71,3 +71,29 @@ def requested_max_tokens(event: LLMStartEvent, owner: Any) -> int | None:
                 if got is not None:
                     return got
     return None
+
+
+def reserved_cost(owner: Any, event: LLMStartEvent) -> float | None:
+    """What a budget (``owner``: its ``_estimate``, ``pricer`` and ``default_max_tokens``)
+    reserves for the call ``event`` starts, in USD, or None if it cannot be priced.
+
+    A user ``estimate=`` (a number, or a function of the event) wins; one that gives NaN, a
+    negative number or a non-number counts as unknown (logged). Otherwise the pricer prices
+    the estimated prompt and the requested (or default) output tokens.
+    """
+    est = owner._estimate
+    if est is not None:
+        value = est if isinstance(est, (int, float)) else est(event)
+        if value is not None:
+            return usd(value, owner, "estimate")
+    if owner.pricer is None:
+        return None
+    max_out = requested_max_tokens(event, owner)
+    cost = owner.pricer.cost(
+        event.provider,
+        event.model,
+        estimate_prompt_tokens(event),
+        owner.default_max_tokens if max_out is None else max_out,
+        timestamp=event.timestamp,
+    )
+    return None if cost is None else cost.usd

@@ -33,7 +33,7 @@ from llmhooks._validate import check_callable, check_choice, check_int, check_nu
 from llmhooks.core.callbacks import Callbacks
 from llmhooks.errors import BudgetExceeded
 from llmhooks.events import LLMEndEvent, LLMErrorEvent, LLMStartEvent, LLMTokenEvent
-from llmhooks.handlers._estimate import CHARS_PER_TOKEN, estimate_prompt_tokens, requested_max_tokens
+from llmhooks.handlers._estimate import CHARS_PER_TOKEN, estimate_prompt_tokens, reserved_cost
 from llmhooks.handlers._pricing import Price, Pricer, genai_prices_available, missing_prices_error
 from llmhooks.handlers._values import MAX_USD, audio_usage, count, usage, usd
 
@@ -137,22 +137,7 @@ class CostLimiter(Callbacks):
         A user ``estimate=`` that returns NaN, a negative number or a non-number counts as
         unknown (logged), so the ``on_unknown_price`` policy decides.
         """
-        est = self._estimate
-        if est is not None:
-            value = est if isinstance(est, (int, float)) else est(event)
-            if value is not None:
-                return usd(value, self, "estimate")
-        if self.pricer is None:
-            return None
-        max_out = requested_max_tokens(event, self)
-        cost = self.pricer.cost(
-            event.provider,
-            event.model,
-            estimate_prompt_tokens(event),
-            self.default_max_tokens if max_out is None else max_out,
-            timestamp=event.timestamp,
-        )
-        return None if cost is None else cost.usd
+        return reserved_cost(self, event)
 
     def _limit_for(self, user_id: str | None) -> float | None:
         if user_id is None:

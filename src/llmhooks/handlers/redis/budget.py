@@ -53,7 +53,7 @@ from llmhooks._validate import check_choice, check_int, check_number
 from llmhooks.core.callbacks import Callbacks
 from llmhooks.errors import BudgetExceeded, BudgetUnavailable
 from llmhooks.events import LLMEndEvent, LLMErrorEvent, LLMStartEvent
-from llmhooks.handlers._estimate import estimate_prompt_tokens, requested_max_tokens
+from llmhooks.handlers._estimate import reserved_cost
 from llmhooks.handlers._pricing import Price, Pricer, genai_prices_available, missing_prices_error
 from llmhooks.handlers.redis._budget_lua import RENEW, RESERVE, SETTLE
 from llmhooks.handlers.redis._connection import (
@@ -188,23 +188,9 @@ class RedisCostLimiter(Callbacks):
     # what a call may cost, and which limits apply
 
     def estimate(self, event: LLMStartEvent) -> float | None:
-        """The cost reserved for the call ``event`` starts (USD), or None if it cannot be priced."""
-        est = self._estimate
-        if est is not None:
-            value = est if isinstance(est, (int, float)) else est(event)
-            if value is not None:
-                return float(value)
-        if self.pricer is None:
-            return None
-        max_out = requested_max_tokens(event, self)
-        cost = self.pricer.cost(
-            event.provider,
-            event.model,
-            estimate_prompt_tokens(event),
-            self.default_max_tokens if max_out is None else max_out,
-            timestamp=event.timestamp,
-        )
-        return None if cost is None else cost.usd
+        """The cost reserved for the call ``event`` starts (USD), or None if it cannot be priced
+        (see ``CostLimiter.estimate``)."""
+        return reserved_cost(self, event)
 
     def _limit_for(self, user_id: str | None) -> float | None:
         if user_id is None:
