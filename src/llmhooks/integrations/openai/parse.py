@@ -29,9 +29,10 @@ def _detail(obj: Any, name: str, field: str) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def chat_usage(u: Any) -> Usage:
-    """``Usage`` from a Chat Completions ``usage`` object."""
-    i, o = getattr(u, "prompt_tokens", None), getattr(u, "completion_tokens", None)
+def _usage(u: Any, inp: str, out: str, inp_details: str, out_details: str) -> Usage:
+    """``Usage`` from a usage object whose counts are ``inp``/``out``, detailed under
+    ``inp_details``/``out_details``: the two APIs name the same figures differently."""
+    i, o = getattr(u, inp, None), getattr(u, out, None)
     total = getattr(u, "total_tokens", None)
     if total is None and i is not None and o is not None:
         total = i + o
@@ -39,26 +40,22 @@ def chat_usage(u: Any) -> Usage:
         input_tokens=i,
         output_tokens=o,
         total_tokens=total,
-        cached_input_tokens=_detail(u, "prompt_tokens_details", "cached_tokens"),
-        reasoning_tokens=_detail(u, "completion_tokens_details", "reasoning_tokens"),
-        cache_write_tokens=_detail(u, "prompt_tokens_details", "cache_write_tokens"),
+        cached_input_tokens=_detail(u, inp_details, "cached_tokens"),
+        reasoning_tokens=_detail(u, out_details, "reasoning_tokens"),
+        cache_write_tokens=_detail(u, inp_details, "cache_write_tokens"),
+    )
+
+
+def chat_usage(u: Any) -> Usage:
+    """``Usage`` from a Chat Completions ``usage`` object."""
+    return _usage(
+        u, "prompt_tokens", "completion_tokens", "prompt_tokens_details", "completion_tokens_details"
     )
 
 
 def responses_usage(u: Any) -> Usage:
     """``Usage`` from a Responses ``usage`` object."""
-    i, o = getattr(u, "input_tokens", None), getattr(u, "output_tokens", None)
-    total = getattr(u, "total_tokens", None)
-    if total is None and i is not None and o is not None:
-        total = i + o
-    return Usage(
-        input_tokens=i,
-        output_tokens=o,
-        total_tokens=total,
-        cached_input_tokens=_detail(u, "input_tokens_details", "cached_tokens"),
-        reasoning_tokens=_detail(u, "output_tokens_details", "reasoning_tokens"),
-        cache_write_tokens=_detail(u, "input_tokens_details", "cache_write_tokens"),
-    )
+    return _usage(u, "input_tokens", "output_tokens", "input_tokens_details", "output_tokens_details")
 
 
 def _chat_calls(raw_calls: Any) -> list[ToolCall]:
